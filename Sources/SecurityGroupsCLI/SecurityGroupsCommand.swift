@@ -1,0 +1,12 @@
+public import ArgumentParser
+
+/// The `security-groups` command line.
+public struct SecurityGroupsCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "security-groups",
+        abstract: "CloudStack KVM security groups, programmed in-process.",
+        subcommands: [PlanCommand.self, VersionCommand.self]
+    )
+
+    public init() {}
+}

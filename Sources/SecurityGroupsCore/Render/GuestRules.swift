@@ -1,0 +1,200 @@
+/// The iptables, ipset and ebtables state of one guest (`i-`) VM:
+/// `default_network_rules` per NIC, `add_network_rules`, and
+/// `post_default_network_rules`.
+struct GuestRules {
+    let vm: VirtualMachine
+    let names: NetfilterNames
+    /// False in the `notrack` layout: allow rules carry no `--state NEW`.
+    let statefulAllowRules: Bool
+
+    init(vm: VirtualMachine, statefulAllowRules: Bool) {
+        self.vm = vm
+        self.names = NetfilterNames(vm.name)
+        self.statefulAllowRules = statefulAllowRules
+    }
+
+    func addFilterRules(_ family: AddressFamily, to filter: inout IPTable) {
+        var defaultRules: [IPTablesRule] = []
+        for nic in vm.nics {
+            let bridgeChain = NetfilterNames.bridgeChain(nic.bridge)
+            filter.append(IPTablesRule(matches: [PhysdevMatch.bridgedOut(nic.vif)], target: .jump(names.defaultChain)), to: bridgeChain + "-OUT")
+            filter.append(IPTablesRule(matches: [PhysdevMatch.bridgedIn(nic.vif)], target: .jump(names.defaultChain)), to: bridgeChain + "-IN")
+            defaultRules += family == .ipv4 ? defaultRulesIPv4(nic) : defaultRulesIPv6(nic)
+        }
+        if family == .ipv4 {
+            // post_default_network_rules inserts at position 4, after the DHCP accepts.
+            for nic in vm.nics {
+                guard nic.metadata != nil, let ip = nic.ipv4 else { continue }
+                let rule = IPTablesRule(source: IPNetwork(host: .v4(ip)), matches: [PhysdevMatch.bridgedIn(nic.vif)], target: .accept)
+                defaultRules.insert(rule, at: min(3, defaultRules.count))
+            }
+        }
+        filter.chains[names.defaultChain] = defaultRules
+
+        let (ingress, egress) = securityGroupRules(family)
+        filter.chains[names.vmChain] = ingress
+        filter.chains[names.egressChain] = egress
+    }
+
+    /// The IPv4 part of `default_network_rules` for one NIC.
+    private func defaultRulesIPv4(_ nic: NIC) -> [IPTablesRule] {
+        let vif = nic.vif
+        let udp = IPProtocolNumber.udp
+        var rules = [
+            IPTablesRule(matches: [.relatedEstablished], target: .accept),
+            IPTablesRule(ipProtocol: udp, matches: [PhysdevMatch.bridgedIn(vif), .udp(sourcePort: 68, destinationPort: 67)], target: .accept),
+            IPTablesRule(ipProtocol: udp, matches: [PhysdevMatch.bridgedOut(vif), .udp(sourcePort: 67, destinationPort: 68)], target: .accept),
+            IPTablesRule(ipProtocol: udp, matches: [PhysdevMatch.bridgedIn(vif), .udp(sourcePort: 67)], target: .drop),
+        ]
+        if nic.ipv4 != nil {
+            let set = names.ipv4Set
+            rules += [
+                IPTablesRule(matches: [PhysdevMatch.bridgedIn(vif), .setSource(set, inverted: true)], target: .drop),
+                IPTablesRule(matches: [PhysdevMatch.bridgedOut(vif), .setDestination(set, inverted: true)], target: .drop),
+                IPTablesRule(ipProtocol: udp, matches: [PhysdevMatch.bridgedIn(vif), .setSource(set), .udp(destinationPort: 53)], target: .return),
+                IPTablesRule(ipProtocol: IPProtocolNumber.tcp, matches: [PhysdevMatch.bridgedIn(vif), .setSource(set), .tcp(destinationPort: 53)], target: .return),
+                IPTablesRule(matches: [PhysdevMatch.bridgedIn(vif), .setSource(set)], target: .jump(names.egressChain)),
+            ]
+        }
+        rules.append(IPTablesRule(matches: [PhysdevMatch.bridgedOut(vif)], target: .jump(names.vmChain)))
+        return rules
+    }
+
+    /// The IPv6 part of `default_network_rules` for one NIC: neighbour
+    /// discovery, router and DHCPv6 handling (RFC 4890), then anti-spoofing.
+    private func defaultRulesIPv6(_ nic: NIC) -> [IPTablesRule] {
+        let into = PhysdevMatch.bridgedIn(nic.vif)
+        let out = PhysdevMatch.bridgedOut(nic.vif)
+        let set = names.ipv6Set
+        let icmp = IPProtocolNumber.icmpv6
+        let udp = IPProtocolNumber.udp
+        let hl255 = Match.hopLimitEquals(255)
+        let linkLocal = IPNetwork(host: .v6(nic.mac!.linkLocalIPv6))
+        let linkLocalNet = IPNetwork.v6("fe80::/64")
+        var rules = [
+            IPTablesRule(matches: [.relatedEstablished], target: .accept),
+            IPTablesRule(source: linkLocalNet, destination: .v6("ff02::1"), ipProtocol: icmp, matches: [out, .icmp6(134), hl255], target: .accept),
+            IPTablesRule(destination: .v6("ff02::2"), ipProtocol: icmp, matches: [into, .icmp6(133), hl255], target: .return),
+            IPTablesRule(ipProtocol: icmp, matches: [into, .icmp6(134)], target: .drop),
+            IPTablesRule(ipProtocol: icmp, matches: [into, .icmp6(135), hl255], target: .return),
+            IPTablesRule(ipProtocol: icmp, matches: [out, .icmp6(135), hl255], target: .accept),
+            IPTablesRule(ipProtocol: icmp, matches: [into, .icmp6(136), .setSource(set), hl255], target: .return),
+            IPTablesRule(ipProtocol: icmp, matches: [out, .icmp6(136), hl255], target: .accept),
+        ]
+        // packet-too-big, destination-unreachable, time-exceeded, parameter-problem
+        for type: UInt8 in [2, 1, 3, 4] {
+            rules.append(IPTablesRule(ipProtocol: icmp, matches: [into, .icmp6(type), .setSource(set)], target: .return))
+            rules.append(IPTablesRule(ipProtocol: icmp, matches: [out, .icmp6(type)], target: .accept))
+        }
+        rules += [
+            IPTablesRule(destination: .v6("ff02::16"), ipProtocol: icmp, matches: [into], target: .return),
+            IPTablesRule(source: linkLocal, destination: .v6("ff02::1:2"), ipProtocol: udp, matches: [into, .udp(sourcePort: 546)], target: .return),
+            IPTablesRule(source: linkLocalNet, destination: linkLocal, ipProtocol: udp, matches: [out, .udp(destinationPort: 546)], target: .accept),
+            IPTablesRule(destination: linkLocalNet, destinationInverted: true, ipProtocol: udp, matches: [into, .udp(sourcePort: 547)], target: .drop),
+            IPTablesRule(ipProtocol: udp, matches: [into, .udp(destinationPort: 53), .setSource(set)], target: .return),
+            IPTablesRule(ipProtocol: IPProtocolNumber.tcp, matches: [into, .tcp(destinationPort: 53), .setSource(set)], target: .return),
+            IPTablesRule(matches: [into, .setSource(set, inverted: true)], target: .drop),
+            IPTablesRule(matches: [into, .setSource(set)], target: .jump(names.egressChain)),
+            IPTablesRule(matches: [out], target: .jump(names.vmChain)),
+        ]
+        return rules
+    }
+
+    /// The ingress (`i-A-V-VM`) and egress (`i-A-V-VM-eg`) chains of one family.
+    ///
+    /// The script inserts every rule and CIDR at the top, so the chains hold
+    /// them in reverse. Before `add_network_rules` has run the ingress chain
+    /// only drops and the egress chain is empty.
+    private func securityGroupRules(_ family: AddressFamily) -> (ingress: [IPTablesRule], egress: [IPTablesRule]) {
+        guard let rules = vm.rules else { return ([IPTablesRule(target: .drop)], []) }
+        var ingress: [IPTablesRule] = []
+        var egress: [IPTablesRule] = []
+        var familyHasEgressRule = false
+        for rule in rules {
+            for cidr in rule.cidrs(family) {
+                let built = iptablesRule(rule, cidr: cidr, family: family)
+                if rule.direction == .ingress {
+                    ingress.insert(built, at: 0)
+                } else {
+                    egress.insert(built, at: 0)
+                    familyHasEgressRule = true
+                }
+            }
+        }
+        ingress.append(IPTablesRule(target: .drop))
+        // Egress is open until some egress rule names this family.
+        egress.append(IPTablesRule(target: familyHasEgressRule ? .drop : .return))
+        return (ingress, egress)
+    }
+
+    private func iptablesRule(_ rule: SecurityGroupRule, cidr: IPNetwork, family: AddressFamily) -> IPTablesRule {
+        let peer: IPNetwork? = cidr.isAny ? nil : cidr
+        var built = IPTablesRule(target: rule.direction == .ingress ? .accept : .return)
+        if rule.direction == .ingress { built.source = peer } else { built.destination = peer }
+        let new: [Match] = statefulAllowRules ? [.state(.new)] : []
+        switch rule.ipProtocol {
+        case .all:
+            built.matches = new
+        case .tcp, .udp:
+            let ports: ClosedRange<UInt16> = rule.startPort == 0 && rule.endPort == 0
+                ? PortMatch.anyPort : UInt16(rule.startPort)...UInt16(rule.endPort)
+            let isTCP = rule.ipProtocol == .tcp
+            built.ipProtocol = isTCP ? IPProtocolNumber.tcp : IPProtocolNumber.udp
+            let portMatch = PortMatch(destinationPorts: ports)
+            built.matches = [isTCP ? .tcp(portMatch) : .udp(portMatch)] + new
+        case .icmp:
+            // Type -1 means any type; code -1 any code. The type is used as
+            // is for IPv6: the management server sends ICMPv6 rules apart.
+            let anyType = rule.startPort == -1
+            let codes: ClosedRange<UInt8> = rule.endPort == -1 ? 0...255 : UInt8(rule.endPort)...UInt8(rule.endPort)
+            if family == .ipv4 {
+                built.ipProtocol = IPProtocolNumber.icmp
+                built.matches = [anyType ? .icmp(type: 255, codes: 0...255) : .icmp(type: UInt8(rule.startPort), codes: codes)]
+            } else {
+                built.ipProtocol = IPProtocolNumber.icmpv6
+                built.matches = anyType ? [] : [.icmp6(type: UInt8(rule.startPort), codes: codes)]
+            }
+        case .number(let number):
+            built.ipProtocol = number == 0 ? nil : number
+        }
+        return built
+    }
+
+    /// The VM's address sets: IPv4 primary and secondary addresses; IPv6
+    /// link-local, primary and secondary addresses.
+    var addressSets: [IPSet] {
+        var ipv4 = IPSet(name: names.ipv4Set, type: .hashIP, family: .ipv4)
+        var ipv6 = IPSet(name: names.ipv6Set, type: .hashNet, family: .ipv6)
+        for nic in vm.nics {
+            ipv4.members.append(contentsOf: nic.ipv4Addresses.map(IPAddress.v4))
+            ipv6.members.append(.v6(nic.mac!.linkLocalIPv6))
+            ipv6.members.append(contentsOf: nic.ipv6Addresses.map(IPAddress.v6))
+        }
+        ipv4.members = ipv4.members.uniqued()
+        ipv6.members = ipv6.members.uniqued()
+        return [ipv4, ipv6]
+    }
+
+    /// The metadata DNAT of `post_default_network_rules`.
+    func addMetadataRedirect(to nat: inout IPTable) {
+        for nic in vm.nics {
+            guard let metadata = nic.metadata else { continue }
+            nat.append(Self.metadataRule(nic, metadata, target: .dnat(metadata.hostIP, port: 80)), to: "PREROUTING")
+        }
+    }
+
+    /// HTTP from the NIC to the DHCP server's address, with the given target.
+    static func metadataRule(_ nic: NIC, _ metadata: MetadataRedirect, target: Target) -> IPTablesRule {
+        IPTablesRule(destination: IPNetwork(host: .v4(metadata.dhcpServer)), ipProtocol: IPProtocolNumber.tcp,
+                     matches: [.physdev(PhysdevMatch(inPort: nic.vif.rawValue)), .tcp(destinationPort: 80)],
+                     target: target)
+    }
+}
+
+extension Array where Element: Hashable {
+    /// The elements in order, each once.
+    func uniqued() -> [Element] {
+        var seen: Set<Element> = []
+        return filter { seen.insert($0).inserted }
+    }
+}

@@ -1,0 +1,50 @@
+/// Turns a host's desired state into its complete ruleset. Pure: no I/O.
+///
+/// The order of everything follows what `security_group.py` does on the
+/// same sequence of agent commands: bridges and VMs in the order they were
+/// programmed, rules it inserts with `-I` reversed.
+public enum Renderer {
+    public static func render(_ host: HostState, layout: Layout = .notrack) -> Ruleset {
+        var ipv4 = IPTablesFamily()
+        var ipv6 = IPTablesFamily()
+        var ipsets: [IPSet] = []
+        var ebtables = EbtablesTable()
+
+        // Later bridges' FORWARD rules are inserted above earlier ones.
+        var forward: [IPTablesRule] = []
+        for bridge in host.bridges {
+            forward.insert(contentsOf: BridgeRules.forwardRules(bridge), at: 0)
+            for (name, rules) in BridgeRules.chains(bridge) {
+                ipv4.filter.chains[name] = rules
+                ipv6.filter.chains[name] = rules
+            }
+        }
+        ipv4.filter.append(contentsOf: forward, to: "FORWARD")
+        ipv6.filter.append(contentsOf: forward, to: "FORWARD")
+
+        let notrack = layout == .notrack && !host.bridges.isEmpty
+        if notrack {
+            ipsets += Notrack.sets(host)
+        }
+
+        for vm in host.vms {
+            switch vm.name.kind {
+            case .system:
+                SystemVMRules.add(vm, to: &ipv4.filter)
+            case .user:
+                let guest = GuestRules(vm: vm, statefulAllowRules: layout == .classic)
+                guest.addFilterRules(.ipv4, to: &ipv4.filter)
+                guest.addFilterRules(.ipv6, to: &ipv6.filter)
+                guest.addMetadataRedirect(to: &ipv4.nat)
+                ipsets += guest.addressSets
+                guest.addEbtablesRules(to: &ebtables)
+            }
+        }
+
+        if notrack {
+            ipv4.raw.append(contentsOf: Notrack.rawRules(.ipv4, host: host), to: "PREROUTING")
+            ipv6.raw.append(contentsOf: Notrack.rawRules(.ipv6, host: host), to: "PREROUTING")
+        }
+        return Ruleset(ipv4: ipv4, ipv6: ipv6, ipsets: ipsets, ebtables: ebtables)
+    }
+}

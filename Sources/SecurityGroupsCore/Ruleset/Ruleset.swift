@@ -1,0 +1,100 @@
+/// The complete desired netfilter state of a host for one layout: what the
+/// renderer produces and the backends apply.
+public struct Ruleset: Equatable, Sendable {
+    public var ipv4: IPTablesFamily
+    public var ipv6: IPTablesFamily
+    /// Sets in creation order.
+    public var ipsets: [IPSet]
+    /// The ebtables `nat` table: our chains and our PREROUTING/POSTROUTING jumps.
+    public var ebtables: EbtablesTable
+
+    public init(ipv4: IPTablesFamily, ipv6: IPTablesFamily, ipsets: [IPSet], ebtables: EbtablesTable) {
+        self.ipv4 = ipv4
+        self.ipv6 = ipv6
+        self.ipsets = ipsets
+        self.ebtables = ebtables
+    }
+
+    public func iptables(_ family: AddressFamily) -> IPTablesFamily { family == .ipv4 ? ipv4 : ipv6 }
+}
+
+/// The iptables (or ip6tables) tables of one address family.
+public struct IPTablesFamily: Equatable, Sendable {
+    public var filter: IPTable
+    public var nat: IPTable
+    public var raw: IPTable
+
+    public init() {
+        filter = IPTable(.filter)
+        nat = IPTable(.nat)
+        raw = IPTable(.raw)
+    }
+
+    /// filter, nat, raw: the order iptables-save prints them in.
+    public var tables: [IPTable] { [filter, nat, raw] }
+}
+
+/// One table: the rules we own in built-in chains, and our own chains.
+public struct IPTable: Equatable, Sendable {
+    public enum Name: String, Sendable, CaseIterable {
+        case filter, nat, raw
+
+        /// Built-in chains in the kernel's hook order, as iptables-save lists them.
+        public var builtinChains: [String] {
+            switch self {
+            case .filter: ["INPUT", "FORWARD", "OUTPUT"]
+            case .nat: ["PREROUTING", "INPUT", "OUTPUT", "POSTROUTING"]
+            case .raw: ["PREROUTING", "OUTPUT"]
+            }
+        }
+    }
+
+    public let name: Name
+    /// Our rules in built-in chains, to sit at the top of each, in this order.
+    public var builtinRules: [String: [IPTablesRule]] = [:]
+    /// Our user chains and their full contents.
+    public var chains: [String: [IPTablesRule]] = [:]
+
+    public init(_ name: Name) { self.name = name }
+
+    public var isEmpty: Bool { chains.isEmpty && builtinRules.values.allSatisfy(\.isEmpty) }
+
+    /// Appends to a built-in or user chain, creating the user chain if needed.
+    mutating func append(_ rule: IPTablesRule, to chain: String) {
+        if name.builtinChains.contains(chain) {
+            builtinRules[chain, default: []].append(rule)
+        } else {
+            chains[chain, default: []].append(rule)
+        }
+    }
+
+    mutating func append(contentsOf rules: [IPTablesRule], to chain: String) {
+        for rule in rules { append(rule, to: chain) }
+    }
+
+    /// Creates an empty user chain if it does not exist yet.
+    mutating func ensureChain(_ chain: String) {
+        if chains[chain] == nil { chains[chain] = [] }
+    }
+}
+
+/// An ipset and its members.
+public struct IPSet: Equatable, Sendable {
+    public enum SetType: String, Sendable {
+        case hashIP = "hash:ip"
+        case hashNet = "hash:net"
+    }
+
+    public var name: String
+    public var type: SetType
+    public var family: AddressFamily
+    /// Members in insertion order.
+    public var members: [IPAddress]
+
+    public init(name: String, type: SetType, family: AddressFamily, members: [IPAddress] = []) {
+        self.name = name
+        self.type = type
+        self.family = family
+        self.members = members
+    }
+}

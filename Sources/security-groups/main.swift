@@ -1,0 +1,3 @@
+import SecurityGroupsCLI
+
+SecurityGroupsCommand.main()
