@@ -59,23 +59,19 @@ public struct IPv6Address: Hashable, Comparable, Sendable, CustomStringConvertib
         }
         if bestLength < 2 { bestStart = -1 }
         var out = ""
-        var index = 0
-        while index < 8 {
-            if index == bestStart {
-                out += "::"
-                index += bestLength
+        for index in 0..<8 {
+            if bestStart >= 0, index >= bestStart, index < bestStart + bestLength {
+                if index == bestStart { out += ":" }
                 continue
             }
-            if index == 6, bestStart == 0,
-               bestLength == 6 || (bestLength == 5 && groups[5] == 0xffff) {
-                let v4 = IPv4Address(UInt32(groups[6]) << 16 | UInt32(groups[7]))
-                out += v4.description
-                break
+            if index != 0 { out += ":" }
+            if index == 6, bestStart == 0, bestLength == 6 || (bestLength == 5 && groups[5] == 0xffff) {
+                out += IPv4Address(UInt32(groups[6]) << 16 | UInt32(groups[7])).description
+                return out
             }
-            if index > 0, !(bestStart >= 0 && index == bestStart + bestLength) { out += ":" }
             out += String(groups[index], radix: 16)
-            index += 1
         }
+        if bestStart >= 0, bestStart + bestLength == 8 { out += ":" }
         return out
     }
 

@@ -1,0 +1,83 @@
+import Testing
+@testable import SecurityGroupsCore
+
+/// Where `security_group.py` leaves a broken or half-done state, the
+/// renderer produces the clean state the script intended. Each difference
+/// is pinned here with the script behaviour it departs from.
+@Suite struct DeliberateDifferenceTests {
+    /// The script names the chains of a long VM name truncated in
+    /// default_network_rules but untruncated in add_network_rules, so the
+    /// rules go nowhere: ingress drops everything, egress stays open, and the
+    /// rule log is stuck at `_initial_`. We truncate the same way everywhere.
+    @Test func longNamesUseOneTruncationEverywhere() {
+        let name = "i-2-7-abcdefghijklmnopqrstuvwxyz"
+        let vm = TestHosts.guest(name, nics: [TestHosts.nic(7, ipv4: "10.1.0.7")], rules: "I:tcp;22;22;0.0.0.0/0,NEXT;E:tcp;443;443;0.0.0.0/0,NEXT;")
+        let ruleset = Renderer.render(TestHosts.host(vm), layout: .classic)
+        let names = NetfilterNames(vm.name)
+        #expect(names.vmChain == "i-2-7-abcdefghijklmnopqr")
+        #expect(names.egressChain == "i-2-7-abcdefghijklmnopqr-eg")
+        #expect(names.defaultChain == "i-2-7-def")
+        #expect(ruleset.ipv4.filter.chains[name] == nil)
+        #expect(TestHosts.lines(ruleset.ipv4.filter, names.vmChain) == [
+            "-A i-2-7-abcdefghijklmnopqr -p tcp -m tcp --dport 22 -m state --state NEW -j ACCEPT",
+            "-A i-2-7-abcdefghijklmnopqr -j DROP",
+        ])
+        #expect(TestHosts.lines(ruleset.ipv4.filter, names.egressChain) == [
+            "-A i-2-7-abcdefghijklmnopqr-eg -p tcp -m tcp --dport 443 -m state --state NEW -j RETURN",
+            "-A i-2-7-abcdefghijklmnopqr-eg -j DROP",
+        ])
+        #expect(names.ebtablesChains.allSatisfy { $0.count <= 31 })
+        #expect(names.ebtablesIn == "i-2-7-abcdefghijklmnop-in")
+    }
+
+    /// The script cuts set names to 30 characters and then appends `-6`,
+    /// which ipset refuses (31 at most). We cut the IPv6 set name to 29.
+    @Test func ipv6SetNameFitsTheIpsetLimit() throws {
+        let names = NetfilterNames(try VMName("i-2-7-" + String(repeating: "x", count: 40)))
+        #expect(names.ipv4Set.count == 30)
+        #expect(names.ipv6Set.count == 31)
+        #expect(names.ipv6Set.hasSuffix("-6"))
+        let short = NetfilterNames(try VMName("i-2-7-VM"))
+        #expect(short.ipv4Set == "i-2-7-VM" && short.ipv6Set == "i-2-7-VM-6")
+    }
+
+    /// default_network_rules for a second NIC appends another `-j DROP` to
+    /// the VM chain (removed by the next add_network_rules). One is enough.
+    @Test func secondNICAddsNoSecondDrop() {
+        let vm = TestHosts.guest("i-2-7-VM", nics: [TestHosts.nic(7, ipv4: "10.1.0.7"), TestHosts.nic(17, ipv4: "10.1.1.7")], rules: nil)
+        let ruleset = Renderer.render(TestHosts.host(vm), layout: .classic)
+        #expect(TestHosts.lines(ruleset.ipv4.filter, "i-2-7-VM") == ["-A i-2-7-VM -j DROP"])
+        #expect(TestHosts.lines(ruleset.ipv6.filter, "i-2-7-VM") == ["-A i-2-7-VM -j DROP"])
+        #expect(TestHosts.lines(ruleset.ipv4.filter, "i-2-7-VM-eg").isEmpty)
+    }
+
+    /// An ICMP rule with a type and code -1 ("any code") makes the script run
+    /// `--icmp-type 8/-1`, which iptables refuses, aborting the whole rule
+    /// set. We match the type with any code.
+    @Test func icmpTypeWithAnyCode() {
+        let vm = TestHosts.guest("i-2-7-VM", nics: [TestHosts.nic(7, ipv4: "10.1.0.7", ipv6: "2001:db8::7")],
+                                 rules: "I:icmp;8;-1;0.0.0.0/0,::/0,NEXT;I:icmp;3;1;10.0.0.0/8,NEXT;")
+        let ruleset = Renderer.render(TestHosts.host(vm), layout: .classic)
+        #expect(TestHosts.lines(ruleset.ipv4.filter, "i-2-7-VM") == [
+            "-A i-2-7-VM -s 10.0.0.0/8 -p icmp -m icmp --icmp-type 3/1 -j ACCEPT",
+            "-A i-2-7-VM -p icmp -m icmp --icmp-type 8 -j ACCEPT",
+            "-A i-2-7-VM -j DROP",
+        ])
+        #expect(TestHosts.lines(ruleset.ipv6.filter, "i-2-7-VM") == [
+            "-A i-2-7-VM -p ipv6-icmp -m icmp6 --icmpv6-type 8 -j ACCEPT",
+            "-A i-2-7-VM -j DROP",
+        ])
+    }
+
+    /// network_rules_vmSecondaryIp tries ARP (ebtables) rules for an IPv6
+    /// secondary address, which fail. IPv6 addresses get no ARP rules.
+    @Test func secondaryIPv6GetsNoARPRules() {
+        let vm = TestHosts.guest("i-2-7-VM", nics: [TestHosts.nic(7, ipv4: "10.1.0.7", secondary: ["10.1.0.99", "2001:db8::99"])], rules: nil)
+        let ruleset = Renderer.render(TestHosts.host(vm), layout: .classic)
+        let ebtables = EbtablesSaveFormat.text(ruleset.ebtables)
+        #expect(!ebtables.contains("2001:db8::99"))
+        #expect(ebtables.contains("--arp-ip-dst 10.1.0.99"))
+        #expect(ruleset.ipsets.first { $0.name == "i-2-7-VM-6" }?.members.map(\.description) == ["fe80::ff:fe00:7", "2001:db8::99"])
+        #expect(ruleset.ipsets.first { $0.name == "i-2-7-VM" }?.members.map(\.description) == ["10.1.0.7", "10.1.0.99"])
+    }
+}
