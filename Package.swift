@@ -56,6 +56,10 @@ let package = Package(
             resources: [.copy("Fixtures")]
         ),
         .testTarget(
+            name: "SecurityGroupsKernelTests",
+            dependencies: ["SecurityGroupsCore", "SecurityGroupsKernel"]
+        ),
+        .testTarget(
             name: "SecurityGroupsCLITests",
             dependencies: ["SecurityGroupsCLI", "SecurityGroupsKernel"]
         ),
