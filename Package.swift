@@ -13,22 +13,24 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
     ],
     targets: [
-        // C shims: one target per C library, found through pkg-config.
-        .target(
-            name: "CIPTables",
-            path: "CShims/CIPTables",
-            linkerSettings: [.linkedLibrary("ip4tc"), .linkedLibrary("ip6tc"), .linkedLibrary("xtables")]
+        // The system libraries, found through pkg-config (Debian's -dev packages).
+        .systemLibrary(
+            name: "CLibIPTC", path: "CShims/SystemLibraries/libiptc", pkgConfig: "libiptc xtables",
+            providers: [.apt(["libiptc-dev", "libxtables-dev"])]
         ),
-        .target(
-            name: "CIPSet",
-            path: "CShims/CIPSet",
-            linkerSettings: [.linkedLibrary("ipset")]
+        .systemLibrary(
+            name: "CLibIPSet", path: "CShims/SystemLibraries/libipset", pkgConfig: "libipset",
+            providers: [.apt(["libipset-dev"])]
         ),
-        .target(
-            name: "CLibvirt",
-            path: "CShims/CLibvirt",
-            linkerSettings: [.linkedLibrary("virt")]
+        .systemLibrary(
+            name: "CLibvirtSystem", path: "CShims/SystemLibraries/libvirt", pkgConfig: "libvirt",
+            providers: [.apt(["libvirt-dev"])]
         ),
+        // Thin C shims: one target per C library, each including only its
+        // own library's headers (libipset's clash with linux/netfilter.h).
+        .target(name: "CIPTables", dependencies: ["CLibIPTC"], path: "CShims/CIPTables"),
+        .target(name: "CIPSet", dependencies: ["CLibIPSet"], path: "CShims/CIPSet"),
+        .target(name: "CLibvirt", dependencies: ["CLibvirtSystem"], path: "CShims/CLibvirt"),
 
         // Pure: CloudStack inputs, host model, renderer, text forms. No I/O.
         .target(name: "SecurityGroupsCore"),
@@ -61,12 +63,12 @@ let package = Package(
         ),
         .testTarget(
             name: "SecurityGroupsCLITests",
-            dependencies: ["SecurityGroupsCLI", "SecurityGroupsKernel"]
+            dependencies: ["security-groups"]
         ),
     ]
 )
 
-let cTargets: Set<String> = ["CIPTables", "CIPSet", "CLibvirt"]
+let cTargets: Set<String> = ["CLibIPTC", "CLibIPSet", "CLibvirtSystem", "CIPTables", "CIPSet", "CLibvirt"]
 for target in package.targets where !cTargets.contains(target.name) {
     var settings = target.swiftSettings ?? []
     settings.append(.enableUpcomingFeature("ExistentialAny"))

@@ -104,6 +104,9 @@ struct HostDocument: Codable {
             guard !machines.contains(where: { $0.name == name }) else {
                 throw InputError(field: "\(path).name", value: document.name, reason: "VM listed twice")
             }
+            guard name.kind == .system || !document.nics.isEmpty else {
+                throw InputError(field: "\(path).nics", value: "", reason: "a guest needs at least one NIC")
+            }
             var nics: [NIC] = []
             for (nicIndex, nicDocument) in document.nics.enumerated() {
                 let nicPath = "\(path).nics[\(nicIndex)]"

@@ -49,13 +49,8 @@ public struct IPNetwork: Hashable, Sendable, CustomStringConvertible {
             let mask: UInt32 = prefixLength == 0 ? 0 : ~0 << (32 - prefixLength)
             self.address = .v4(IPv4Address(v4.value & mask))
         case .v6(let v6):
-            var groups = v6.groups
-            for index in 0..<8 {
-                let bits = max(0, min(16, prefixLength - index * 16))
-                let mask: UInt16 = bits == 0 ? 0 : ~0 << (16 - bits)
-                groups[index] &= mask
-            }
-            self.address = .v6(IPv6Address(groups: groups))
+            func mask(_ bits: Int) -> UInt64 { bits <= 0 ? 0 : bits >= 64 ? ~0 : ~0 << (64 - bits) }
+            self.address = .v6(IPv6Address(high: v6.high & mask(prefixLength), low: v6.low & mask(prefixLength - 64)))
         }
     }
 

@@ -1,12 +1,27 @@
 /// An IPv6 address, parsed from RFC 4291 text and printed as glibc's
 /// `inet_ntop` prints it (which is what iptables-save, ipset and ebtables show).
 public struct IPv6Address: Hashable, Comparable, Sendable, CustomStringConvertible {
-    /// The eight 16-bit groups, most significant first.
-    public var groups: [UInt16]
+    /// The upper and lower 64 bits; kept inline so an address costs no allocation.
+    public var high: UInt64
+    public var low: UInt64
+
+    public init(high: UInt64, low: UInt64) {
+        self.high = high
+        self.low = low
+    }
 
     public init(groups: [UInt16]) {
         precondition(groups.count == 8)
-        self.groups = groups
+        high = groups[0..<4].reduce(0) { $0 << 16 | UInt64($1) }
+        low = groups[4..<8].reduce(0) { $0 << 16 | UInt64($1) }
+    }
+
+    /// The eight 16-bit groups, most significant first.
+    public var groups: [UInt16] {
+        (0..<8).map { index in
+            let word = index < 4 ? high : low
+            return UInt16(truncatingIfNeeded: word >> (UInt64(3 - index % 4) * 16))
+        }
     }
 
     /// Parses full, `::`-compressed and IPv4-suffixed forms; no zone index.
@@ -22,7 +37,7 @@ public struct IPv6Address: Hashable, Comparable, Sendable, CustomStringConvertib
             groups += Array(repeating: 0, count: 8 - groups.count - tail.count) + tail
         }
         guard groups.count == 8 else { return nil }
-        self.groups = groups
+        self.init(groups: groups)
     }
 
     public init?(_ text: String) { self.init(Substring(text)) }
@@ -47,6 +62,7 @@ public struct IPv6Address: Hashable, Comparable, Sendable, CustomStringConvertib
 
     public var description: String {
         // glibc inet_ntop6: compress the first longest run of two or more zero groups.
+        let groups = self.groups
         var bestStart = -1, bestLength = 0, runStart = -1
         for index in 0...8 {
             if index < 8, groups[index] == 0 {
@@ -76,7 +92,7 @@ public struct IPv6Address: Hashable, Comparable, Sendable, CustomStringConvertib
     }
 
     public static func < (lhs: IPv6Address, rhs: IPv6Address) -> Bool {
-        lhs.groups.lexicographicallyPrecedes(rhs.groups)
+        (lhs.high, lhs.low) < (rhs.high, rhs.low)
     }
 }
 

@@ -1,11 +1,16 @@
 /// A MAC address: six octets, printed lower-case and zero-padded
 /// (`02:00:00:00:00:07`), as ebtables-nft and libvirt print it.
 public struct MACAddress: Hashable, Sendable, CustomStringConvertible {
-    public var octets: [UInt8]
+    /// The 48 bits in the low end; kept inline so a MAC costs no allocation.
+    public var value: UInt64
 
     public init(octets: [UInt8]) {
         precondition(octets.count == 6)
-        self.octets = octets
+        value = octets.reduce(0) { $0 << 8 | UInt64($1) }
+    }
+
+    public var octets: [UInt8] {
+        (0..<6).map { UInt8(truncatingIfNeeded: value >> (UInt64(5 - $0) * 8)) }
     }
 
     /// Parses `xx:xx:xx:xx:xx:xx` with two hex digits per octet.
@@ -18,7 +23,7 @@ public struct MACAddress: Hashable, Sendable, CustomStringConvertible {
                   let octet = UInt8(part, radix: 16) else { return nil }
             octets.append(octet)
         }
-        self.octets = octets
+        self.init(octets: octets)
     }
 
     public var description: String {
@@ -28,10 +33,6 @@ public struct MACAddress: Hashable, Sendable, CustomStringConvertible {
     /// The EUI-64 link-local address the guest derives from this MAC
     /// (`fe80::` + MAC with the universal/local bit flipped and `ff:fe` inserted).
     public var linkLocalIPv6: IPv6Address {
-        let o = octets.map(UInt16.init)
-        return IPv6Address(groups: [
-            0xfe80, 0, 0, 0,
-            (o[0] ^ 0x02) << 8 | o[1], o[2] << 8 | 0xff, 0xfe00 | o[3], o[4] << 8 | o[5],
-        ])
+        IPv6Address(high: 0xfe80 << 48, low: (value >> 24 ^ 0x02_0000) << 40 | 0xfffe << 24 | value & 0xff_ffff)
     }
 }

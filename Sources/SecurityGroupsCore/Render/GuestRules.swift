@@ -70,11 +70,11 @@ struct GuestRules {
         let udp = IPProtocolNumber.udp
         let hl255 = Match.hopLimitEquals(255)
         let linkLocal = IPNetwork(host: .v6(nic.mac!.linkLocalIPv6))
-        let linkLocalNet = IPNetwork.v6("fe80::/64")
+        let linkLocalNet = WellKnown.linkLocalNetwork
         var rules = [
             IPTablesRule(matches: [.relatedEstablished], target: .accept),
-            IPTablesRule(source: linkLocalNet, destination: .v6("ff02::1"), ipProtocol: icmp, matches: [out, .icmp6(134), hl255], target: .accept),
-            IPTablesRule(destination: .v6("ff02::2"), ipProtocol: icmp, matches: [into, .icmp6(133), hl255], target: .return),
+            IPTablesRule(source: linkLocalNet, destination: WellKnown.allNodes, ipProtocol: icmp, matches: [out, .icmp6(134), hl255], target: .accept),
+            IPTablesRule(destination: WellKnown.allRouters, ipProtocol: icmp, matches: [into, .icmp6(133), hl255], target: .return),
             IPTablesRule(ipProtocol: icmp, matches: [into, .icmp6(134)], target: .drop),
             IPTablesRule(ipProtocol: icmp, matches: [into, .icmp6(135), hl255], target: .return),
             IPTablesRule(ipProtocol: icmp, matches: [out, .icmp6(135), hl255], target: .accept),
@@ -87,8 +87,8 @@ struct GuestRules {
             rules.append(IPTablesRule(ipProtocol: icmp, matches: [out, .icmp6(type)], target: .accept))
         }
         rules += [
-            IPTablesRule(destination: .v6("ff02::16"), ipProtocol: icmp, matches: [into], target: .return),
-            IPTablesRule(source: linkLocal, destination: .v6("ff02::1:2"), ipProtocol: udp, matches: [into, .udp(sourcePort: 546)], target: .return),
+            IPTablesRule(destination: WellKnown.mldv2Routers, ipProtocol: icmp, matches: [into], target: .return),
+            IPTablesRule(source: linkLocal, destination: WellKnown.dhcpv6Agents, ipProtocol: udp, matches: [into, .udp(sourcePort: 546)], target: .return),
             IPTablesRule(source: linkLocalNet, destination: linkLocal, ipProtocol: udp, matches: [out, .udp(destinationPort: 546)], target: .accept),
             IPTablesRule(destination: linkLocalNet, destinationInverted: true, ipProtocol: udp, matches: [into, .udp(sourcePort: 547)], target: .drop),
             IPTablesRule(ipProtocol: udp, matches: [into, .udp(destinationPort: 53), .setSource(set)], target: .return),

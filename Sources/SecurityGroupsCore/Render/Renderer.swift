@@ -9,6 +9,10 @@ public enum Renderer {
         var ipv6 = IPTablesFamily()
         var ipsets: [IPSet] = []
         var ebtables = EbtablesTable()
+        let chainCount = host.bridges.count * 3 + host.vms.count * 3
+        ipv4.filter.chains.reserveCapacity(chainCount)
+        ipv6.filter.chains.reserveCapacity(chainCount)
+        ebtables.chains.reserveCapacity(host.vms.count * 6)
 
         // Later bridges' FORWARD rules are inserted above earlier ones.
         var forward: [IPTablesRule] = []

@@ -33,6 +33,11 @@ extension Match {
     static let relatedEstablished = Match.state([.related, .established])
 }
 
-extension IPNetwork {
-    static func v6(_ text: String) -> IPNetwork { IPNetwork(text)! }
+/// IPv6 networks the default rules name, parsed once.
+enum WellKnown {
+    static let linkLocalNetwork = IPNetwork("fe80::/64")!
+    static let allNodes = IPNetwork("ff02::1")!
+    static let allRouters = IPNetwork("ff02::2")!
+    static let mldv2Routers = IPNetwork("ff02::16")!
+    static let dhcpv6Agents = IPNetwork("ff02::1:2")!
 }

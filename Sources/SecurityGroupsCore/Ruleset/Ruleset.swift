@@ -40,6 +40,17 @@ public struct IPTable: Equatable, Sendable {
         case filter, nat, raw
 
         /// Built-in chains in the kernel's hook order, as iptables-save lists them.
+        /// Whether `chain` is one of this table's built-in chains.
+        public func isBuiltin(_ chain: String) -> Bool {
+            switch chain {
+            case "PREROUTING", "OUTPUT": self != .filter
+            case "INPUT": self != .raw
+            case "FORWARD": self == .filter
+            case "POSTROUTING": self == .nat
+            default: false
+            }
+        }
+
         public var builtinChains: [String] {
             switch self {
             case .filter: ["INPUT", "FORWARD", "OUTPUT"]
@@ -61,7 +72,7 @@ public struct IPTable: Equatable, Sendable {
 
     /// Appends to a built-in or user chain, creating the user chain if needed.
     mutating func append(_ rule: IPTablesRule, to chain: String) {
-        if name.builtinChains.contains(chain) {
+        if name.isBuiltin(chain) {
             builtinRules[chain, default: []].append(rule)
         } else {
             chains[chain, default: []].append(rule)

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Runs the whole test suite. As root, the kernel tests run inside network
+# namespaces they create and delete; nothing touches the root namespace.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/install-deps.sh
+swift build --build-tests
+swift test --skip-build --disable-xctest
