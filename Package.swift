@@ -10,7 +10,6 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
-        .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
     ],
     targets: [
         // The system libraries, found through pkg-config (Debian's -dev packages).
@@ -35,19 +34,12 @@ let package = Package(
         // Pure: CloudStack inputs, host model, renderer, text forms. No I/O.
         .target(name: "SecurityGroupsCore"),
         // The only place that talks to the kernel and libvirt.
-        .target(
-            name: "SecurityGroupsKernel",
-            dependencies: [
-                "SecurityGroupsCore", "CIPTables", "CIPSet", "CLibvirt",
-                .product(name: "Logging", package: "swift-log"),
-            ]
-        ),
+        .target(name: "SecurityGroupsKernel", dependencies: ["SecurityGroupsCore", "CIPTables", "CIPSet", "CLibvirt"]),
         .target(
             name: "SecurityGroupsCLI",
             dependencies: [
                 "SecurityGroupsCore", "SecurityGroupsKernel",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(name: "security-groups", dependencies: ["SecurityGroupsCLI"]),

@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   pkg-config
   libiptc-dev libxtables-dev libipset-dev libvirt-dev   # the C libraries our shims link
-  iptables ipset ebtables iproute2                      # kernel tests and round-trips
+  iptables ipset iproute2                               # kernel tests (iptables-legacy, ebtables-nft, ipset)
 )
 
 missing=()

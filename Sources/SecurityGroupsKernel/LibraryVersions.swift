@@ -1,6 +1,7 @@
 private import CIPSet
 private import CIPTables
 private import CLibvirt
+public import SecurityGroupsCore
 
 /// The system libraries the kernel backends are built on, as they report
 /// themselves at run time.
@@ -22,9 +23,9 @@ public struct LibraryVersions: Sendable, CustomStringConvertible {
         libvirt = version < 0 ? nil : "\(version / 1_000_000).\(version / 1000 % 1000).\(version % 1000)"
     }
 
-    /// libiptc's text for an errno after a failed table operation.
-    public static func iptcMessage(errno: Int32, family: String) -> String {
-        String(cString: family == "ipv6" ? sg_ip6tc_strerror(errno) : sg_iptc_strerror(errno))
+    /// libiptc's (or libip6tc's) text for an errno after a failed table operation.
+    public static func iptcMessage(errno: Int32, family: AddressFamily) -> String {
+        String(cString: family == .ipv6 ? sg_ip6tc_strerror(errno) : sg_iptc_strerror(errno))
     }
 
     public var description: String {

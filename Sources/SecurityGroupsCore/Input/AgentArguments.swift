@@ -58,7 +58,7 @@ public enum AgentArgument {
     /// `--sig`: the management server's signature of the rule set (an MD5 hex digest).
     public static func signature(_ text: String, field: String = "sig") throws(InputError) -> String {
         guard (1...64).contains(text.count),
-              text.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_") })
+              text.unicodeScalars.allSatisfy({ $0.isNameCharacter && $0 != "-" && $0 != "." })
         else { throw InputError(field: field, value: text, reason: "expected 1-64 letters, digits or '_'") }
         return text
     }

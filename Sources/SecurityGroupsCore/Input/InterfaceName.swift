@@ -14,7 +14,7 @@ public struct InterfaceName: Hashable, Sendable, CustomStringConvertible {
             throw refuse("longer than \(Self.maximumLength) characters")
         }
         guard text != ".", text != "..",
-              text.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "-" || $0 == "_" || $0 == ".") })
+              text.unicodeScalars.allSatisfy(\.isNameCharacter)
         else { throw refuse("only letters, digits, '-', '_' and '.' are allowed") }
         rawValue = text
     }

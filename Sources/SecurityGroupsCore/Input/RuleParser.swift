@@ -11,7 +11,7 @@ public enum RuleParser {
         var index = 0
         while !rest.isEmpty {
             index += 1
-            guard let end = rest.range(of: "NEXT;") else {
+            guard let end = rest.firstRange(of: "NEXT;") else {
                 throw InputError(field: field, value: text, reason: "rule \(index) '\(rest.prefix(60))' does not end in NEXT;")
             }
             let body = rest[..<end.lowerBound]
@@ -84,18 +84,5 @@ public enum RuleParser {
         let digits = text.first == "-" ? text.dropFirst() : text
         guard digits.isDecimal, digits.count <= 6 else { return nil }
         return Int(text)
-    }
-}
-
-extension Substring {
-    func range(of needle: String) -> Range<Index>? {
-        var index = startIndex
-        while index < endIndex {
-            if self[index...].hasPrefix(needle) {
-                return index..<self.index(index, offsetBy: needle.count)
-            }
-            index = self.index(after: index)
-        }
-        return nil
     }
 }

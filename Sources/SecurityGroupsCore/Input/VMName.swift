@@ -22,7 +22,7 @@ public struct VMName: Hashable, Comparable, Sendable, CustomStringConvertible {
         guard text.count <= Self.maximumLength else {
             throw refuse("longer than \(Self.maximumLength) characters")
         }
-        guard text.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "-" || $0 == "_" || $0 == ".") }) else {
+        guard text.unicodeScalars.allSatisfy(\.isNameCharacter) else {
             throw refuse("only letters, digits, '-', '_' and '.' are allowed")
         }
         let parts = text.split(separator: "-", omittingEmptySubsequences: false)
@@ -50,4 +50,13 @@ public struct VMName: Hashable, Comparable, Sendable, CustomStringConvertible {
 
 extension Substring {
     var isDecimal: Bool { !isEmpty && count <= 19 && allSatisfy(\.isASCIIDigit) }
+}
+
+extension Unicode.Scalar {
+    /// ASCII letters, digits, `-`, `_` and `.`: what we accept in names that end
+    /// up in kernel object names and file names. No shell metacharacters.
+    var isNameCharacter: Bool {
+        ("a"..."z").contains(self) || ("A"..."Z").contains(self) || ("0"..."9").contains(self)
+            || self == "-" || self == "_" || self == "."
+    }
 }

@@ -13,31 +13,47 @@ public enum IPTablesSaveFormat {
         for chain in table.name.builtinChains { out += ":\(chain) ACCEPT [0:0]\n" }
         for chain in userChains { out += ":\(chain) - [0:0]\n" }
         for chain in table.name.builtinChains {
-            for rule in table.builtinRules[chain] ?? [] { out += line(rule, chain: chain) + "\n" }
+            for rule in table.builtinRules[chain] ?? [] { write(rule, chain: chain, to: &out) }
         }
         for chain in userChains {
-            for rule in table.chains[chain] ?? [] { out += line(rule, chain: chain) + "\n" }
+            for rule in table.chains[chain] ?? [] { write(rule, chain: chain, to: &out) }
         }
         return out + "COMMIT\n"
     }
 
     /// One rule as `-A CHAIN ...`.
     public static func line(_ rule: IPTablesRule, chain: String) -> String {
-        var words = ["-A", chain]
+        var out = ""
+        write(rule, chain: chain, to: &out)
+        return String(out.dropLast())
+    }
+
+    /// Appends one rule line, newline included.
+    static func write(_ rule: IPTablesRule, chain: String, to out: inout String) {
+        out += "-A "
+        out += chain
         if let source = rule.source {
-            if rule.sourceInverted { words.append("!") }
-            words += ["-s", source.description]
+            out += rule.sourceInverted ? " ! -s " : " -s "
+            out += source.description
         }
         if let destination = rule.destination {
-            if rule.destinationInverted { words.append("!") }
-            words += ["-d", destination.description]
+            out += rule.destinationInverted ? " ! -d " : " -d "
+            out += destination.description
         }
-        if let inInterface = rule.inInterface { words += ["-i", inInterface] }
-        if let outInterface = rule.outInterface { words += ["-o", outInterface] }
-        if let number = rule.ipProtocol { words += ["-p", ProtocolNames.name(number)] }
-        for match in rule.matches { words += matchWords(match) }
-        words += targetWords(rule.target)
-        return words.joined(separator: " ")
+        if let inInterface = rule.inInterface { out += " -i " + inInterface }
+        if let outInterface = rule.outInterface { out += " -o " + outInterface }
+        if let number = rule.ipProtocol { out += " -p " + ProtocolNames.name(number) }
+        for match in rule.matches {
+            for word in matchWords(match) {
+                out += " "
+                out += word
+            }
+        }
+        for word in targetWords(rule.target) {
+            out += " "
+            out += word
+        }
+        out += "\n"
     }
 
     private static func matchWords(_ match: Match) -> [String] {
