@@ -127,6 +127,8 @@ import Testing
         #expect(try AgentArgument.signature("438a50a1784dbfeb6c2bac921d63a0b6") == "438a50a1784dbfeb6c2bac921d63a0b6")
         #expect(error { _ = try AgentArgument.signature("abc|def") } == "invalid sig 'abc|def': expected 1-64 letters, digits or '_'")
         #expect(error { _ = try AgentArgument.signature("") } == "invalid sig '': expected 1-64 letters, digits or '_'")
+        let long = String(repeating: "a", count: 65)
+        #expect(error { _ = try AgentArgument.signature(long) } == "invalid sig '\(long)': expected 1-64 letters, digits or '_'")
         #expect(try AgentArgument.sequenceNumber("12") == 12)
         #expect(try AgentArgument.sequenceNumber("-1") == -1)
         #expect(error { _ = try AgentArgument.sequenceNumber("-2") } == "invalid seq '-2': not an integer of -1 or more")
