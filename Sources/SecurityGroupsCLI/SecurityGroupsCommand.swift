@@ -5,7 +5,7 @@ public struct SecurityGroupsCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "security-groups",
         abstract: "CloudStack KVM security groups, programmed in-process.",
-        subcommands: [PlanCommand.self, VersionCommand.self]
+        subcommands: [PlanCommand.self, ApplyCommand.self, ShowCommand.self, VersionCommand.self]
     )
 
     public init() {}

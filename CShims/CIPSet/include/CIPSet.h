@@ -1,11 +1,23 @@
 #ifndef SG_CIPSET_H
 #define SG_CIPSET_H
 
-/// Opens and closes a libipset session (ipset_session_init/fini): proves the
-/// library links and its transport can be set up. Returns 0 on success.
+#include <stddef.h>
+
+/// Opens and closes a libipset handle (ipset_init/fini): proves the library
+/// links and can be set up. Returns 0 on success.
 int sg_ipset_probe(void);
 
 /// The ipset netlink protocol version the library speaks (IPSET_PROTOCOL).
 int sg_ipset_protocol(void);
+
+/// Runs `count` commands in `ipset restore` syntax (one per line, e.g.
+/// `add cs_tracked 10.1.0.7`) in one fresh libipset session, stopping at the
+/// first that fails. Returns how many succeeded; on failure writes libipset's
+/// message to `error`. Nothing is printed.
+int sg_ipset_run(const char *const *lines, int count, char *error, size_t error_size);
+
+/// The output of `ipset save` (every set with its members) as a malloc'd
+/// string, or NULL with the reason in `error`.
+char *sg_ipset_save(char *error, size_t error_size);
 
 #endif

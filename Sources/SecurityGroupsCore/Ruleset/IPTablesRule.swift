@@ -81,7 +81,8 @@ public struct PortMatch: Hashable, Sendable {
     }
 }
 
-/// Connection tracking states of `-m state`.
+/// Connection tracking states of `-m state`, with the kernel's bit values
+/// (XT_CONNTRACK_STATE_BIT).
 public struct ConnectionStates: OptionSet, Hashable, Sendable {
     public let rawValue: UInt8
     public init(rawValue: UInt8) { self.rawValue = rawValue }
@@ -89,7 +90,6 @@ public struct ConnectionStates: OptionSet, Hashable, Sendable {
     public static let established = ConnectionStates(rawValue: 1 << 1)
     public static let related = ConnectionStates(rawValue: 1 << 2)
     public static let new = ConnectionStates(rawValue: 1 << 3)
-    public static let untracked = ConnectionStates(rawValue: 1 << 4)
 }
 
 /// `-m set [!] --match-set NAME src|dst`.

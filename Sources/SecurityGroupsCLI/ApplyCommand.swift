@@ -1,0 +1,44 @@
+import ArgumentParser
+import SecurityGroupsCore
+import SecurityGroupsKernel
+
+/// `security-groups apply --host FILE`: makes the kernel hold the host's ruleset.
+struct ApplyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "apply",
+        abstract: "Bring the kernel to the ruleset of a host: one commit per changed table.",
+        discussion: "Touches only CloudStack's chains, rules and sets. Prints one summary line, or with --dry-run every change it would make."
+    )
+
+    @OptionGroup var options: HostOptions
+
+    @Flag(name: .long, help: "Print the changes instead of making them.")
+    var dryRun = false
+
+    @Flag(name: .long, help: "Program legacy x_tables even where iptables is the nf_tables variant holding CloudStack rules.")
+    var allowNftHost = false
+
+    func run() throws {
+        let ruleset = Renderer.render(try options.load(), layout: options.layout)
+        do {
+            try HostCheck.verify(allowNFTables: allowNftHost)
+        } catch {
+            throw CLIError(error.description)
+        }
+        let report: ApplyReport
+        do {
+            report = try Applier().apply(ruleset, dryRun: dryRun)
+        } catch {
+            throw CLIError(error.description)
+        }
+        if dryRun {
+            print(report.changes.isEmpty ? "no changes" : report.changes.joined(separator: "\n"))
+        } else if report.isEmpty {
+            print("no changes")
+        } else {
+            let tables = report.committedTables.isEmpty ? "no iptables commit" : "committed \(report.committedTables.joined(separator: ", "))"
+            let retried = report.retriedCommits > 0 ? ", \(report.retriedCommits) commit(s) retried" : ""
+            print("applied \(report.changes.count) changes: \(tables)\(retried)")
+        }
+    }
+}

@@ -1,0 +1,72 @@
+/// The ebtables `nat` table as the kernel holds it (from ebtables-save).
+public struct KernelEbtablesState: Equatable, Sendable {
+    /// Every chain with its rules as ebtables-save prints them, `-A CHAIN ` cut off.
+    public var chains: [String: [String]]
+
+    public init(chains: [String: [String]] = [:]) { self.chains = chains }
+
+    /// Parses ebtables-save output, keeping the `nat` table.
+    public static func parseSave(_ text: String) -> KernelEbtablesState {
+        var chains: [String: [String]] = [:]
+        var inNat = false
+        for line in text.split(separator: "\n") {
+            if line.hasPrefix("*") {
+                inNat = line == "*nat"
+            } else if inNat, line.hasPrefix(":") {
+                let name = line.dropFirst().split(separator: " ").first.map(String.init) ?? ""
+                chains[name] = chains[name] ?? []
+            } else if inNat, line.hasPrefix("-A ") {
+                let words = line.split(separator: " ", maxSplits: 2)
+                guard words.count == 3 else { continue }
+                chains[String(words[1]), default: []].append(String(words[2]))
+            }
+        }
+        return KernelEbtablesState(chains: chains)
+    }
+}
+
+/// Brings our ebtables chains and PREROUTING/POSTROUTING jumps to the desired
+/// state as one `ebtables-restore --noflush` batch (applied atomically),
+/// touching nothing else.
+public enum EbtablesPlanner {
+    /// The batch lines, without the `*nat` header; empty when nothing changes.
+    public static func plan(desired: EbtablesTable, kernel: KernelEbtablesState) -> [String] {
+        var lines: [String] = []
+        func body(_ rule: EbtablesRule) -> String {
+            String(EbtablesSaveFormat.line(rule, chain: "X").dropFirst(5))
+        }
+        // In --noflush mode `:CHAIN ACCEPT` creates the chain, or flushes it.
+        // Declare every rewritten chain before any rule can jump to it.
+        var rewritten: [String] = []
+        for chain in desired.chains.keys.sorted() {
+            let wanted = desired.chains[chain]!.map(body)
+            guard kernel.chains[chain] != wanted else { continue }
+            lines.append(":\(chain) ACCEPT")
+            rewritten += wanted.map { "-A \(chain) \($0)" }
+        }
+        lines += rewritten
+        for chain in EbtablesTable.builtinChains {
+            let current = kernel.chains[chain] ?? []
+            let ours = current.filter(isOurJump)
+            let wanted = (desired.builtinRules[chain] ?? []).map(body)
+            guard ours != wanted else { continue }
+            let keep = Set(wanted)
+            lines += ours.filter { !keep.contains($0) }.map { "-D \(chain) \($0)" }
+            let present = Set(ours)
+            lines += wanted.filter { !present.contains($0) }.map { "-A \(chain) \($0)" }
+        }
+        let obsolete = kernel.chains.keys.filter {
+            desired.chains[$0] == nil && !EbtablesTable.builtinChains.contains($0) && Ownership.isVMObjectName($0)
+        }.sorted()
+        lines += obsolete.filter { !(kernel.chains[$0] ?? []).isEmpty }.map { "-F \($0)" }
+        lines += obsolete.map { "-X \($0)" }
+        return lines
+    }
+
+    /// `-i VIF -j i-...-in` / `-o VIF -j i-...-out`: a jump into a VM chain.
+    private static func isOurJump(_ rule: String) -> Bool {
+        let words = rule.split(separator: " ")
+        guard words.count == 4, words[0] == "-i" || words[0] == "-o", words[2] == "-j" else { return false }
+        return Ownership.isVMObjectName(String(words[3]))
+    }
+}

@@ -1,0 +1,123 @@
+public import SecurityGroupsCore
+
+/// What one apply did (or, in a dry run, would do).
+public struct ApplyReport: Sendable {
+    /// Tables committed, e.g. `iptables filter`, in commit order.
+    public var committedTables: [String] = []
+    /// Every change, one line each, in the order made: ipset and ebtables in
+    /// their restore syntax, iptables edits as `-A`/`-I`/`-D`/`-N`/`-F`/`-X`
+    /// lines under a `*family table` header.
+    public var changes: [String] = []
+    /// libiptc commits that failed with EAGAIN (someone changed the table
+    /// between our read and our commit) and were redone on fresh state.
+    public var retriedCommits = 0
+
+    public var isEmpty: Bool { changes.isEmpty }
+}
+
+/// A failure part-way through an apply: what failed, and what had been
+/// applied before it. Each table is either as before or as after.
+public struct ApplyError: Error, CustomStringConvertible, Sendable {
+    public var failure: NetfilterError
+    public var applied: [String]
+
+    public var description: String {
+        "\(failure)" + (applied.isEmpty ? "; nothing was changed" : "; already applied: \(applied.joined(separator: ", "))")
+    }
+}
+
+/// Brings the kernel to a desired ruleset, touching only what is ours, in
+/// this order: create and fill sets; commit filter, nat and raw for IPv4
+/// and IPv6, one transaction each and only where something changes; remove
+/// set members and sets no longer referenced; apply the ebtables batch.
+///
+/// Like Calico Felix's table syncer, it keeps no memory between runs: it
+/// reads what the kernel has every time, so a re-run after any failure
+/// converges.
+public struct Applier {
+    /// How long to wait for the xtables lock.
+    public var lockTimeout: Double
+    /// How often to redo a commit that failed with EAGAIN.
+    public var commitAttempts: Int
+
+    public init(lockTimeout: Double = 60, commitAttempts: Int = 5) {
+        self.lockTimeout = lockTimeout
+        self.commitAttempts = commitAttempts
+    }
+
+    public func apply(_ ruleset: Ruleset, dryRun: Bool = false) throws(ApplyError) -> ApplyReport {
+        var report = ApplyReport()
+        var applied: [String] = []
+        func step<T>(_ body: () throws -> T) throws(ApplyError) -> T {
+            do {
+                return try body()
+            } catch let error as NetfilterError {
+                throw ApplyError(failure: error, applied: applied)
+            } catch {
+                throw ApplyError(failure: NetfilterError(operation: "apply", object: "", reason: "\(error)"), applied: applied)
+            }
+        }
+
+        let setPlan = try step { IPSetPlanner.plan(desired: ruleset.ipsets, kernel: try IPSetBackend.save()) }
+        report.changes += setPlan.beforeRules
+        if !dryRun, !setPlan.beforeRules.isEmpty {
+            try step { try IPSetBackend.run(setPlan.beforeRules) }
+            applied.append("ipset additions")
+        }
+
+        for family in AddressFamily.allCases {
+            for table in ruleset.iptables(family).tables {
+                let object = "\(family == .ipv4 ? "iptables" : "ip6tables") \(table.name.rawValue)"
+                let (edits, retries) = try step { try syncTable(table, family: family, dryRun: dryRun) }
+                report.retriedCommits += retries
+                guard !edits.isEmpty else { continue }
+                report.changes.append("*\(object)")
+                report.changes += edits.map { $0.description }
+                if !dryRun {
+                    report.committedTables.append(object)
+                    applied.append(object)
+                }
+            }
+        }
+
+        report.changes += setPlan.afterRules
+        if !dryRun, !setPlan.afterRules.isEmpty {
+            try step { try IPSetBackend.run(setPlan.afterRules) }
+            applied.append("ipset removals")
+        }
+
+        let ebtablesLines = try step { EbtablesPlanner.plan(desired: ruleset.ebtables, kernel: try EbtablesBackend.save()) }
+        if !ebtablesLines.isEmpty {
+            report.changes.append("*ebtables nat")
+            report.changes += ebtablesLines
+            if !dryRun {
+                try step { try EbtablesBackend.restore(ebtablesLines) }
+                applied.append("ebtables nat")
+            }
+        }
+        return report
+    }
+
+    /// Reads, plans, edits and commits one table under the xtables lock;
+    /// redoes it all on EAGAIN. Returns the edits made and the retries.
+    private func syncTable(_ desired: IPTable, family: AddressFamily, dryRun: Bool) throws(NetfilterError) -> ([TableEdit], Int) {
+        var retries = 0
+        while true {
+            let lock = try XtablesLock(timeout: lockTimeout)
+            defer { withExtendedLifetime(lock) {} }
+            var codec = RuleCodec()
+            let handle = try IPTablesHandle(family: family, table: desired.name)
+            let edits = TablePlanner.plan(desired: desired, kernel: handle.read(codec: &codec))
+            if edits.isEmpty || dryRun { return (edits, retries) }
+            for edit in edits { try handle.apply(edit, codec: &codec) }
+            do {
+                try handle.commit()
+                return (edits, retries)
+            } catch where error.errno == EAGAIN && retries + 1 < commitAttempts {
+                retries += 1
+            }
+        }
+    }
+}
+
+private let EAGAIN: Int32 = 11

@@ -1,0 +1,44 @@
+private import CIPSet
+private import Glibc
+import SecurityGroupsCore
+
+/// ipset through libipset, in-process: nothing is printed, errors come back
+/// as `NetfilterError`s.
+enum IPSetBackend {
+    /// Every set and its members (`ipset save`).
+    static func save() throws(NetfilterError) -> [KernelSet] {
+        var error = [CChar](repeating: 0, count: 512)
+        guard let text = sg_ipset_save(&error, error.count) else {
+            throw NetfilterError(operation: "ipset save", object: "all sets", reason: message(error))
+        }
+        defer { free(text) }
+        return KernelSet.parseSave(String(cString: text))
+    }
+
+    /// Runs commands in `ipset restore` syntax in one fresh session. Not
+    /// atomic: on failure, the commands before the failing one stay applied.
+    static func run(_ commands: [String]) throws(NetfilterError) {
+        guard !commands.isEmpty else { return }
+        var error = [CChar](repeating: 0, count: 512)
+        let done = withCStrings(commands) { pointers in
+            sg_ipset_run(pointers, Int32(commands.count), &error, error.count)
+        }
+        if done < commands.count {
+            throw NetfilterError(operation: "ipset", object: "'\(commands[Int(done)])'",
+                                 reason: message(error) + " (\(done) of \(commands.count) commands applied)")
+        }
+    }
+
+    private static func message(_ buffer: [CChar]) -> String {
+        let text = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return text.split(separator: "\n").first.map(String.init) ?? "unknown error"
+    }
+}
+
+/// Calls `body` with a C array of C strings that live for the call.
+func withCStrings<Result>(_ strings: [String], _ body: (UnsafePointer<UnsafePointer<CChar>?>) -> Result) -> Result {
+    let copies = strings.map { strdup($0) }
+    defer { copies.forEach { free($0) } }
+    let pointers: [UnsafePointer<CChar>?] = copies.map { UnsafePointer($0) }
+    return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
+}

@@ -1,0 +1,85 @@
+private import CIPTables
+private import Glibc
+import SecurityGroupsCore
+
+/// One libiptc handle on one table of one family: read it, edit it in
+/// memory, commit it once. libiptc keeps file-static state and no locks, so
+/// a handle is used from one place, under the xtables lock.
+final class IPTablesHandle {
+    let family: AddressFamily
+    let table: IPTable.Name
+    private var handle: OpaquePointer?
+
+    /// Opens the table (iptc_init / ip6tc_init).
+    init(family: AddressFamily, table: IPTable.Name) throws(NetfilterError) {
+        self.family = family
+        self.table = table
+        guard let handle = sg_table_open(family == .ipv4 ? 4 : 6, table.rawValue) else {
+            throw failure("open table")
+        }
+        self.handle = handle
+    }
+
+    deinit { sg_table_free(handle) }
+
+    var objectName: String { "\(family == .ipv4 ? "iptables" : "ip6tables") \(table.rawValue)" }
+
+    /// The error for a libiptc call that just failed, with libiptc's message.
+    private func failure(_ operation: String, chain: String? = nil) -> NetfilterError {
+        let code = errno
+        let message = String(cString: family == .ipv4 ? sg_iptc_strerror(code) : sg_ip6tc_strerror(code))
+        let object = chain.map { "\(objectName) chain \($0)" } ?? objectName
+        return NetfilterError(operation: operation, object: object, reason: message, errno: code)
+    }
+
+    /// Every chain and rule of the table, our kinds of rules decoded.
+    func read(codec: inout RuleCodec) -> KernelTableState {
+        var chainNames: [String] = []
+        var name = sg_table_first_chain(handle)
+        while let current = name {
+            chainNames.append(String(cString: current))
+            name = sg_table_next_chain(handle)
+        }
+        var chains: [String: [KernelRule]] = [:]
+        chains.reserveCapacity(chainNames.count)
+        for chain in chainNames {
+            var rules: [KernelRule] = []
+            var entry = sg_table_first_rule(handle, chain)
+            while let current = entry {
+                let target = sg_table_rule_target(handle, current).map { String(cString: $0) }
+                rules.append(codec.decode(current, targetName: target, family: family))
+                entry = sg_table_next_rule(handle, current)
+            }
+            chains[chain] = rules
+        }
+        return KernelTableState(name: table, chains: chains)
+    }
+
+    /// Makes one edit in memory.
+    func apply(_ edit: TableEdit, codec: inout RuleCodec) throws(NetfilterError) {
+        switch edit {
+        case .createChain(let chain):
+            guard sg_table_create_chain(handle, chain) == 0 else { throw failure("create chain", chain: chain) }
+        case .flushChain(let chain):
+            guard sg_table_flush_chain(handle, chain) == 0 else { throw failure("flush chain", chain: chain) }
+        case .deleteChain(let chain):
+            guard sg_table_delete_chain(handle, chain) == 0 else { throw failure("delete chain", chain: chain) }
+        case .delete(let chain, let index):
+            guard sg_table_delete_at(handle, chain, UInt32(index)) == 0 else { throw failure("delete rule \(index + 1)", chain: chain) }
+        case .insert(let chain, let index, let rule):
+            let entry = try codec.encode(rule, family: family)
+            let result = entry.withUnsafeBytes { sg_table_insert(handle, chain, $0.baseAddress, UInt32(index)) }
+            guard result == 0 else { throw failure("insert rule \(index + 1)", chain: chain) }
+        case .append(let chain, let rule):
+            let entry = try codec.encode(rule, family: family)
+            let result = entry.withUnsafeBytes { sg_table_append(handle, chain, $0.baseAddress) }
+            guard result == 0 else { throw failure("append rule", chain: chain) }
+        }
+    }
+
+    /// Replaces the table in the kernel in one transaction (iptc_commit).
+    /// EAGAIN means someone else changed the table since we read it.
+    func commit() throws(NetfilterError) {
+        guard sg_table_commit(handle) == 0 else { throw failure("commit") }
+    }
+}

@@ -1,0 +1,77 @@
+private import Glibc
+
+/// Runs a program with arguments and standard input, without a shell
+/// (posix_spawn and waitpid, no run loop), and returns its standard output;
+/// a non-zero exit is an error carrying the program's first line of stderr.
+enum ToolRunner {
+    static func run(_ program: String, _ arguments: [String], input: String = "", operation: String) throws(NetfilterError) -> String {
+        func failure(_ reason: String) -> NetfilterError {
+            NetfilterError(operation: operation, object: program, reason: reason)
+        }
+        // Unlinked temporary files: no pipe can fill up and block either side.
+        guard let stdin = TemporaryFile(contents: input), let stdout = TemporaryFile(contents: ""),
+              let stderr = TemporaryFile(contents: "") else {
+            throw failure("cannot create a temporary file: \(String(cString: strerror(errno)))")
+        }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, stdin.descriptor, 0)
+        posix_spawn_file_actions_adddup2(&actions, stdout.descriptor, 1)
+        posix_spawn_file_actions_adddup2(&actions, stderr.descriptor, 2)
+
+        var pid: pid_t = 0
+        let argv: [UnsafeMutablePointer<CChar>?] = ([program] + arguments).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        let spawned = posix_spawn(&pid, program, &actions, nil, argv, environ)
+        guard spawned == 0 else { throw failure("cannot start: \(String(cString: strerror(spawned)))") }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 {
+            guard errno == EINTR else { throw failure("waitpid: \(String(cString: strerror(errno)))") }
+        }
+        let exited = status & 0x7f == 0
+        let code = (status >> 8) & 0xff
+        guard exited, code == 0 else {
+            let first = stderr.read().split(separator: "\n").first.map(String.init)
+            throw failure(first ?? (exited ? "exit status \(code)" : "killed by signal \(status & 0x7f)"))
+        }
+        return stdout.read()
+    }
+}
+
+/// A file that is unlinked at once and lives as long as its descriptor.
+private final class TemporaryFile {
+    let descriptor: Int32
+
+    init?(contents: String) {
+        var template = Array("/tmp/security-groups-XXXXXX".utf8CString)
+        let descriptor = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard descriptor >= 0 else { return nil }
+        _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC)
+        template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
+        self.descriptor = descriptor
+        let bytes = Array(contents.utf8)
+        var written = 0
+        while written < bytes.count {
+            let result = bytes[written...].withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+            guard result > 0 else { close(descriptor); return nil }
+            written += result
+        }
+        lseek(descriptor, 0, SEEK_SET)
+    }
+
+    deinit { close(descriptor) }
+
+    /// The whole file, from the start.
+    func read() -> String {
+        lseek(descriptor, 0, SEEK_SET)
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
+            if count <= 0 { break }
+            bytes += buffer[0..<count]
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
