@@ -49,13 +49,15 @@ let package = Package(
             dependencies: ["SecurityGroupsCore"],
             resources: [.copy("Fixtures")]
         ),
+        // Network namespaces and tool runs for the tests that touch the kernel.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(
             name: "SecurityGroupsKernelTests",
-            dependencies: ["SecurityGroupsCore", "SecurityGroupsKernel"]
+            dependencies: ["SecurityGroupsCore", "SecurityGroupsKernel", "TestSupport"]
         ),
         .testTarget(
             name: "SecurityGroupsCLITests",
-            dependencies: ["security-groups"]
+            dependencies: ["security-groups", "SecurityGroupsCore", "TestSupport"]
         ),
     ]
 )

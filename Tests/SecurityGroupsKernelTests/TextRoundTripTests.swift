@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import SecurityGroupsCore
+import TestSupport
 
 /// Our text forms must be exactly what the kernel tools print: load each
 /// rendered ruleset with the restore tools into a fresh namespace, save it
@@ -36,37 +37,7 @@ import SecurityGroupsCore
         if !text.ebtables.isEmpty {
             try namespace.run("/usr/sbin/ebtables-nft-restore", input: text.ebtables)
         }
-        #expect(try Saved.tables(namespace.run("/usr/sbin/iptables-legacy-save")) == Saved.tables(text.iptables))
-        #expect(try Saved.tables(namespace.run("/usr/sbin/ip6tables-legacy-save")) == Saved.tables(text.ip6tables))
-        #expect(try Saved.sortedIPSet(namespace.run("/usr/sbin/ipset", ["save"])) == Saved.sortedIPSet(text.ipset))
-        #expect(try Saved.iptables(namespace.run("/usr/sbin/ebtables-nft-save")) == text.ebtables)
-    }
-}
-
-/// The saved text normalized as the reference dumps are.
-enum Saved {
-    /// Comment lines dropped.
-    static func iptables(_ text: String) -> String {
-        text.split(separator: "\n").filter { !$0.hasPrefix("#") }.map { $0 + "\n" }.joined()
-    }
-
-    /// Each table's block by table name: iptables-save lists tables in the
-    /// order the kernel loaded them, which says nothing about the rules.
-    static func tables(_ text: String) -> [String: String] {
-        var tables: [String: String] = [:]
-        var current = ""
-        for line in iptables(text).split(separator: "\n") {
-            if line.hasPrefix("*") { current = String(line.dropFirst()) }
-            tables[current, default: ""] += line + "\n"
-        }
-        return tables
-    }
-
-    /// `initval` dropped, lines sorted.
-    static func sortedIPSet(_ text: String) -> [String] {
-        text.split(separator: "\n").map { line in
-            guard let range = line.range(of: " initval ") else { return String(line) }
-            return String(line[..<range.lowerBound])
-        }.sorted()
+        let expected = KernelDumps(iptables: text.iptables, ip6tables: text.ip6tables, ipset: text.ipset, ebtables: text.ebtables)
+        #expect(try KernelDumps.read(namespace) == expected)
     }
 }

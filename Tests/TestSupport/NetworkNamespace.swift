@@ -2,12 +2,12 @@ import Foundation
 
 /// A network namespace made for one test and always deleted, so tests never
 /// touch the root namespace's iptables, ipset or ebtables.
-final class NetworkNamespace {
-    let name: String
+public final class NetworkNamespace {
+    public let name: String
 
     /// Creates the namespace, or returns nil after actually trying when this
     /// process may not (not root): the caller skips with that reason.
-    static func make(_ label: String) throws -> NetworkNamespace? {
+    public static func make(_ label: String) throws -> NetworkNamespace? {
         let name = "sgtest-\(label)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let result = try Tool.run("/usr/sbin/ip", ["netns", "add", name])
         if result.status != 0 {
@@ -25,8 +25,8 @@ final class NetworkNamespace {
 
     /// Runs a program inside the namespace; fails the test on a non-zero exit.
     @discardableResult
-    func run(_ program: String, _ arguments: [String] = [], input: String = "") throws -> String {
-        let result = try Tool.run("/usr/sbin/ip", ["netns", "exec", name, program] + arguments, input: input)
+    public func run(_ program: String, _ arguments: [String] = [], input: String = "", environment: [String: String] = [:]) throws -> String {
+        let result = try exec(program, arguments, input: input, environment: environment)
         guard result.status == 0 else {
             throw ToolError("\(program) \(arguments.joined(separator: " ")) exited \(result.status): \(result.stderr)")
         }
@@ -34,20 +34,30 @@ final class NetworkNamespace {
     }
 }
 
-struct ToolError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
+extension NetworkNamespace {
+    /// Runs a program inside the namespace and returns its exit status and output.
+    public func exec(_ program: String, _ arguments: [String] = [], input: String = "",
+                     environment: [String: String] = [:]) throws -> Tool.Result {
+        let assignments = environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+        let command = assignments.isEmpty ? [program] : ["/usr/bin/env"] + assignments + [program]
+        return try Tool.run("/usr/sbin/ip", ["netns", "exec", name] + command + arguments, input: input)
+    }
+}
+
+public struct ToolError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
 }
 
 /// Runs a program directly (no shell) and collects its output.
-enum Tool {
-    struct Result {
-        var status: Int32
-        var stdout: String
-        var stderr: String
+public enum Tool {
+    public struct Result {
+        public var status: Int32
+        public var stdout: String
+        public var stderr: String
     }
 
-    static func run(_ program: String, _ arguments: [String], input: String = "") throws -> Result {
+    public static func run(_ program: String, _ arguments: [String], input: String = "") throws -> Result {
         // Temporary files rather than pipes: no thread juggling, no full-pipe deadlock.
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sgtest-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)

@@ -1,0 +1,161 @@
+import Foundation
+import Testing
+import SecurityGroupsCore
+import TestSupport
+
+/// `apply` against the real kernel, each test in a namespace of its own.
+@Suite struct ApplyCommandTests {
+    private func namespace() throws -> NetworkNamespace {
+        guard let namespace = try NetworkNamespace.make("apply") else {
+            throw ToolError("not root: cannot create a network namespace")
+        }
+        return namespace
+    }
+
+    /// After apply the four dumps equal the rendered text; a second apply
+    /// finds nothing to do and commits nothing.
+    @Test(arguments: GoldenHosts.scenarios, Layout.allCases)
+    func appliesExactlyTheRenderedState(scenario: String, layout: Layout) throws {
+        let namespace = try namespace()
+        let first = try namespace.apply(scenario, layout)
+        #expect(first.hasPrefix("applied "))
+        #expect(try KernelDumps.read(namespace) == GoldenHosts.rendered(scenario, layout))
+        #expect(try namespace.apply(scenario, layout) == "no changes\n")
+    }
+
+    /// Moving between states (a rule update, a destroy, a secondary IP, a
+    /// layout switch) converges to the new state.
+    @Test(arguments: [
+        ["rules-update@seq1", "rules-update"],
+        ["three-vms-then-destroy@before-destroy", "three-vms-then-destroy"],
+        ["secondary-ip-add-remove@before-add", "secondary-ip-add-remove@after-add", "secondary-ip-add-remove"],
+        ["cleanup@before-cleanup", "cleanup"],
+        ["two-nics", "allow-all", "systemvm", "v4-basic"],
+    ], Layout.allCases)
+    func convergesThroughChanges(steps: [String], layout: Layout) throws {
+        let namespace = try namespace()
+        for step in steps {
+            try namespace.apply(step, layout)
+            #expect(try KernelDumps.read(namespace) == GoldenHosts.rendered(step, layout), "after \(step)")
+        }
+    }
+
+    @Test func switchesLayoutsBothWays() throws {
+        let namespace = try namespace()
+        for layout in [Layout.classic, .notrack, .classic] {
+            try namespace.apply("allow-all", layout)
+            #expect(try KernelDumps.read(namespace) == GoldenHosts.rendered("allow-all", layout), "as \(layout)")
+        }
+    }
+
+    @Test func dryRunPrintsChangesAndMakesNone() throws {
+        let namespace = try namespace()
+        // Reading a table instantiates it in the namespace, as iptables-save does.
+        for tool in ["/usr/sbin/iptables-legacy", "/usr/sbin/ip6tables-legacy"] {
+            for table in ["filter", "nat", "raw"] { try namespace.run(tool, ["-t", table, "-S"]) }
+        }
+        let before = try KernelDumps.read(namespace)
+        let output = try namespace.apply("v4-basic", .notrack, extra: ["--dry-run"])
+        #expect(output.contains("create cs_notrack hash:ip family inet"))
+        #expect(output.contains("*iptables filter"))
+        #expect(output.contains("-N i-2-7-def"))
+        #expect(output.contains("-A PREROUTING -i vnet7 -j i-2-7-VM-in"))
+        #expect(try KernelDumps.read(namespace) == before)
+    }
+
+    /// Chains, rules and sets of other tools, present before, are untouched
+    /// after we program and then remove VMs around them.
+    @Test func foreignObjectsSurvive() throws {
+        let namespace = try namespace()
+        for tool in ["/usr/sbin/iptables-legacy", "/usr/sbin/ip6tables-legacy"] {
+            try namespace.run(tool, ["-N", "FOREIGN"])
+            try namespace.run(tool, ["-A", "FOREIGN", "-p", "tcp", "--dport", "9", "-j", "ACCEPT"])
+            try namespace.run(tool, ["-A", "FORWARD", "-i", "eth9", "-j", "FOREIGN"])
+            try namespace.run(tool, ["-A", "FORWARD", "-o", "cloudbr0", "-p", "udp", "-j", "DROP"])
+            try namespace.run(tool, ["-t", "raw", "-A", "PREROUTING", "-i", "eth9", "-j", "CT", "--notrack"])
+            try namespace.run(tool, ["-t", "nat", "-A", "PREROUTING", "-i", "eth9", "-j", "RETURN"])
+        }
+        try namespace.run("/usr/sbin/ipset", ["create", "foreign", "hash:ip"])
+        try namespace.run("/usr/sbin/ipset", ["add", "foreign", "192.0.2.1"])
+        try namespace.run("/usr/sbin/ebtables-nft", ["-t", "nat", "-N", "FOREIGN"])
+        try namespace.run("/usr/sbin/ebtables-nft", ["-t", "nat", "-A", "PREROUTING", "-i", "eth9", "-j", "FOREIGN"])
+        let foreign = try KernelDumps.read(namespace)
+
+        for step in ["three-vms-then-destroy@before-destroy", "post-default", "three-vms-then-destroy"] {
+            try namespace.apply(step, .notrack)
+        }
+        let after = try KernelDumps.read(namespace)
+        let expected = try GoldenHosts.rendered("three-vms-then-destroy", .notrack)
+        for (table, block) in foreign.iptables {
+            let foreignLines = block.split(separator: "\n").filter { !$0.hasPrefix(":") && !$0.hasPrefix("*") && $0 != "COMMIT" }
+            let afterLines = (after.iptables[table] ?? "").split(separator: "\n")
+            #expect(afterLines.filter { foreignLines.contains($0) } == foreignLines, "iptables \(table)")
+            let ours = (expected.iptables[table] ?? "").split(separator: "\n").filter { $0.hasPrefix("-A ") }
+            #expect(afterLines.filter { $0.hasPrefix("-A ") && !foreignLines.contains($0) } == ours, "ours in iptables \(table)")
+        }
+        for (table, block) in foreign.ip6tables {
+            let foreignLines = block.split(separator: "\n").filter { $0.hasPrefix("-A ") }
+            let afterLines = (after.ip6tables[table] ?? "").split(separator: "\n")
+            #expect(afterLines.filter { foreignLines.contains($0) } == foreignLines, "ip6tables \(table)")
+        }
+        #expect(after.ipset.contains("create foreign hash:ip family inet hashsize 1024 maxelem 65536 bucketsize 12"))
+        #expect(after.ipset.contains("add foreign 192.0.2.1"))
+        #expect(after.ebtables.contains(":FOREIGN ACCEPT\n"))
+        #expect(after.ebtables.contains("-A PREROUTING -i eth9 -j FOREIGN\n"))
+    }
+
+    /// While we apply 200 times, another iptables user adds and deletes
+    /// rules in a loop: neither side loses anything.
+    @Test func concurrentIptablesUserLosesNothing() throws {
+        let namespace = try namespace()
+        try namespace.run("/usr/sbin/iptables-legacy", ["-N", "OTHER"])
+        let lock = NetworkNamespace.lockEnvironment["XTABLES_LOCKFILE"]!
+        let count = 300
+        // Adds rule i, and deletes rule i-1 when i is even: ends with the even ones.
+        let loop = """
+            i=1; while [ $i -le \(count) ]; do
+              XTABLES_LOCKFILE=\(lock) /usr/sbin/iptables-legacy -w -A OTHER -s 10.99.$((i / 256)).$((i % 256)) -j ACCEPT || exit 1
+              if [ $((i % 2)) -eq 0 ]; then j=$((i - 1)); XTABLES_LOCKFILE=\(lock) /usr/sbin/iptables-legacy -w -D OTHER -s 10.99.$((j / 256)).$((j % 256)) -j ACCEPT || exit 1; fi
+              i=$((i + 1))
+            done
+            """
+        let other = Process()
+        other.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+        other.arguments = ["netns", "exec", namespace.name, "/bin/sh", "-c", loop]
+        try other.run()
+        var applies = 0
+        while applies < 200 {
+            try namespace.apply(applies % 2 == 0 ? "three-vms-then-destroy@before-destroy" : "three-vms-then-destroy", .notrack)
+            applies += 1
+        }
+        other.waitUntilExit()
+        #expect(other.terminationStatus == 0)
+        let rules = try namespace.run("/usr/sbin/iptables-legacy-save", ["-t", "filter"])
+            .split(separator: "\n").filter { $0.hasPrefix("-A OTHER ") }
+        let expectedOther = stride(from: 2, through: count, by: 2).map { i in "-A OTHER -s 10.99.\(i / 256).\(i % 256)/32 -j ACCEPT" }
+        #expect(rules.map(String.init) == expectedOther)
+        var final = try KernelDumps.read(namespace)
+        final.iptables["filter"] = final.iptables["filter"]?.split(separator: "\n")
+            .filter { !$0.hasPrefix("-A OTHER ") && $0 != ":OTHER - [0:0]" }.map { $0 + "\n" }.joined()
+        #expect(final == (try GoldenHosts.rendered("three-vms-then-destroy", .notrack)))
+    }
+
+    /// On a host whose iptables is the nf_tables variant and holds CloudStack
+    /// chains there, apply refuses unless told otherwise.
+    @Test func refusesAnNFTablesHostWithCloudStackRules() throws {
+        let variant = URL(fileURLWithPath: "/usr/sbin/iptables").resolvingSymlinksInPath().path
+        guard variant.contains("nft") else {
+            Issue.record("iptables here is \(variant), not the nf_tables variant: cannot check the refusal")
+            return
+        }
+        let namespace = try namespace()
+        try namespace.run("/usr/sbin/iptables-nft", ["-N", "BF-cloudbr0"])
+        let refused = try namespace.securityGroups(["apply", "--host", GoldenHosts.path("v4-basic")])
+        #expect(refused.status != 0)
+        #expect(refused.stderr.contains("nf_tables variant and holds 1 CloudStack chain(s)"))
+        #expect(refused.stderr.split(separator: "\n").count == 1)
+        #expect(try namespace.run("/usr/sbin/iptables-legacy-save", ["-t", "filter"]).contains("BF-cloudbr0") == false)
+        let allowed = try namespace.securityGroups(["apply", "--host", GoldenHosts.path("v4-basic"), "--allow-nft-host"])
+        #expect(allowed.status == 0)
+    }
+}

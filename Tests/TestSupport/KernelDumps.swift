@@ -1,0 +1,51 @@
+import Foundation
+
+/// What netfilter holds in a namespace, normalized as the reference dumps
+/// are, so it can be compared with our text forms.
+public struct KernelDumps: Equatable, CustomStringConvertible {
+    /// iptables-save blocks by table; comment lines dropped.
+    public var iptables: [String: String]
+    public var ip6tables: [String: String]
+    /// `ipset save` lines without `initval`, sorted.
+    public var ipset: [String]
+    /// ebtables-save without comments; an empty `nat` table counts as none.
+    public var ebtables: String
+
+    public init(iptables: String, ip6tables: String, ipset: String, ebtables: String) {
+        self.iptables = Self.tables(iptables)
+        self.ip6tables = Self.tables(ip6tables)
+        self.ipset = ipset.split(separator: "\n").map { line in
+            guard let range = line.range(of: " initval ") else { return String(line) }
+            return String(line[..<range.lowerBound])
+        }.sorted()
+        let cleaned = ebtables.split(separator: "\n").filter { !$0.hasPrefix("#") }.map { $0 + "\n" }.joined()
+        self.ebtables = cleaned == "*nat\n:PREROUTING ACCEPT\n:OUTPUT ACCEPT\n:POSTROUTING ACCEPT\n" ? "" : cleaned
+    }
+
+    /// Reads the four dumps inside a namespace.
+    public static func read(_ namespace: NetworkNamespace) throws -> KernelDumps {
+        KernelDumps(
+            iptables: try namespace.run("/usr/sbin/iptables-legacy-save"),
+            ip6tables: try namespace.run("/usr/sbin/ip6tables-legacy-save"),
+            ipset: try namespace.run("/usr/sbin/ipset", ["save"]),
+            ebtables: try namespace.run("/usr/sbin/ebtables-nft-save"))
+    }
+
+    /// Each table's block by name: iptables-save lists tables in the order
+    /// the kernel loaded them, which says nothing about the rules.
+    static func tables(_ text: String) -> [String: String] {
+        var tables: [String: String] = [:]
+        var current = ""
+        for line in text.split(separator: "\n") where !line.hasPrefix("#") {
+            if line.hasPrefix("*") { current = String(line.dropFirst()) }
+            tables[current, default: ""] += line + "\n"
+        }
+        return tables
+    }
+
+    public var description: String {
+        let v4 = iptables.keys.sorted().map { iptables[$0]! }.joined()
+        let v6 = ip6tables.keys.sorted().map { ip6tables[$0]! }.joined()
+        return "# iptables\n\(v4)# ip6tables\n\(v6)# ipset\n\(ipset.joined(separator: "\n"))\n# ebtables\n\(ebtables)"
+    }
+}
