@@ -144,18 +144,21 @@ int sg_ipset_run(const char *const *lines, int count, char *error, size_t error_
     return done;
 }
 
-char *sg_ipset_save(char *error, size_t error_size)
+char *sg_ipset_save(const char *set, int *missing, char *error, size_t error_size)
 {
     struct sg_capture capture = {0};
+    *missing = 0;
     struct ipset *handle = sg_open(&capture);
     if (handle == NULL) {
         snprintf(error, error_size, "cannot open a libipset session");
         return NULL;
     }
-    char command[] = "save";
+    char command[64];
+    snprintf(command, sizeof(command), set ? "save %.31s" : "save", set);
     int result = ipset_parse_line(handle, command);
     ipset_fini(handle);
     if (result < 0 || capture.failed) {
+        *missing = set != NULL && strstr(capture.error, "does not exist") != NULL;
         snprintf(error, error_size, "%s", capture.error[0] ? capture.error : "ipset save failed");
         free(capture.text);
         return NULL;

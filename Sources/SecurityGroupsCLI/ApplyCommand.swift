@@ -12,6 +12,9 @@ struct ApplyCommand: ParsableCommand {
 
     @OptionGroup var options: HostOptions
 
+    @Option(name: .long, help: "Change only this VM's own objects (and what the host shares), not other VMs'.")
+    var vm: String?
+
     @Flag(name: .long, help: "Print the changes instead of making them.")
     var dryRun = false
 
@@ -19,7 +22,13 @@ struct ApplyCommand: ParsableCommand {
     var allowNftHost = false
 
     func run() throws {
-        let ruleset = Renderer.render(try options.load(), layout: options.layout)
+        let scope: Scope
+        do {
+            scope = try vm.map { (name) throws(InputError) in Scope.vm(try VMName(name, field: "vm")) } ?? .host
+        } catch {
+            throw CLIError(error.description)
+        }
+        let host = try options.load()
         do {
             try HostCheck.verify(allowNFTables: allowNftHost)
         } catch {
@@ -27,7 +36,9 @@ struct ApplyCommand: ParsableCommand {
         }
         let report: ApplyReport
         do {
-            report = try Applier().apply(ruleset, dryRun: dryRun)
+            report = try Applier().apply(scope: scope, dryRun: dryRun) {
+                Renderer.render(host, layout: options.layout, scope: scope)
+            }
         } catch {
             throw CLIError(error.description)
         }

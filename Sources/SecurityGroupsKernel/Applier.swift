@@ -45,7 +45,15 @@ public struct Applier {
         self.commitAttempts = commitAttempts
     }
 
-    public func apply(_ ruleset: Ruleset, dryRun: Bool = false) throws(ApplyError) -> ApplyReport {
+    /// Applies `ruleset`, which must have been rendered for the same `scope`.
+    public func apply(_ ruleset: Ruleset, scope: Scope = .host, dryRun: Bool = false) throws(ApplyError) -> ApplyReport {
+        try apply(scope: scope, dryRun: dryRun) { ruleset }
+    }
+
+    /// Applies the ruleset `render` returns for `scope`. Reading ebtables
+    /// (slow, and done by another program) starts first and runs while the
+    /// ruleset is rendered and the tables are committed.
+    public func apply(scope: Scope, dryRun: Bool = false, render: () throws -> Ruleset) throws(ApplyError) -> ApplyReport {
         var report = ApplyReport()
         var applied: [String] = []
         func step<T>(_ body: () throws -> T) throws(ApplyError) -> T {
@@ -58,7 +66,12 @@ public struct Applier {
             }
         }
 
-        let setPlan = try step { IPSetPlanner.plan(desired: ruleset.ipsets, kernel: try IPSetBackend.save()) }
+        // The ebtables listing runs while the sets and tables are done.
+        let ebtablesRead = try step { try EbtablesBackend.startReading(chains: scope.ebtablesChainNames()) }
+        let ruleset = try step { try render() }
+        let setPlan = try step {
+            IPSetPlanner.plan(desired: ruleset.ipsets, kernel: try IPSetBackend.save(names: scope.setNames()), scope: scope)
+        }
         report.changes += setPlan.beforeRules
         if !dryRun, !setPlan.beforeRules.isEmpty {
             try step { try IPSetBackend.run(setPlan.beforeRules) }
@@ -68,7 +81,7 @@ public struct Applier {
         for family in AddressFamily.allCases {
             for table in ruleset.iptables(family).tables {
                 let object = "\(family == .ipv4 ? "iptables" : "ip6tables") \(table.name.rawValue)"
-                let (edits, retries) = try step { try syncTable(table, family: family, dryRun: dryRun) }
+                let (edits, retries) = try step { try syncTable(table, family: family, scope: scope, dryRun: dryRun) }
                 report.retriedCommits += retries
                 guard !edits.isEmpty else { continue }
                 report.changes.append("*\(object)")
@@ -86,7 +99,9 @@ public struct Applier {
             applied.append("ipset removals")
         }
 
-        let ebtablesLines = try step { EbtablesPlanner.plan(desired: ruleset.ebtables, kernel: try EbtablesBackend.save()) }
+        let ebtablesLines = try step {
+            EbtablesPlanner.plan(desired: ruleset.ebtables, kernel: try ebtablesRead.finish(), scope: scope)
+        }
         if !ebtablesLines.isEmpty {
             report.changes.append("*ebtables nat")
             report.changes += ebtablesLines
@@ -100,14 +115,14 @@ public struct Applier {
 
     /// Reads, plans, edits and commits one table under the xtables lock;
     /// redoes it all on EAGAIN. Returns the edits made and the retries.
-    private func syncTable(_ desired: IPTable, family: AddressFamily, dryRun: Bool) throws(NetfilterError) -> ([TableEdit], Int) {
+    private func syncTable(_ desired: IPTable, family: AddressFamily, scope: Scope, dryRun: Bool) throws(NetfilterError) -> ([TableEdit], Int) {
         var retries = 0
         while true {
             let lock = try XtablesLock(timeout: lockTimeout)
             defer { withExtendedLifetime(lock) {} }
             var codec = RuleCodec()
             let handle = try IPTablesHandle(family: family, table: desired.name)
-            let edits = TablePlanner.plan(desired: desired, kernel: handle.read(codec: &codec))
+            let edits = TablePlanner.plan(desired: desired, kernel: handle.read(codec: &codec, scope: scope), scope: scope)
             if edits.isEmpty || dryRun { return (edits, retries) }
             for edit in edits { try handle.apply(edit, codec: &codec) }
             do {

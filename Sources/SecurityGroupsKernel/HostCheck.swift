@@ -4,18 +4,13 @@ import SecurityGroupsCore
 /// Refuses hosts where rules written to legacy x_tables would not be the
 /// ones the rest of the host sees.
 public enum HostCheck {
-    /// Checks that legacy iptables works, and that a host whose `iptables`
-    /// is the nf_tables variant does not already keep CloudStack's rules
-    /// there (the script would have written them with that `iptables`).
+    /// Checks that a host whose `iptables` is the nf_tables variant does not
+    /// already keep CloudStack's rules there (the script would have written
+    /// them with that `iptables`). That legacy x_tables works at all shows
+    /// when the first table is opened.
     public static func verify(allowNFTables: Bool) throws(NetfilterError) {
-        do {
-            _ = try IPTablesHandle(family: .ipv4, table: .filter)
-        } catch {
-            throw NetfilterError(operation: "host check", object: "legacy iptables",
-                                 reason: "x_tables is not usable (\(error.reason)); this host cannot be programmed", errno: error.errno)
-        }
         guard !allowNFTables, let iptables = iptablesVariant(), iptables.contains("nft") else { return }
-        let saved = (try? ToolRunner.run("/usr/sbin/iptables-nft-save", ["-t", "filter"], operation: "iptables-nft-save")) ?? ""
+        let saved = (try? RunningTool("/usr/sbin/iptables-nft-save", ["-t", "filter"], operation: "iptables-nft-save").finish()) ?? ""
         let cloudStackChains = saved.split(separator: "\n").filter { line in
             line.hasPrefix(":") && Ownership.ownsChain(String(line.dropFirst().prefix { $0 != " " }))
         }

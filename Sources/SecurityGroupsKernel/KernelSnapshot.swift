@@ -12,7 +12,7 @@ public struct KernelSnapshot: Sendable {
         for family in AddressFamily.allCases {
             var codec = RuleCodec()
             for name in IPTable.Name.allCases {
-                tables[family, default: []].append(try IPTablesHandle(family: family, table: name).read(codec: &codec))
+                tables[family, default: []].append(try IPTablesHandle(family: family, table: name).read(codec: &codec, scope: .host))
             }
         }
         return KernelSnapshot(tables: tables, sets: try IPSetBackend.save(), ebtables: try EbtablesBackend.save())

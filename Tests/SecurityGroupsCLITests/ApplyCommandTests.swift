@@ -40,6 +40,27 @@ import TestSupport
         }
     }
 
+    /// A VM-scoped apply changes that VM and what the host shares, and
+    /// leaves every other VM's own objects alone, even stale ones.
+    @Test(arguments: Layout.allCases)
+    func vmScopeTouchesOnlyThatVM(layout: Layout) throws {
+        let namespace = try namespace()
+        try namespace.apply("three-vms-then-destroy@before-destroy", layout)
+        // Someone edits i-2-7-VM's chain behind our back.
+        try namespace.run("/usr/sbin/iptables-legacy", ["-I", "i-2-7-VM", "-s", "192.0.2.1", "-j", "ACCEPT"])
+        // Destroying i-2-8-VM in its scope removes its chains, sets and jumps.
+        try namespace.apply("three-vms-then-destroy", layout, extra: ["--vm", "i-2-8-VM"])
+        let after = try KernelDumps.read(namespace)
+        var expected = try GoldenHosts.rendered("three-vms-then-destroy", layout)
+        expected.iptables["filter"] = expected.iptables["filter"]!.replacingOccurrences(
+            of: "-A i-2-7-VM -p icmp", with: "-A i-2-7-VM -s 192.0.2.1/32 -j ACCEPT\n-A i-2-7-VM -p icmp")
+        #expect(after == expected)
+        // The host scope then repairs the other VM.
+        try namespace.apply("three-vms-then-destroy", layout)
+        #expect(try KernelDumps.read(namespace) == GoldenHosts.rendered("three-vms-then-destroy", layout))
+        #expect(try namespace.apply("three-vms-then-destroy", layout, extra: ["--vm", "i-2-9-VM"]) == "no changes\n")
+    }
+
     @Test func switchesLayoutsBothWays() throws {
         let namespace = try namespace()
         for layout in [Layout.classic, .notrack, .classic] {

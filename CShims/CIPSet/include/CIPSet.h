@@ -16,8 +16,9 @@ int sg_ipset_protocol(void);
 /// message to `error`. Nothing is printed.
 int sg_ipset_run(const char *const *lines, int count, char *error, size_t error_size);
 
-/// The output of `ipset save` (every set with its members) as a malloc'd
-/// string, or NULL with the reason in `error`.
-char *sg_ipset_save(char *error, size_t error_size);
+/// The output of `ipset save [SET]` (every set, or the one named, with its
+/// members) as a malloc'd string, or NULL with the reason in `error`.
+/// `missing` is set when the named set does not exist.
+char *sg_ipset_save(const char *set, int *missing, char *error, size_t error_size);
 
 #endif

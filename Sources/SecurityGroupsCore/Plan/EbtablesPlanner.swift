@@ -30,7 +30,8 @@ public struct KernelEbtablesState: Equatable, Sendable {
 /// touching nothing else.
 public enum EbtablesPlanner {
     /// The batch lines, without the `*nat` header; empty when nothing changes.
-    public static func plan(desired: EbtablesTable, kernel: KernelEbtablesState) -> [String] {
+    /// `kernel` must hold PREROUTING, POSTROUTING and every chain `scope` covers.
+    public static func plan(desired: EbtablesTable, kernel: KernelEbtablesState, scope: Scope = .host) -> [String] {
         var lines: [String] = []
         func body(_ rule: EbtablesRule) -> String {
             String(EbtablesSaveFormat.line(rule, chain: "X").dropFirst(5))
@@ -56,7 +57,7 @@ public enum EbtablesPlanner {
             lines += wanted.filter { !present.contains($0) }.map { "-A \(chain) \($0)" }
         }
         let obsolete = kernel.chains.keys.filter {
-            desired.chains[$0] == nil && !EbtablesTable.builtinChains.contains($0) && Ownership.isVMObjectName($0)
+            desired.chains[$0] == nil && !EbtablesTable.builtinChains.contains($0) && scope.coversEbtablesChain($0)
         }.sorted()
         lines += obsolete.filter { !(kernel.chains[$0] ?? []).isEmpty }.map { "-F \($0)" }
         lines += obsolete.map { "-X \($0)" }

@@ -50,7 +50,8 @@ public struct IPSetPlan: Equatable, Sendable {
 /// Brings our sets from the kernel's state to the desired one, touching only
 /// sets `Ownership` says are ours.
 public enum IPSetPlanner {
-    public static func plan(desired: [IPSet], kernel: [KernelSet]) -> IPSetPlan {
+    /// `kernel` must hold every set `scope` covers.
+    public static func plan(desired: [IPSet], kernel: [KernelSet], scope: Scope = .host) -> IPSetPlan {
         var plan = IPSetPlan()
         let current = Dictionary(kernel.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         var temporary = 0
@@ -80,7 +81,7 @@ public enum IPSetPlanner {
             plan.afterRules += existing.members.filter { !keep.contains($0) }.map { "del \(set.name) \($0)" }
         }
         let desiredNames = Set(desired.map(\.name))
-        for set in kernel where Ownership.ownsSet(set.name) && !desiredNames.contains(set.name) {
+        for set in kernel where scope.coversSet(set.name) && !desiredNames.contains(set.name) {
             plan.afterRules.append("destroy \(set.name)")
         }
         return plan

@@ -8,13 +8,18 @@ public enum KernelRule: Hashable, Sendable {
 /// One iptables table as the kernel holds it.
 public struct KernelTableState: Equatable, Sendable {
     public var name: IPTable.Name
-    /// Every chain, built-in or not, with its rules in order.
+    /// The chains that were read, built-in or not, with their rules in order.
     public var chains: [String: [KernelRule]]
+    /// Chains that exist but were not read (outside the run's scope).
+    public var otherChains: Set<String>
 
-    public init(name: IPTable.Name, chains: [String: [KernelRule]]) {
+    public init(name: IPTable.Name, chains: [String: [KernelRule]], otherChains: Set<String> = []) {
         self.name = name
         self.chains = chains
+        self.otherChains = otherChains
     }
+
+    public func exists(_ chain: String) -> Bool { chains[chain] != nil || otherChains.contains(chain) }
 }
 
 /// What in the kernel belongs to CloudStack security groups, and may be

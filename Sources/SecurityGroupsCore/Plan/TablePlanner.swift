@@ -30,11 +30,12 @@ public enum TablePlanner {
     /// Where our rules go in a built-in chain that holds none of them yet.
     enum Placement { case top, bottom }
 
-    public static func plan(desired: IPTable, kernel: KernelTableState) -> [TableEdit] {
+    /// `kernel` must hold every chain `scope` covers, read in full.
+    public static func plan(desired: IPTable, kernel: KernelTableState, scope: Scope = .host) -> [TableEdit] {
         var edits: [TableEdit] = []
         let bridgeChains = Set((Array(kernel.chains.keys) + Array(desired.chains.keys)).filter { $0.hasPrefix("BF-") })
 
-        let newChains = desired.chains.keys.filter { kernel.chains[$0] == nil }.sorted()
+        let newChains = desired.chains.keys.filter { !kernel.exists($0) }.sorted()
         edits += newChains.map(TableEdit.createChain)
 
         for chain in desired.name.builtinChains {
@@ -53,7 +54,7 @@ public enum TablePlanner {
         }
 
         let obsolete = kernel.chains.keys.filter {
-            desired.chains[$0] == nil && !desired.name.builtinChains.contains($0) && Ownership.ownsChain($0)
+            desired.chains[$0] == nil && !desired.name.isBuiltin($0) && scope.coversChain($0)
         }.sorted()
         edits += obsolete.filter { !(kernel.chains[$0] ?? []).isEmpty }.map(TableEdit.flushChain)
         edits += obsolete.map(TableEdit.deleteChain)

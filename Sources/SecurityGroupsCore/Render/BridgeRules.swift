@@ -30,7 +30,7 @@ enum BridgeRules {
 
 /// `default_network_rules_systemvm`: one chain that accepts everything.
 enum SystemVMRules {
-    static func add(_ vm: VirtualMachine, to filter: inout IPTable) {
+    static func add(_ vm: VirtualMachine, to filter: inout IPTable, ownChain: Bool) {
         let chain = NetfilterNames(vm.name).vmChain
         var rules: [IPTablesRule] = []
         for nic in vm.nics {
@@ -40,6 +40,6 @@ enum SystemVMRules {
             rules.append(IPTablesRule(matches: [PhysdevMatch.bridgedIn(nic.vif)], target: .return))
         }
         rules.append(IPTablesRule(target: .accept))
-        filter.chains[chain] = rules
+        if ownChain { filter.chains[chain] = rules }
     }
 }

@@ -1,12 +1,14 @@
 /// The ebtables anti-spoofing chains of a guest (`default_ebtables_rules`,
 /// `ebtables_rules_vmip`, `post_default_network_rules`).
 extension GuestRules {
-    func addEbtablesRules(to table: inout EbtablesTable) {
+    /// The PREROUTING/POSTROUTING jumps into the VM, and with `ownChains` its six chains.
+    func addEbtablesRules(to table: inout EbtablesTable, ownChains: Bool = true) {
         let n = names
         for nic in vm.nics {
             table.builtinRules["PREROUTING", default: []].append(EbtablesRule(inInterface: nic.vif.rawValue, target: .jump(n.ebtablesIn)))
             table.builtinRules["POSTROUTING", default: []].append(EbtablesRule(outInterface: nic.vif.rawValue, target: .jump(n.ebtablesOut)))
         }
+        guard ownChains else { return }
         var inChain: [EbtablesRule] = [
             EbtablesRule(target: .jump(n.ebtablesInSource)),
             EbtablesRule(etherType: .arp, target: .jump(n.ebtablesInIPs)),

@@ -13,14 +13,17 @@ struct GuestRules {
         self.statefulAllowRules = statefulAllowRules
     }
 
-    func addFilterRules(_ family: AddressFamily, to filter: inout IPTable) {
+    /// The bridge chains' jumps into the VM, and with `ownChains` the VM's
+    /// default, ingress and egress chains.
+    func addFilterRules(_ family: AddressFamily, to filter: inout IPTable, ownChains: Bool = true) {
         var defaultRules: [IPTablesRule] = []
         for nic in vm.nics {
             let bridgeChain = NetfilterNames.bridgeChain(nic.bridge)
             filter.append(IPTablesRule(matches: [PhysdevMatch.bridgedOut(nic.vif)], target: .jump(names.defaultChain)), to: bridgeChain + "-OUT")
             filter.append(IPTablesRule(matches: [PhysdevMatch.bridgedIn(nic.vif)], target: .jump(names.defaultChain)), to: bridgeChain + "-IN")
-            defaultRules += family == .ipv4 ? defaultRulesIPv4(nic) : defaultRulesIPv6(nic)
+            if ownChains { defaultRules += family == .ipv4 ? defaultRulesIPv4(nic) : defaultRulesIPv6(nic) }
         }
+        guard ownChains else { return }
         if family == .ipv4 {
             // post_default_network_rules inserts at position 4, after the DHCP accepts.
             for nic in vm.nics {

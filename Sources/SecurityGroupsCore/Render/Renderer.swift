@@ -4,7 +4,10 @@
 /// same sequence of agent commands: bridges and VMs in the order they were
 /// programmed, rules it inserts with `-I` reversed.
 public enum Renderer {
-    public static func render(_ host: HostState, layout: Layout = .notrack) -> Ruleset {
+    /// With a VM scope, the other VMs' own chains, sets and ebtables chains are
+    /// left out; everything the host shares (bridge chains with every VM's
+    /// jumps, FORWARD, NAT, raw, the `notrack` sets, ebtables jumps) is whole.
+    public static func render(_ host: HostState, layout: Layout = .notrack, scope: Scope = .host) -> Ruleset {
         var ipv4 = IPTablesFamily()
         var ipv6 = IPTablesFamily()
         var ipsets: [IPSet] = []
@@ -34,14 +37,15 @@ public enum Renderer {
         for vm in host.vms {
             switch vm.name.kind {
             case .system:
-                SystemVMRules.add(vm, to: &ipv4.filter)
+                SystemVMRules.add(vm, to: &ipv4.filter, ownChain: scope.includes(vm.name))
             case .user:
                 let guest = GuestRules(vm: vm, statefulAllowRules: layout == .classic)
-                guest.addFilterRules(.ipv4, to: &ipv4.filter)
-                guest.addFilterRules(.ipv6, to: &ipv6.filter)
+                let own = scope.includes(vm.name)
+                guest.addFilterRules(.ipv4, to: &ipv4.filter, ownChains: own)
+                guest.addFilterRules(.ipv6, to: &ipv6.filter, ownChains: own)
                 guest.addMetadataRedirect(to: &ipv4.nat)
-                ipsets += guest.addressSets
-                guest.addEbtablesRules(to: &ebtables)
+                if own { ipsets += guest.addressSets }
+                guest.addEbtablesRules(to: &ebtables, ownChains: own)
             }
         }
 

@@ -1,29 +1,78 @@
 import Foundation
 import SecurityGroupsCore
 
-/// ebtables through the nf_tables `ebtables-save` / `ebtables-restore
-/// --noflush` tools, run directly (never through a shell): a batch is
-/// applied atomically, and chains it does not name are untouched.
+/// ebtables through the nf_tables `ebtables` tools, run directly (never
+/// through a shell): `ebtables-restore --noflush` applies a batch atomically
+/// and leaves chains it does not name alone.
 enum EbtablesBackend {
+    /// A listing under way, on another thread: the whole `nat` table
+    /// (ebtables-save), or some chains (`ebtables -L CHAIN --Lx`), which on a
+    /// large table is far cheaper. ebtables-nft commits a batch even to list,
+    /// so the listings run one after the other, never side by side.
+    final class Reading: @unchecked Sendable {
+        private let done = DispatchSemaphore(value: 0)
+        private var result: Result<KernelEbtablesState, NetfilterError> = .success(KernelEbtablesState())
+
+        fileprivate init(_ work: @escaping @Sendable () throws(NetfilterError) -> KernelEbtablesState) {
+            DispatchQueue.global().async {
+                do throws(NetfilterError) {
+                    self.result = .success(try work())
+                } catch {
+                    self.result = .failure(error)
+                }
+                self.done.signal()
+            }
+        }
+
+        func finish() throws(NetfilterError) -> KernelEbtablesState {
+            done.wait()
+            done.signal()
+            return try result.get()
+        }
+    }
+
+    /// Starts reading `chains`, or the whole table when nil.
+    static func startReading(chains: [String]?) throws(NetfilterError) -> Reading {
+        guard let chains else {
+            let program = try tool("ebtables", verb: "save")
+            return Reading { () throws(NetfilterError) in
+                KernelEbtablesState.parseSave(try RunningTool(program, ["-t", "nat"], operation: "ebtables-save").finish())
+            }
+        }
+        let program = try tool("ebtables", verb: nil)
+        return Reading { () throws(NetfilterError) in
+            var state = KernelEbtablesState()
+            for chain in chains {
+                // A chain that does not exist makes ebtables fail: it is absent.
+                guard let listing = try? RunningTool(program, ["-t", "nat", "-L", chain, "--Lx"], operation: "ebtables -L").finish()
+                else { continue }
+                state.chains[chain] = listing.split(separator: "\n")
+                    .filter { $0.hasPrefix("-") }
+                    .map { $0.hasPrefix("-A \(chain) ") ? String($0.dropFirst(4 + chain.count)) : String($0) }
+            }
+            return state
+        }
+    }
+
     static func save() throws(NetfilterError) -> KernelEbtablesState {
-        let result = try ToolRunner.run(tool("save"), ["-t", "nat"], operation: "ebtables-save")
-        return KernelEbtablesState.parseSave(result)
+        try startReading(chains: nil).finish()
     }
 
     static func restore(_ lines: [String]) throws(NetfilterError) {
         guard !lines.isEmpty else { return }
-        _ = try ToolRunner.run(tool("restore"), ["--noflush"], input: "*nat\n" + lines.joined(separator: "\n") + "\n",
-                               operation: "ebtables-restore")
+        let input = "*nat\n" + lines.joined(separator: "\n") + "\n"
+        _ = try RunningTool(try tool("ebtables", verb: "restore"), ["--noflush"], input: input, operation: "ebtables-restore").finish()
     }
 
-    /// `ebtables-nft-<verb>` where installed, else `ebtables-<verb>`.
-    private static func tool(_ verb: String) throws(NetfilterError) -> String {
+    /// `ebtables-nft[-verb]` where installed, else `ebtables[-verb]`.
+    private static func tool(_ base: String, verb: String?) throws(NetfilterError) -> String {
+        let suffix = verb.map { "-\($0)" } ?? ""
         for directory in ["/usr/sbin", "/sbin", "/usr/bin", "/bin"] {
-            for name in ["ebtables-nft-\(verb)", "ebtables-\(verb)"] {
+            for name in ["\(base)-nft\(suffix)", "\(base)\(suffix)"] {
                 let path = "\(directory)/\(name)"
                 if FileManager.default.isExecutableFile(atPath: path) { return path }
             }
         }
-        throw NetfilterError(operation: "find tool", object: "ebtables-\(verb)", reason: "not installed (Debian package iptables)")
+        throw NetfilterError(operation: "find tool", object: "\(base)\(suffix)", reason: "not installed (Debian package iptables)")
     }
 }

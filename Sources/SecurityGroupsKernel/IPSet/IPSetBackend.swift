@@ -5,11 +5,20 @@ import SecurityGroupsCore
 /// ipset through libipset, in-process: nothing is printed, errors come back
 /// as `NetfilterError`s.
 enum IPSetBackend {
-    /// Every set and its members (`ipset save`).
-    static func save() throws(NetfilterError) -> [KernelSet] {
+    /// Every set and its members (`ipset save`), or only the named ones that exist.
+    static func save(names: [String]? = nil) throws(NetfilterError) -> [KernelSet] {
+        guard let names else { return try save(set: nil) }
+        var sets: [KernelSet] = []
+        for name in names { sets += try save(set: name) }
+        return sets
+    }
+
+    private static func save(set: String?) throws(NetfilterError) -> [KernelSet] {
         var error = [CChar](repeating: 0, count: 512)
-        guard let text = sg_ipset_save(&error, error.count) else {
-            throw NetfilterError(operation: "ipset save", object: "all sets", reason: message(error))
+        var missing: Int32 = 0
+        guard let text = sg_ipset_save(set, &missing, &error, error.count) else {
+            if missing != 0 { return [] }
+            throw NetfilterError(operation: "ipset save", object: set ?? "all sets", reason: message(error))
         }
         defer { free(text) }
         return KernelSet.parseSave(String(cString: text))

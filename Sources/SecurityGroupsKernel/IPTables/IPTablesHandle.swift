@@ -15,7 +15,9 @@ final class IPTablesHandle {
         self.family = family
         self.table = table
         guard let handle = sg_table_open(family == .ipv4 ? 4 : 6, table.rawValue) else {
-            throw failure("open table")
+            var error = failure("open table")
+            error.reason += " (are legacy x_tables available on this kernel?)"
+            throw error
         }
         self.handle = handle
     }
@@ -32,8 +34,9 @@ final class IPTablesHandle {
         return NetfilterError(operation: operation, object: object, reason: message, errno: code)
     }
 
-    /// Every chain and rule of the table, our kinds of rules decoded.
-    func read(codec: inout RuleCodec) -> KernelTableState {
+    /// The table's chains: built-in chains and those `scope` covers read and
+    /// decoded, the others only named.
+    func read(codec: inout RuleCodec, scope: Scope) -> KernelTableState {
         var chainNames: [String] = []
         var name = sg_table_first_chain(handle)
         while let current = name {
@@ -41,8 +44,12 @@ final class IPTablesHandle {
             name = sg_table_next_chain(handle)
         }
         var chains: [String: [KernelRule]] = [:]
-        chains.reserveCapacity(chainNames.count)
+        var otherChains: Set<String> = []
         for chain in chainNames {
+            guard table.isBuiltin(chain) || scope.coversChain(chain) else {
+                otherChains.insert(chain)
+                continue
+            }
             var rules: [KernelRule] = []
             var entry = sg_table_first_rule(handle, chain)
             while let current = entry {
@@ -52,7 +59,7 @@ final class IPTablesHandle {
             }
             chains[chain] = rules
         }
-        return KernelTableState(name: table, chains: chains)
+        return KernelTableState(name: table, chains: chains, otherChains: otherChains)
     }
 
     /// Makes one edit in memory.

@@ -1,39 +1,55 @@
 private import Glibc
 
-/// Runs a program with arguments and standard input, without a shell
-/// (posix_spawn and waitpid, no run loop), and returns its standard output;
-/// a non-zero exit is an error carrying the program's first line of stderr.
-enum ToolRunner {
-    static func run(_ program: String, _ arguments: [String], input: String = "", operation: String) throws(NetfilterError) -> String {
-        func failure(_ reason: String) -> NetfilterError {
-            NetfilterError(operation: operation, object: program, reason: reason)
-        }
+/// A program started with arguments and standard input, without a shell
+/// (posix_spawn, waitpid: no run loop). `finish` waits and returns its
+/// standard output; a non-zero exit is an error with its first stderr line.
+final class RunningTool {
+    private let program: String
+    private let operation: String
+    private let pid: pid_t
+    private let stdout: TemporaryFile
+    private let stderr: TemporaryFile
+
+    init(_ program: String, _ arguments: [String], input: String = "", operation: String) throws(NetfilterError) {
+        self.program = program
+        self.operation = operation
         // Unlinked temporary files: no pipe can fill up and block either side.
         guard let stdin = TemporaryFile(contents: input), let stdout = TemporaryFile(contents: ""),
               let stderr = TemporaryFile(contents: "") else {
-            throw failure("cannot create a temporary file: \(String(cString: strerror(errno)))")
+            throw NetfilterError(operation: operation, object: program,
+                                 reason: "cannot create a temporary file: \(String(cString: strerror(errno)))")
         }
+        self.stdout = stdout
+        self.stderr = stderr
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_adddup2(&actions, stdin.descriptor, 0)
         posix_spawn_file_actions_adddup2(&actions, stdout.descriptor, 1)
         posix_spawn_file_actions_adddup2(&actions, stderr.descriptor, 2)
-
-        var pid: pid_t = 0
         let argv: [UnsafeMutablePointer<CChar>?] = ([program] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
+        var pid: pid_t = 0
         let spawned = posix_spawn(&pid, program, &actions, nil, argv, environ)
-        guard spawned == 0 else { throw failure("cannot start: \(String(cString: strerror(spawned)))") }
+        guard spawned == 0 else {
+            throw NetfilterError(operation: operation, object: program, reason: "cannot start: \(String(cString: strerror(spawned)))")
+        }
+        self.pid = pid
+    }
+
+    func finish() throws(NetfilterError) -> String {
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 {
-            guard errno == EINTR else { throw failure("waitpid: \(String(cString: strerror(errno)))") }
+            guard errno == EINTR else {
+                throw NetfilterError(operation: operation, object: program, reason: "waitpid: \(String(cString: strerror(errno)))")
+            }
         }
         let exited = status & 0x7f == 0
         let code = (status >> 8) & 0xff
         guard exited, code == 0 else {
             let first = stderr.read().split(separator: "\n").first.map(String.init)
-            throw failure(first ?? (exited ? "exit status \(code)" : "killed by signal \(status & 0x7f)"))
+            throw NetfilterError(operation: operation, object: program,
+                                 reason: first ?? (exited ? "exit status \(code)" : "killed by signal \(status & 0x7f)"))
         }
         return stdout.read()
     }
