@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import SecurityGroupsCore
 import SecurityGroupsKernel
 
@@ -17,6 +18,9 @@ struct ApplyCommand: ParsableCommand {
 
     @Flag(name: .long, help: "Print the changes instead of making them.")
     var dryRun = false
+
+    @Flag(name: .long, help: "Also print how long each phase took.")
+    var verbose = false
 
     @Flag(name: .long, help: "Program legacy x_tables even where iptables is the nf_tables variant holding CloudStack rules.")
     var allowNftHost = false
@@ -50,6 +54,9 @@ struct ApplyCommand: ParsableCommand {
             let tables = report.committedTables.isEmpty ? "no iptables commit" : "committed \(report.committedTables.joined(separator: ", "))"
             let retried = report.retriedCommits > 0 ? ", \(report.retriedCommits) commit(s) retried" : ""
             print("applied \(report.changes.count) changes: \(tables)\(retried)")
+        }
+        if verbose {
+            for (phase, seconds) in report.timings { print("  \(phase): \(String(format: "%.3f", seconds)) s") }
         }
     }
 }

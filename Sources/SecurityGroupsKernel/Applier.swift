@@ -1,4 +1,5 @@
 public import SecurityGroupsCore
+private import Glibc
 
 /// What one apply did (or, in a dry run, would do).
 public struct ApplyReport: Sendable {
@@ -11,6 +12,8 @@ public struct ApplyReport: Sendable {
     /// libiptc commits that failed with EAGAIN (someone changed the table
     /// between our read and our commit) and were redone on fresh state.
     public var retriedCommits = 0
+    /// Wall-clock seconds per phase, in order.
+    public var timings: [(phase: String, seconds: Double)] = []
 
     public var isEmpty: Bool { changes.isEmpty }
 }
@@ -56,6 +59,7 @@ public struct Applier {
     public func apply(scope: Scope, dryRun: Bool = false, render: () throws -> Ruleset) throws(ApplyError) -> ApplyReport {
         var report = ApplyReport()
         var applied: [String] = []
+        var clock = PhaseClock()
         func step<T>(_ body: () throws -> T) throws(ApplyError) -> T {
             do {
                 return try body()
@@ -69,6 +73,7 @@ public struct Applier {
         // The ebtables listing runs while the sets and tables are done.
         let ebtablesRead = try step { try EbtablesBackend.startReading(chains: scope.ebtablesChainNames()) }
         let ruleset = try step { try render() }
+        report.timings.append(("render", clock.lap()))
         let setPlan = try step {
             IPSetPlanner.plan(desired: ruleset.ipsets, kernel: try IPSetBackend.save(names: scope.setNames()), scope: scope)
         }
@@ -77,12 +82,14 @@ public struct Applier {
             try step { try IPSetBackend.run(setPlan.beforeRules) }
             applied.append("ipset additions")
         }
+        report.timings.append(("ipset read and additions", clock.lap()))
 
         for family in AddressFamily.allCases {
             for table in ruleset.iptables(family).tables {
                 let object = "\(family == .ipv4 ? "iptables" : "ip6tables") \(table.name.rawValue)"
                 let (edits, retries) = try step { try syncTable(table, family: family, scope: scope, dryRun: dryRun) }
                 report.retriedCommits += retries
+                report.timings.append((object, clock.lap()))
                 guard !edits.isEmpty else { continue }
                 report.changes.append("*\(object)")
                 report.changes += edits.map { $0.description }
@@ -98,10 +105,12 @@ public struct Applier {
             try step { try IPSetBackend.run(setPlan.afterRules) }
             applied.append("ipset removals")
         }
+        report.timings.append(("ipset removals", clock.lap()))
 
         let ebtablesLines = try step {
             EbtablesPlanner.plan(desired: ruleset.ebtables, kernel: try ebtablesRead.finish(), scope: scope)
         }
+        report.timings.append(("ebtables read (waited)", clock.lap()))
         if !ebtablesLines.isEmpty {
             report.changes.append("*ebtables nat")
             report.changes += ebtablesLines
@@ -110,6 +119,7 @@ public struct Applier {
                 applied.append("ebtables nat")
             }
         }
+        report.timings.append(("ebtables batch", clock.lap()))
         return report
     }
 
@@ -135,4 +145,20 @@ public struct Applier {
     }
 }
 
-private let EAGAIN: Int32 = 11
+
+/// Seconds since the last lap.
+private struct PhaseClock {
+    private var last = PhaseClock.now()
+
+    mutating func lap() -> Double {
+        let now = Self.now()
+        defer { last = now }
+        return now - last
+    }
+
+    private static func now() -> Double {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
+    }
+}

@@ -61,6 +61,24 @@ import TestSupport
         #expect(try namespace.apply("three-vms-then-destroy", layout, extra: ["--vm", "i-2-9-VM"]) == "no changes\n")
     }
 
+    /// A failure part-way (here: a foreign rule still jumps to a chain we
+    /// must delete) leaves the failing table as it was, says what applied,
+    /// and a re-run after the obstacle is gone converges.
+    @Test func failureMidwayReportsAndRerunConverges() throws {
+        let namespace = try namespace()
+        try namespace.apply("three-vms-then-destroy@before-destroy", .notrack)
+        try namespace.run("/usr/sbin/iptables-legacy", ["-A", "FORWARD", "-i", "eth9", "-j", "i-2-8-def"])
+        let before = try KernelDumps.read(namespace)
+        let failed = try namespace.securityGroups(["apply", "--host", GoldenHosts.path("three-vms-then-destroy")])
+        #expect(failed.status != 0)
+        #expect(failed.stderr.hasPrefix("Error: delete chain iptables filter chain i-2-8-def: "))
+        #expect(failed.stderr.split(separator: "\n").count == 1)
+        #expect(try KernelDumps.read(namespace).iptables["filter"] == before.iptables["filter"])
+        try namespace.run("/usr/sbin/iptables-legacy", ["-D", "FORWARD", "-i", "eth9", "-j", "i-2-8-def"])
+        try namespace.apply("three-vms-then-destroy", .notrack)
+        #expect(try KernelDumps.read(namespace) == GoldenHosts.rendered("three-vms-then-destroy", .notrack))
+    }
+
     @Test func switchesLayoutsBothWays() throws {
         let namespace = try namespace()
         for layout in [Layout.classic, .notrack, .classic] {
