@@ -53,7 +53,8 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(
             name: "SecurityGroupsKernelTests",
-            dependencies: ["SecurityGroupsCore", "SecurityGroupsKernel", "TestSupport"]
+            dependencies: ["SecurityGroupsCore", "SecurityGroupsKernel", "TestSupport"],
+            exclude: ["Fixtures"]
         ),
         .testTarget(
             name: "SecurityGroupsCLITests",
