@@ -35,10 +35,12 @@ let package = Package(
         .target(name: "SecurityGroupsCore"),
         // The only place that talks to the kernel and libvirt.
         .target(name: "SecurityGroupsKernel", dependencies: ["SecurityGroupsCore", "CIPTables", "CIPSet", "CLibvirt"]),
+        // The agent commands' semantics: state store, rule logs, lock, config.
+        .target(name: "SecurityGroupsAgent", dependencies: ["SecurityGroupsCore", "SecurityGroupsKernel"]),
         .target(
             name: "SecurityGroupsCLI",
             dependencies: [
-                "SecurityGroupsCore", "SecurityGroupsKernel",
+                "SecurityGroupsCore", "SecurityGroupsKernel", "SecurityGroupsAgent",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -56,6 +58,7 @@ let package = Package(
             dependencies: ["SecurityGroupsCore", "SecurityGroupsKernel", "TestSupport"],
             exclude: ["Fixtures"]
         ),
+        .testTarget(name: "SecurityGroupsAgentTests", dependencies: ["SecurityGroupsAgent", "SecurityGroupsCore"]),
         .testTarget(
             name: "SecurityGroupsCLITests",
             dependencies: ["security-groups", "SecurityGroupsCore", "TestSupport"]

@@ -1,0 +1,78 @@
+import Foundation
+import Testing
+@testable import SecurityGroupsAgent
+import SecurityGroupsCore
+
+@Suite struct AgentBasicsTests {
+    private func temporaryDirectory() throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("sgagent-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    @Test func configurationDefaultsAndParsing() throws {
+        let defaults = AgentConfiguration()
+        #expect(defaults.layout == .notrack && defaults.libvirtURI == "qemu:///system" && defaults.runDirectory == "/var/run/cloud")
+        let parsed = try AgentConfiguration(parsing: """
+            # a comment
+            layout = classic
+              libvirt_uri=test:///tmp/domains.xml
+            run_dir = /tmp/run
+            state_dir = /tmp/state
+            lock_file = /tmp/sg.lock
+            log_file = /tmp/sg.log
+            """, path: "sg.conf")
+        #expect(parsed.layout == .classic && parsed.libvirtURI == "test:///tmp/domains.xml")
+        #expect(parsed.runDirectory == "/tmp/run" && parsed.stateDirectory == "/tmp/state")
+        #expect(parsed.lockFile == "/tmp/sg.lock" && parsed.logFile == "/tmp/sg.log")
+    }
+
+    @Test func configurationErrorsNameTheLine() {
+        func error(_ text: String) -> String? {
+            do { _ = try AgentConfiguration(parsing: text, path: "sg.conf"); return nil } catch { return error.description }
+        }
+        #expect(error("layout = fast") == "invalid sg.conf:1 layout 'fast': must be notrack or classic")
+        #expect(error("\ncolour = blue") == "invalid sg.conf:2 'colour': unknown setting")
+        #expect(error("run_dir = relative/dir") == "invalid sg.conf:1 run_dir 'relative/dir': must be an absolute path")
+        #expect(error("layout") == "invalid sg.conf:1 'layout': expected key = value")
+    }
+
+    @Test func ruleLogFormat() {
+        let log = RuleLog(vmName: "i-2-7-VM", vmID: "7", vmIP: "10.1.0.7", domainID: "1",
+                          signature: "438a50a1784dbfeb6c2bac921d63a0b6", sequence: "1")
+        #expect(log.line == "i-2-7-VM,7,10.1.0.7,1,438a50a1784dbfeb6c2bac921d63a0b6,1\n")
+        #expect(RuleLog(parsing: log.line) == log)
+        #expect(RuleLog(parsing: "a,b,c\n") == nil)
+        #expect(RuleLog.secondaryIPLine(vmName: "i-2-7-VM", secondaryIPs: "10.1.0.71;10.1.0.72;2001:db8::71;", vmID: "7")
+            == "i-2-7-VM,10.1.0.71;10.1.0.72;2001:db8::71;,7\n")
+    }
+
+    @Test func stateStoreRoundTripsAndSkipsCorruptFiles() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let bridge = Bridge(name: try InterfaceName("cloudbr0", field: "b"), uplink: try InterfaceName("eth0", field: "u"))
+        let vm = VirtualMachine(name: try VMName("i-2-7-VM"), id: 7, nics: [
+            NIC(vif: try InterfaceName("vnet7", field: "v"), bridge: bridge.name, mac: MACAddress("02:00:00:00:00:07"),
+                ipv4: IPv4Address("10.1.0.7"), secondaryAddresses: [IPAddress("2001:db8::71")!]),
+        ], rules: try RuleParser.parse("I:tcp;22;22;0.0.0.0/0,NEXT;"))
+        let store = StateStore(directory: directory)
+        try store.save(vm, hostBridges: [bridge])
+        try Data("{ not json".utf8).write(to: URL(fileURLWithPath: "\(directory)/i-2-8-VM.json"))
+        let (host, problems) = store.load()
+        #expect(host == HostState(bridges: [bridge], vms: [vm]))
+        #expect(problems.count == 1 && problems[0].hasPrefix("\(directory)/i-2-8-VM.json: "))
+        try store.remove(vm.name)
+        #expect(store.load().host.vms.isEmpty)
+    }
+
+    @Test func commandLockWaitsThenGivesUp() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = "\(directory)/sg.lock"
+        var held: CommandLock? = try CommandLock(path: path)
+        #expect(held != nil)
+        #expect(throws: AgentError.self) { _ = try CommandLock(path: path, attempts: 3, interval: 0.01) }
+        held = nil
+        #expect(throws: Never.self) { _ = try CommandLock(path: path, attempts: 1, interval: 0.01) }
+    }
+}
