@@ -26,13 +26,17 @@ struct ApplyCommand: ParsableCommand {
     var allowNftHost = false
 
     func run() throws {
+        let host = try options.load()
         let scope: Scope
         do {
-            scope = try vm.map { (name) throws(InputError) in Scope.vm(try VMName(name, field: "vm")) } ?? .host
+            scope = try vm.map { (text) throws(InputError) in
+                let name = try VMName(text, field: "vm")
+                let vifs = host.vms.first { $0.name == name }?.nics.map(\.vif.rawValue) ?? []
+                return Scope.vm(name, vifs: Set(vifs))
+            } ?? .host
         } catch {
             throw CLIError(error.description)
         }
-        let host = try options.load()
         do {
             try HostCheck.verify(allowNFTables: allowNftHost)
         } catch {

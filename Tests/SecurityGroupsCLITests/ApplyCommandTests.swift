@@ -79,6 +79,37 @@ import TestSupport
         #expect(try KernelDumps.read(namespace) == GoldenHosts.rendered("three-vms-then-destroy", .notrack))
     }
 
+    /// On rules the script wrote, destroying one VM in its scope reaches
+    /// exactly what the script's own destroy leaves.
+    @Test func vmScopeDestroysOnTopOfScriptState() throws {
+        let namespace = try namespace()
+        try GoldenHosts.loadScriptState("three-vms-then-destroy@before-destroy", into: namespace)
+        let host = try GoldenHosts.hostFile(from: "three-vms-then-destroy", keeping: [])
+        defer { try? FileManager.default.removeItem(atPath: host) }
+        let result = try namespace.securityGroups(["apply", "--host", host, "--layout", "classic", "--vm", "i-2-8-VM"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(try KernelDumps.read(namespace) == GoldenHosts.scriptDumps("three-vms-then-destroy"))
+    }
+
+    /// On rules the script wrote, programming another VM in its scope adds
+    /// exactly that VM and leaves the script's VMs as they were.
+    @Test func vmScopeAddsOnTopOfScriptState() throws {
+        let namespace = try namespace()
+        try GoldenHosts.loadScriptState("three-vms-then-destroy", into: namespace)
+        let host = try GoldenHosts.hostFile(from: "three-vms-then-destroy@before-destroy", keeping: ["i-2-8-VM"])
+        defer { try? FileManager.default.removeItem(atPath: host) }
+        let result = try namespace.securityGroups(["apply", "--host", host, "--layout", "classic", "--vm", "i-2-8-VM"])
+        #expect(result.status == 0, "\(result.stderr)")
+        func sorted(_ dumps: KernelDumps) -> [String] {
+            var lines: [String] = []
+            for block in Array(dumps.iptables.values) + Array(dumps.ip6tables.values) + [dumps.ebtables] {
+                lines += block.split(separator: "\n").map(String.init)
+            }
+            return lines.sorted() + dumps.ipset
+        }
+        #expect(try sorted(KernelDumps.read(namespace)) == sorted(GoldenHosts.scriptDumps("three-vms-then-destroy@before-destroy")))
+    }
+
     @Test func switchesLayoutsBothWays() throws {
         let namespace = try namespace()
         for layout in [Layout.classic, .notrack, .classic] {

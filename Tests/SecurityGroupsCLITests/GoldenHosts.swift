@@ -22,6 +22,40 @@ enum GoldenHosts {
     }
 }
 
+extension GoldenHosts {
+    /// The script's own dumps of a scenario, as `KernelDumps`.
+    static func scriptDumps(_ scenario: String) throws -> KernelDumps {
+        func file(_ name: String) throws -> String {
+            try String(contentsOf: root.appendingPathComponent(scenario).appendingPathComponent(name), encoding: .utf8)
+        }
+        return KernelDumps(iptables: try file("iptables.txt"), ip6tables: try file("ip6tables.txt"),
+                           ipset: try file("ipset.txt"), ebtables: try file("ebtables.txt"))
+    }
+
+    /// Loads the script's dumps of a scenario into a namespace with the
+    /// restore tools: a host whose rules the script wrote.
+    static func loadScriptState(_ scenario: String, into namespace: NetworkNamespace) throws {
+        func file(_ name: String) throws -> String {
+            try String(contentsOf: root.appendingPathComponent(scenario).appendingPathComponent(name), encoding: .utf8)
+        }
+        try namespace.run("/usr/sbin/ipset", ["restore"], input: try file("ipset.txt").split(separator: "\n")
+            .sorted { $0.hasPrefix("create") && !$1.hasPrefix("create") }.joined(separator: "\n") + "\n")
+        try namespace.run("/usr/sbin/iptables-legacy-restore", input: try file("iptables.txt"))
+        try namespace.run("/usr/sbin/ip6tables-legacy-restore", input: try file("ip6tables.txt"))
+        let ebtables = try file("ebtables.txt")
+        if !ebtables.isEmpty { try namespace.run("/usr/sbin/ebtables-nft-restore", input: ebtables) }
+    }
+
+    /// A host file with some of a scenario's VMs, written to a temporary path.
+    static func hostFile(from scenario: String, keeping names: [String]) throws -> String {
+        var host = try HostFile.decode(Data(contentsOf: URL(fileURLWithPath: path(scenario))))
+        host.vms = host.vms.filter { names.contains($0.name.rawValue) }
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("sghost-\(UUID().uuidString).json")
+        try HostFile.encode(host).write(to: file)
+        return file.path
+    }
+}
+
 extension NetworkNamespace {
     /// A lock file of the test's own, so tests never wait on the host's.
     static let lockEnvironment = ["XTABLES_LOCKFILE": FileManager.default.temporaryDirectory.appendingPathComponent("sgtest-xtables.lock").path]

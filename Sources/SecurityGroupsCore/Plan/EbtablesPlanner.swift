@@ -39,7 +39,7 @@ public enum EbtablesPlanner {
         // In --noflush mode `:CHAIN ACCEPT` creates the chain, or flushes it.
         // Declare every rewritten chain before any rule can jump to it.
         var rewritten: [String] = []
-        for chain in desired.chains.keys.sorted() {
+        for chain in desired.chains.keys.sorted() where scope.ownsEbtablesChain(chain) {
             let wanted = desired.chains[chain]!.map(body)
             guard kernel.chains[chain] != wanted else { continue }
             lines.append(":\(chain) ACCEPT")
@@ -48,8 +48,8 @@ public enum EbtablesPlanner {
         lines += rewritten
         for chain in EbtablesTable.builtinChains {
             let current = kernel.chains[chain] ?? []
-            let ours = current.filter(isOurJump)
-            let wanted = (desired.builtinRules[chain] ?? []).map(body)
+            let ours = current.filter { isJump($0, scope: scope) }
+            let wanted = (desired.builtinRules[chain] ?? []).map(body).filter { isJump($0, scope: scope) }
             guard ours != wanted else { continue }
             let keep = Set(wanted)
             lines += ours.filter { !keep.contains($0) }.map { "-D \(chain) \($0)" }
@@ -57,17 +57,17 @@ public enum EbtablesPlanner {
             lines += wanted.filter { !present.contains($0) }.map { "-A \(chain) \($0)" }
         }
         let obsolete = kernel.chains.keys.filter {
-            desired.chains[$0] == nil && !EbtablesTable.builtinChains.contains($0) && scope.coversEbtablesChain($0)
+            desired.chains[$0] == nil && !EbtablesTable.builtinChains.contains($0) && scope.ownsEbtablesChain($0)
         }.sorted()
         lines += obsolete.filter { !(kernel.chains[$0] ?? []).isEmpty }.map { "-F \($0)" }
         lines += obsolete.map { "-X \($0)" }
         return lines
     }
 
-    /// `-i VIF -j i-...-in` / `-o VIF -j i-...-out`: a jump into a VM chain.
-    private static func isOurJump(_ rule: String) -> Bool {
+    /// `-i VIF -j i-...-in` / `-o VIF -j i-...-out` into a chain of the scope's.
+    private static func isJump(_ rule: String, scope: Scope) -> Bool {
         let words = rule.split(separator: " ")
         guard words.count == 4, words[0] == "-i" || words[0] == "-o", words[2] == "-j" else { return false }
-        return Ownership.isVMObjectName(String(words[3]))
+        return scope.ownsEbtablesJump(String(words[3]))
     }
 }

@@ -50,18 +50,27 @@ public struct IPSetPlan: Equatable, Sendable {
 /// Brings our sets from the kernel's state to the desired one, touching only
 /// sets `Ownership` says are ours.
 public enum IPSetPlanner {
-    /// `kernel` must hold every set `scope` covers.
+    /// `kernel` must hold every set `scope` reads. In a VM scope the
+    /// `notrack` sets are shared: only the VM's addresses (wanted now, or in
+    /// its own sets before) are added or removed there.
     public static func plan(desired: [IPSet], kernel: [KernelSet], scope: Scope = .host) -> IPSetPlan {
         var plan = IPSetPlan()
         let current = Dictionary(kernel.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        let ownAddresses: Set<String>? = {
+            guard case .vm = scope else { return nil }
+            let own = desired.filter { scope.ownsWholeSet($0.name) }.flatMap { $0.members.map(\.description) }
+                + kernel.filter { scope.ownsWholeSet($0.name) }.flatMap(\.members)
+            return Set(own)
+        }()
         var temporary = 0
         for set in desired {
             let wanted = set.members.map(\.description)
             let family = set.family == .ipv4 ? "inet" : "inet6"
             let create = "\(set.type.rawValue) family \(family)"
             guard let existing = current[set.name] else {
+                let mine = scope.ownsWholeSet(set.name) ? nil : ownAddresses
                 plan.beforeRules.append("create \(set.name) \(create)")
-                plan.beforeRules += wanted.map { "add \(set.name) \($0)" }
+                plan.beforeRules += wanted.filter { mine?.contains($0) ?? true }.map { "add \(set.name) \($0)" }
                 continue
             }
             if existing.type != set.type.rawValue || existing.family != set.family {
@@ -76,12 +85,15 @@ public enum IPSetPlanner {
                 continue
             }
             let present = Set(existing.members)
-            plan.beforeRules += wanted.filter { !present.contains($0) }.map { "add \(set.name) \($0)" }
-            let keep = Set(wanted)
-            plan.afterRules += existing.members.filter { !keep.contains($0) }.map { "del \(set.name) \($0)" }
+            let mine = scope.ownsWholeSet(set.name) ? nil : ownAddresses
+            let wantedHere = wanted.filter { mine?.contains($0) ?? true }
+            plan.beforeRules += wantedHere.filter { !present.contains($0) }.map { "add \(set.name) \($0)" }
+            let keep = Set(wantedHere)
+            plan.afterRules += existing.members.filter { !keep.contains($0) && (mine?.contains($0) ?? true) }
+                .map { "del \(set.name) \($0)" }
         }
         let desiredNames = Set(desired.map(\.name))
-        for set in kernel where scope.coversSet(set.name) && !desiredNames.contains(set.name) {
+        for set in kernel where scope.ownsWholeSet(set.name) && !desiredNames.contains(set.name) {
             plan.afterRules.append("destroy \(set.name)")
         }
         return plan

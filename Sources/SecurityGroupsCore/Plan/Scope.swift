@@ -1,63 +1,122 @@
-/// What one run may change: everything of ours on the host, or one VM's
-/// own objects plus the host-wide ones its change affects (the bridge
-/// chains, FORWARD, the metadata NAT, the `notrack` sets and raw rules, and
-/// the ebtables PREROUTING/POSTROUTING jumps).
+/// What one run may change.
+///
+/// - `host`: everything of ours on the host; chains and sets are set to
+///   exactly what the host state says.
+/// - `vm`: one VM's own chains, sets and ebtables chains, plus its *share*
+///   of what VMs have in common: its jumps in the bridge chains, its
+///   metadata NAT, its addresses in the `notrack` sets, its ebtables jumps,
+///   and the framework of its bridges. Other VMs' entries there are left
+///   as they are, so VMs written by the script (or by an older state) keep
+///   theirs. `vifs` are the VM's interfaces now and before, to find its
+///   metadata rules.
 public enum Scope: Equatable, Sendable {
     case host
-    case vm(VMName)
+    case vm(VMName, vifs: Set<String> = [])
 
     /// Whether the VM's own chains, sets and ebtables chains are rendered and planned.
     public func includes(_ vm: VMName) -> Bool {
         switch self {
         case .host: true
-        case .vm(let name): name == vm
+        case .vm(let name, _): name == vm
         }
     }
 
-    /// iptables chains this run reads in full and may create, change or delete.
-    public func coversChain(_ chain: String) -> Bool {
-        guard Ownership.ownsChain(chain) else { return false }
+    // MARK: - iptables
+
+    /// Chains to read and decode besides the built-in ones.
+    public func readsChain(_ chain: String) -> Bool {
         switch self {
-        case .host: return true
-        case .vm(let name):
-            let names = NetfilterNames(name)
-            return chain.hasPrefix("BF-") || chain == names.vmChain || chain == names.egressChain
-                || (name.kind == .user && chain == names.defaultChain)
+        case .host: Ownership.ownsChain(chain)
+        case .vm(let name, _): chain.hasPrefix("BF-") || ownChains(name).contains(chain)
         }
     }
 
-    /// Sets this run reads and may create, change or destroy.
-    public func coversSet(_ set: String) -> Bool {
-        guard Ownership.ownsSet(set) else { return false }
+    /// Chains whose whole content this run sets (creating them if needed).
+    public func ownsWholeChain(_ chain: String) -> Bool {
         switch self {
-        case .host: return true
-        case .vm(let name):
-            let names = NetfilterNames(name)
-            return set.hasPrefix("cs_") || set == names.ipv4Set || set == names.ipv6Set
+        case .host: Ownership.ownsChain(chain)
+        case .vm(let name, _): isBridgeFramework(chain) || ownChains(name).contains(chain)
         }
     }
 
-    /// ebtables user chains this run reads and may create, change or delete.
-    public func coversEbtablesChain(_ chain: String) -> Bool {
-        guard Ownership.isVMObjectName(chain) else { return false }
+    /// Chains this run deletes when the desired state no longer has them.
+    public func mayDeleteChain(_ chain: String) -> Bool {
         switch self {
-        case .host: return true
-        case .vm(let name): return NetfilterNames(name).ebtablesChains.contains(chain)
+        case .host: Ownership.ownsChain(chain)
+        case .vm(let name, _): ownChains(name).contains(chain)
         }
     }
 
-    /// The sets of a VM scope by name; nil for the host (all sets).
+    /// Whether a rule in a chain this run shares with others (built-in
+    /// chains; in a VM scope also the bridges' `-IN`/`-OUT` chains) is its own.
+    public func ownsSharedRule(_ rule: KernelRule, chain: String, table: IPTable.Name, bridgeChains: Set<String>) -> Bool {
+        switch self {
+        case .host:
+            return Ownership.ownsBuiltinRule(rule, chain: chain, table: table, bridgeChains: bridgeChains)
+        case .vm(let name, let vifs):
+            guard case .known(let known) = rule else { return false }
+            if !table.isBuiltin(chain) {
+                let names = NetfilterNames(name)
+                return known.target == .jump(names.defaultChain) || known.target == .jump(names.vmChain)
+            }
+            guard Ownership.ownsBuiltinRule(rule, chain: chain, table: table, bridgeChains: bridgeChains) else { return false }
+            if known.target == .notrack || chain == "FORWARD" { return true }
+            return known.matches.contains { match in
+                if case .physdev(let physdev) = match, let port = physdev.inPort { return vifs.contains(port) }
+                return false
+            }
+        }
+    }
+
+    // MARK: - ipset
+
+    /// Sets to read: all of ours for the host; the VM's and the `notrack` ones for a VM.
     public func setNames() -> [String]? {
-        guard case .vm(let name) = self else { return nil }
+        guard case .vm(let name, _) = self else { return nil }
         let names = NetfilterNames(name)
         return [names.ipv4Set, names.ipv6Set] + AddressFamily.allCases.flatMap {
             [NetfilterNames.notrackSet($0), NetfilterNames.trackedSet($0)]
         }
     }
 
-    /// The ebtables chains of a VM scope; nil for the host (the whole table).
+    /// Sets whose whole content this run sets, and destroys when unwanted.
+    public func ownsWholeSet(_ set: String) -> Bool {
+        switch self {
+        case .host: Ownership.ownsSet(set)
+        case .vm(let name, _): set == NetfilterNames(name).ipv4Set || set == NetfilterNames(name).ipv6Set
+        }
+    }
+
+    // MARK: - ebtables
+
+    /// The ebtables chains to read; nil for the host (the whole table).
     public func ebtablesChainNames() -> [String]? {
-        guard case .vm(let name) = self else { return nil }
-        return EbtablesTable.builtinChains.filter { $0 != "OUTPUT" } + NetfilterNames(name).ebtablesChains
+        guard case .vm(let name, _) = self else { return nil }
+        return ["PREROUTING", "POSTROUTING"] + NetfilterNames(name).ebtablesChains
+    }
+
+    /// User chains this run sets, and deletes when unwanted.
+    public func ownsEbtablesChain(_ chain: String) -> Bool {
+        switch self {
+        case .host: Ownership.isVMObjectName(chain)
+        case .vm(let name, _): NetfilterNames(name).ebtablesChains.contains(chain)
+        }
+    }
+
+    /// Whether an ebtables rule `-i VIF -j CHAIN` jumps into a chain of this run's.
+    public func ownsEbtablesJump(_ target: String) -> Bool {
+        switch self {
+        case .host: Ownership.isVMObjectName(target)
+        case .vm(let name, _): NetfilterNames(name).ebtablesChains.contains(target)
+        }
+    }
+
+    private func ownChains(_ name: VMName) -> [String] {
+        let names = NetfilterNames(name)
+        return name.kind == .user ? [names.vmChain, names.egressChain, names.defaultChain] : [names.vmChain]
+    }
+
+    private func isBridgeFramework(_ chain: String) -> Bool {
+        chain.hasPrefix("BF-") && !chain.hasSuffix("-IN") && !chain.hasSuffix("-OUT")
     }
 }

@@ -30,31 +30,45 @@ public enum TablePlanner {
     /// Where our rules go in a built-in chain that holds none of them yet.
     enum Placement { case top, bottom }
 
-    /// `kernel` must hold every chain `scope` covers, read in full.
+    /// `kernel` must hold, read in full, every chain `scope` reads.
     public static func plan(desired: IPTable, kernel: KernelTableState, scope: Scope = .host) -> [TableEdit] {
         var edits: [TableEdit] = []
-        let bridgeChains = Set((Array(kernel.chains.keys) + Array(desired.chains.keys)).filter { $0.hasPrefix("BF-") })
+        // In a VM scope only the VM's bridges are in `desired`: their jumps and drops are its share of FORWARD.
+        let bridgeChains: Set<String>
+        if case .host = scope {
+            bridgeChains = Set((Array(kernel.chains.keys) + Array(desired.chains.keys)).filter { $0.hasPrefix("BF-") })
+        } else {
+            bridgeChains = Set(desired.chains.keys.filter { $0.hasPrefix("BF-") })
+        }
 
         let newChains = desired.chains.keys.filter { !kernel.exists($0) }.sorted()
         edits += newChains.map(TableEdit.createChain)
 
-        for chain in desired.name.builtinChains {
+        func shared(_ chain: String, placement: Placement, wanted: [IPTablesRule]) -> [TableEdit] {
             let current = kernel.chains[chain] ?? []
-            let owned = current.map {
-                Ownership.ownsBuiltinRule($0, chain: chain, table: desired.name, bridgeChains: bridgeChains)
+            let owns = { (rule: KernelRule) in
+                scope.ownsSharedRule(rule, chain: chain, table: desired.name, bridgeChains: bridgeChains)
             }
-            let placement: Placement = desired.name == .nat ? .bottom : .top
-            edits += editSequence(chain: chain, current: current, owned: owned,
-                                  desired: desired.builtinRules[chain] ?? [], placement: placement)
+            return editSequence(chain: chain, current: current, owned: current.map(owns),
+                                desired: wanted.filter { owns(.known($0)) }, placement: placement)
         }
-        for chain in desired.chains.keys.sorted() {
+        for chain in desired.name.builtinChains {
+            edits += shared(chain, placement: desired.name == .nat ? .bottom : .top, wanted: desired.builtinRules[chain] ?? [])
+        }
+        // Bridge chains a VM scope shares: its own jumps only, wherever they are.
+        let sharedChains = Set(kernel.chains.keys.filter { !desired.name.isBuiltin($0) && !scope.ownsWholeChain($0) && $0.hasPrefix("BF-") })
+            .union(desired.chains.keys.filter { !scope.ownsWholeChain($0) })
+        for chain in sharedChains.sorted() {
+            edits += shared(chain, placement: .bottom, wanted: desired.chains[chain] ?? [])
+        }
+        for chain in desired.chains.keys.sorted() where scope.ownsWholeChain(chain) {
             let current = kernel.chains[chain] ?? []
             edits += editSequence(chain: chain, current: current, owned: current.map { _ in true },
                                   desired: desired.chains[chain]!, placement: .bottom)
         }
 
         let obsolete = kernel.chains.keys.filter {
-            desired.chains[$0] == nil && !desired.name.isBuiltin($0) && scope.coversChain($0)
+            desired.chains[$0] == nil && !desired.name.isBuiltin($0) && scope.mayDeleteChain($0)
         }.sorted()
         edits += obsolete.filter { !(kernel.chains[$0] ?? []).isEmpty }.map(TableEdit.flushChain)
         edits += obsolete.map(TableEdit.deleteChain)

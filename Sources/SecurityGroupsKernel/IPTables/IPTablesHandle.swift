@@ -46,7 +46,7 @@ final class IPTablesHandle {
         var chains: [String: [KernelRule]] = [:]
         var otherChains: Set<String> = []
         for chain in chainNames {
-            guard table.isBuiltin(chain) || scope.coversChain(chain) else {
+            guard table.isBuiltin(chain) || scope.readsChain(chain) else {
                 otherChains.insert(chain)
                 continue
             }
