@@ -3,7 +3,7 @@ import Foundation
 /// What netfilter holds in a namespace, normalized as the reference dumps
 /// are, so it can be compared with our text forms.
 public struct KernelDumps: Equatable, CustomStringConvertible {
-    /// iptables-save blocks by table; comment lines dropped.
+    /// iptables-save blocks by table; comment lines dropped, counters zeroed.
     public var iptables: [String: String]
     public var ip6tables: [String: String]
     /// `ipset save` lines without `initval`, sorted.
@@ -38,7 +38,11 @@ public struct KernelDumps: Equatable, CustomStringConvertible {
         var current = ""
         for line in text.split(separator: "\n") where !line.hasPrefix("#") {
             if line.hasPrefix("*") { current = String(line.dropFirst()) }
-            tables[current, default: ""] += line + "\n"
+            var kept = String(line)
+            if line.hasPrefix(":"), let open = line.lastIndex(of: "[") {
+                kept = String(line[..<open]) + "[0:0]"
+            }
+            tables[current, default: ""] += kept + "\n"
         }
         return tables
     }
@@ -47,5 +51,20 @@ public struct KernelDumps: Equatable, CustomStringConvertible {
         let v4 = iptables.keys.sorted().map { iptables[$0]! }.joined()
         let v6 = ip6tables.keys.sorted().map { ip6tables[$0]! }.joined()
         return "# iptables\n\(v4)# ip6tables\n\(v6)# ipset\n\(ipset.joined(separator: "\n"))\n# ebtables\n\(ebtables)"
+    }
+}
+
+extension KernelDumps {
+    /// The first lines where `self` and `expected` differ, for a readable test failure.
+    public func difference(from expected: KernelDumps, limit: Int = 8) -> String {
+        let got = description.split(separator: "\n", omittingEmptySubsequences: false)
+        let want = expected.description.split(separator: "\n", omittingEmptySubsequences: false)
+        var lines: [String] = []
+        for index in 0..<max(got.count, want.count) where lines.count < limit {
+            let a = index < got.count ? String(got[index]) : "<none>"
+            let b = index < want.count ? String(want[index]) : "<none>"
+            if a != b { lines.append("line \(index + 1): got '\(a)', expected '\(b)'") }
+        }
+        return lines.joined(separator: "\n")
     }
 }

@@ -57,7 +57,7 @@ public enum IPSetPlanner {
         var plan = IPSetPlan()
         let current = Dictionary(kernel.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         let ownAddresses: Set<String>? = {
-            guard case .vm = scope else { return nil }
+            guard case .vms = scope else { return nil }
             let own = desired.filter { scope.ownsWholeSet($0.name) }.flatMap { $0.members.map(\.description) }
                 + kernel.filter { scope.ownsWholeSet($0.name) }.flatMap(\.members)
             return Set(own)

@@ -2,22 +2,24 @@
 ///
 /// - `host`: everything of ours on the host; chains and sets are set to
 ///   exactly what the host state says.
-/// - `vm`: one VM's own chains, sets and ebtables chains, plus its *share*
-///   of what VMs have in common: its jumps in the bridge chains, its
-///   metadata NAT, its addresses in the `notrack` sets, its ebtables jumps,
-///   and the framework of its bridges. Other VMs' entries there are left
-///   as they are, so VMs written by the script (or by an older state) keep
-///   theirs. `vifs` are the VM's interfaces now and before, to find its
-///   metadata rules.
+/// - `vms`: some VMs' own chains, sets and ebtables chains, plus their
+///   *share* of what VMs have in common: their jumps in the bridge chains,
+///   metadata NAT, addresses in the `notrack` sets, ebtables jumps, and the
+///   framework of their bridges. Other VMs' entries there are left as they
+///   are, so VMs written by the script (or by an older state) keep theirs.
+///   `vifs` are the VMs' interfaces now and before, to find their metadata rules.
 public enum Scope: Equatable, Sendable {
     case host
-    case vm(VMName, vifs: Set<String> = [])
+    case vms(Set<VMName>, vifs: Set<String>)
+
+    /// One VM's scope.
+    public static func vm(_ name: VMName, vifs: Set<String> = []) -> Scope { .vms([name], vifs: vifs) }
 
     /// Whether the VM's own chains, sets and ebtables chains are rendered and planned.
     public func includes(_ vm: VMName) -> Bool {
         switch self {
         case .host: true
-        case .vm(let name, _): name == vm
+        case .vms(let names, _): names.contains(vm)
         }
     }
 
@@ -27,7 +29,7 @@ public enum Scope: Equatable, Sendable {
     public func readsChain(_ chain: String) -> Bool {
         switch self {
         case .host: Ownership.ownsChain(chain)
-        case .vm(let name, _): chain.hasPrefix("BF-") || ownChains(name).contains(chain)
+        case .vms(let names, _): chain.hasPrefix("BF-") || ownChains(names).contains(chain)
         }
     }
 
@@ -35,7 +37,7 @@ public enum Scope: Equatable, Sendable {
     public func ownsWholeChain(_ chain: String) -> Bool {
         switch self {
         case .host: Ownership.ownsChain(chain)
-        case .vm(let name, _): isBridgeFramework(chain) || ownChains(name).contains(chain)
+        case .vms(let names, _): isBridgeFramework(chain) || ownChains(names).contains(chain)
         }
     }
 
@@ -43,7 +45,7 @@ public enum Scope: Equatable, Sendable {
     public func mayDeleteChain(_ chain: String) -> Bool {
         switch self {
         case .host: Ownership.ownsChain(chain)
-        case .vm(let name, _): ownChains(name).contains(chain)
+        case .vms(let names, _): ownChains(names).contains(chain)
         }
     }
 
@@ -53,11 +55,11 @@ public enum Scope: Equatable, Sendable {
         switch self {
         case .host:
             return Ownership.ownsBuiltinRule(rule, chain: chain, table: table, bridgeChains: bridgeChains)
-        case .vm(let name, let vifs):
+        case .vms(let names, let vifs):
             guard case .known(let known) = rule else { return false }
             if !table.isBuiltin(chain) {
-                let names = NetfilterNames(name)
-                return known.target == .jump(names.defaultChain) || known.target == .jump(names.vmChain)
+                guard case .jump(let target) = known.target else { return false }
+                return names.contains { NetfilterNames($0).defaultChain == target || NetfilterNames($0).vmChain == target }
             }
             guard Ownership.ownsBuiltinRule(rule, chain: chain, table: table, bridgeChains: bridgeChains) else { return false }
             if known.target == .notrack || chain == "FORWARD" { return true }
@@ -72,18 +74,16 @@ public enum Scope: Equatable, Sendable {
 
     /// Sets to read: all of ours for the host; the VM's and the `notrack` ones for a VM.
     public func setNames() -> [String]? {
-        guard case .vm(let name, _) = self else { return nil }
-        let names = NetfilterNames(name)
-        return [names.ipv4Set, names.ipv6Set] + AddressFamily.allCases.flatMap {
-            [NetfilterNames.notrackSet($0), NetfilterNames.trackedSet($0)]
-        }
+        guard case .vms(let names, _) = self else { return nil }
+        return names.sorted().flatMap { [NetfilterNames($0).ipv4Set, NetfilterNames($0).ipv6Set] }
+            + AddressFamily.allCases.flatMap { [NetfilterNames.notrackSet($0), NetfilterNames.trackedSet($0)] }
     }
 
     /// Sets whose whole content this run sets, and destroys when unwanted.
     public func ownsWholeSet(_ set: String) -> Bool {
         switch self {
         case .host: Ownership.ownsSet(set)
-        case .vm(let name, _): set == NetfilterNames(name).ipv4Set || set == NetfilterNames(name).ipv6Set
+        case .vms(let names, _): names.contains { set == NetfilterNames($0).ipv4Set || set == NetfilterNames($0).ipv6Set }
         }
     }
 
@@ -91,15 +91,15 @@ public enum Scope: Equatable, Sendable {
 
     /// The ebtables chains to read; nil for the host (the whole table).
     public func ebtablesChainNames() -> [String]? {
-        guard case .vm(let name, _) = self else { return nil }
-        return ["PREROUTING", "POSTROUTING"] + NetfilterNames(name).ebtablesChains
+        guard case .vms(let names, _) = self else { return nil }
+        return ["PREROUTING", "POSTROUTING"] + names.sorted().flatMap { NetfilterNames($0).ebtablesChains }
     }
 
     /// User chains this run sets, and deletes when unwanted.
     public func ownsEbtablesChain(_ chain: String) -> Bool {
         switch self {
         case .host: Ownership.isVMObjectName(chain)
-        case .vm(let name, _): NetfilterNames(name).ebtablesChains.contains(chain)
+        case .vms(let names, _): names.contains { NetfilterNames($0).ebtablesChains.contains(chain) }
         }
     }
 
@@ -107,13 +107,15 @@ public enum Scope: Equatable, Sendable {
     public func ownsEbtablesJump(_ target: String) -> Bool {
         switch self {
         case .host: Ownership.isVMObjectName(target)
-        case .vm(let name, _): NetfilterNames(name).ebtablesChains.contains(target)
+        case .vms(let names, _): names.contains { NetfilterNames($0).ebtablesChains.contains(target) }
         }
     }
 
-    private func ownChains(_ name: VMName) -> [String] {
-        let names = NetfilterNames(name)
-        return name.kind == .user ? [names.vmChain, names.egressChain, names.defaultChain] : [names.vmChain]
+    private func ownChains(_ vms: Set<VMName>) -> Set<String> {
+        Set(vms.flatMap { name -> [String] in
+            let names = NetfilterNames(name)
+            return name.kind == .user ? [names.vmChain, names.egressChain, names.defaultChain] : [names.vmChain]
+        })
     }
 
     private func isBridgeFramework(_ chain: String) -> Bool {

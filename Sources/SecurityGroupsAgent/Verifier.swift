@@ -1,0 +1,116 @@
+import SecurityGroupsCore
+import SecurityGroupsKernel
+
+/// `verify_network_rules`: checks that a VM's sets, bridge rules, default
+/// rules and ebtables rules are in the kernel, like the script, and answers
+/// the same way: the first missing piece on stdout, exit 2 (sets), 3
+/// (bridge), 4 (default rules) or 5 (ebtables). Unlike the script it expects
+/// MAC addresses as ebtables-nft prints them (`02:00:...`), so correct
+/// rules on an nf_tables host pass.
+struct Verifier {
+    let agent: Agent
+
+    func verify(_ arguments: AgentArguments) throws -> Agent.Outcome {
+        guard let nameText = arguments.vmName, let ipText = arguments.vmIP, let macText = arguments.vmMAC else {
+            return Agent.Outcome(output: "vm_name, vm_ip and vm_mac must be specifed\n", status: 1)
+        }
+        let name = try VMName(nameText)
+        let ip = try AgentArgument.ipv4(ipText)
+        let mac = try AgentArgument.mac(macText)
+        let ipv6 = try arguments.vmIP6.map { (text) throws(InputError) in try AgentArgument.ipv6(text) }
+        var bridge = try arguments.bridge.map { (text) throws(InputError) in try InterfaceName(text, field: "brname") }
+        var vif = try arguments.vif.map { (text) throws(InputError) in try InterfaceName(text, field: "vif") }
+        if bridge == nil || vif == nil {
+            let interface = try agent.libvirt().interfaces(of: name.rawValue)?.first { $0.mac == mac.description }
+            if bridge == nil {
+                guard let found = interface?.bridge else { return Agent.Outcome(output: "Cannot find bridge\n", status: 1) }
+                bridge = try InterfaceName(found, field: "brname")
+            }
+            if vif == nil {
+                guard let found = interface?.vif else { return Agent.Outcome(output: "Cannot find vif\n", status: 1) }
+                vif = try InterfaceName(found, field: "vif")
+            }
+        }
+        let secondary = try arguments.secondaryIPs.map { (text) throws(InputError) in try AgentArgument.secondaryIPs(text) } ?? []
+        let addresses = secondary.compactMap { if case .v4(let a) = $0 { a } else { nil } }.reversed() + [ip]
+
+        let snapshot = try KernelSnapshot.read()
+        let names = NetfilterNames(name)
+        func members(_ set: String) -> [String] { snapshot.sets.first { $0.name == set }?.members ?? [] }
+        for address in addresses where !members(names.ipv4Set).contains(address.description) {
+            return Agent.Outcome(output: "vm ip \(address) is not found\n", status: 2)
+        }
+        if let ipv6, !members(names.ipv6Set).contains(ipv6.description) {
+            return Agent.Outcome(output: "vm ipv6 \(ipv6) is not found\n", status: 2)
+        }
+
+        let text = snapshot.ownedText
+        let iptables = text.iptables.split(separator: "\n").map(String.init)
+        let brfw = NetfilterNames.bridgeChain(bridge!)
+        let uplink = HostInterfaces.uplink(of: bridge!.rawValue) ?? ""
+        let bridgeRules = [
+            "-A FORWARD -o \(bridge!) -m physdev --physdev-is-bridged -j \(brfw)",
+            "-A FORWARD -i \(bridge!) -m physdev --physdev-is-bridged -j \(brfw)",
+            "-A \(brfw) -m state --state RELATED,ESTABLISHED -j ACCEPT",
+            "-A \(brfw) -m physdev --physdev-is-in --physdev-is-bridged -j \(brfw)-IN",
+            "-A \(brfw) -m physdev --physdev-is-out --physdev-is-bridged -j \(brfw)-OUT",
+            "-A \(brfw) -m physdev --physdev-out \(uplink) --physdev-is-bridged -j ACCEPT",
+        ]
+        if let missing = bridgeRules.first(where: { !iptables.contains($0) }) {
+            return Agent.Outcome(output: "Rule '\(missing)' is not found\n", status: 3)
+        }
+        let def = names.defaultChain, set = names.ipv4Set, v = vif!
+        let defaultRules = [
+            "-A \(brfw)-IN -m physdev --physdev-in \(v) --physdev-is-bridged -j \(def)",
+            "-A \(brfw)-OUT -m physdev --physdev-out \(v) --physdev-is-bridged -j \(def)",
+            "-A \(def) -m state --state RELATED,ESTABLISHED -j ACCEPT",
+            "-A \(def) -p udp -m physdev --physdev-in \(v) --physdev-is-bridged -m udp --sport 68 --dport 67 -j ACCEPT",
+            "-A \(def) -p udp -m physdev --physdev-out \(v) --physdev-is-bridged -m udp --sport 67 --dport 68 -j ACCEPT",
+            "-A \(def) -p udp -m physdev --physdev-in \(v) --physdev-is-bridged -m udp --sport 67 -j DROP",
+            "-A \(def) -m physdev --physdev-in \(v) --physdev-is-bridged -m set ! --match-set \(set) src -j DROP",
+            "-A \(def) -m physdev --physdev-out \(v) --physdev-is-bridged -m set ! --match-set \(set) dst -j DROP",
+            "-A \(def) -p udp -m physdev --physdev-in \(v) --physdev-is-bridged -m set --match-set \(set) src -m udp --dport 53 -j RETURN",
+            "-A \(def) -p tcp -m physdev --physdev-in \(v) --physdev-is-bridged -m set --match-set \(set) src -m tcp --dport 53 -j RETURN",
+            "-A \(def) -m physdev --physdev-in \(v) --physdev-is-bridged -m set --match-set \(set) src -j \(names.egressChain)",
+            "-A \(def) -m physdev --physdev-out \(v) --physdev-is-bridged -j \(names.vmChain)",
+        ]
+        let relevant = iptables.filter { $0.contains(name.rawValue) || $0.contains(def) }
+        if let missing = firstMissingInOrder(defaultRules, in: relevant) {
+            return Agent.Outcome(output: "Cannot find rule '\(missing)'\n", status: 4)
+        }
+
+        let ebtables = text.ebtables.split(separator: "\n").map(String.init)
+        let jumps = ["-A PREROUTING -i \(v) -j \(names.ebtablesIn)", "-A POSTROUTING -o \(v) -j \(names.ebtablesOut)"]
+        if let missing = jumps.first(where: { !ebtables.contains($0) }) {
+            return Agent.Outcome(output: "Rule '\(missing)' is not found\n", status: 5)
+        }
+        let base = names.ebtablesBase
+        let groups: [[String]] = [
+            ["-A \(base)-in -j \(base)-in-src", "-A \(base)-in -p ARP -j \(base)-in-ips",
+             "-A \(base)-in -p ARP --arp-op Request -j ACCEPT", "-A \(base)-in -p ARP --arp-op Reply -j ACCEPT",
+             "-A \(base)-in -p ARP -j DROP"],
+            ["-A \(base)-in-src -s \(mac) -j RETURN", "-A \(base)-in-src -j DROP"],
+            addresses.map { "-A \(base)-in-ips -p ARP -s \(mac) --arp-ip-src \($0) --arp-mac-src \(mac) -j RETURN" }
+                + ["-A \(base)-in-ips -j DROP"],
+            ["-A \(base)-out -p ARP --arp-op Reply -j \(base)-out-dst", "-A \(base)-out -p ARP -j \(base)-out-ips",
+             "-A \(base)-out -p ARP --arp-op Request -j ACCEPT", "-A \(base)-out -p ARP --arp-op Reply -j ACCEPT",
+             "-A \(base)-out -p ARP -j DROP"],
+            ["-A \(base)-out-dst -p ARP --arp-op Reply --arp-mac-dst \(mac) -j RETURN", "-A \(base)-out-dst -p ARP --arp-op Reply -j DROP"],
+            addresses.map { "-A \(base)-out-ips -p ARP --arp-ip-dst \($0) -j RETURN" } + ["-A \(base)-out-ips -j DROP"],
+        ]
+        let vmLines = ebtables.filter { $0.contains(name.rawValue) || $0.contains(base) }
+        for group in groups {
+            if let missing = firstMissingInOrder(group, in: vmLines) {
+                return Agent.Outcome(output: "Cannot find rule '\(missing)'\n", status: 5)
+            }
+        }
+        return Agent.Outcome()
+    }
+
+    /// The first expected line not found after the previous one.
+    private func firstMissingInOrder(_ expected: [String], in lines: [String]) -> String? {
+        var next = 0
+        for line in lines where next < expected.count && line == expected[next] { next += 1 }
+        return next < expected.count ? expected[next] : nil
+    }
+}

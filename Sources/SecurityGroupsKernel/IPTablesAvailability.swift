@@ -1,0 +1,26 @@
+import Foundation
+import SecurityGroupsCore
+
+/// Quick checks of what the host offers, for `can_bridge_firewall` and `cleanup_rules`.
+public enum IPTablesAvailability {
+    /// Whether legacy iptables can be opened (the IPv4 filter table).
+    public static func legacyUsable() -> Bool {
+        (try? IPTablesHandle(family: .ipv4, table: .filter)) != nil
+    }
+
+    public static func ebtablesInstalled() -> Bool {
+        ["/usr/sbin", "/sbin", "/usr/bin", "/bin"].contains { directory in
+            ["ebtables-nft-restore", "ebtables-restore"].contains { FileManager.default.isExecutableFile(atPath: "\(directory)/\($0)") }
+        }
+    }
+
+    /// VM chains in the IPv4 filter table, as `cleanup_rules` looks for
+    /// them: `i-`, `r-`, `s-`, `v-` chains other than `-def` and `-eg` ones.
+    public static func vmChainNames() throws(NetfilterError) -> [String] {
+        var codec = RuleCodec()
+        let table = try IPTablesHandle(family: .ipv4, table: .filter).read(codec: &codec, scope: .vms([], vifs: []))
+        return (Array(table.chains.keys) + Array(table.otherChains)).filter {
+            Ownership.isVMObjectName($0) && !$0.hasSuffix("-def") && !$0.hasSuffix("-eg")
+        }.sorted()
+    }
+}

@@ -1,0 +1,136 @@
+import Foundation
+import SecurityGroupsCore
+import TestSupport
+
+/// Replays a reference scenario's agent commands (`cmds.txt`) with our
+/// binary, as the reference harness does with the script: a host namespace
+/// with bridge `cloudbr0`, uplink `eth0` and one `vnetN` port per VM NIC,
+/// libvirt's test driver describing the VMs, a configuration file of its own.
+final class ScenarioReplay {
+    static let fixtures = BinaryRunner.packageRoot.appendingPathComponent("Tests/SecurityGroupsCLITests/Fixtures/scripted")
+
+    let namespace: NetworkNamespace
+    let directory: URL
+    let layout: Layout
+    private var domains: [(name: String, nics: [(bridge: String, dev: String, mac: String)])] = []
+    /// Per command: the command line, its stdout and exit status.
+    private(set) var results: [(command: String, stdout: String, status: Int32)] = []
+    /// Dumps taken at `# snapshot:` lines.
+    private(set) var snapshots: [String: KernelDumps] = [:]
+
+    init(layout: Layout) throws {
+        guard let namespace = try NetworkNamespace.make("replay") else { throw ToolError("not root: cannot create a network namespace") }
+        self.namespace = namespace
+        self.layout = layout
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("sgreplay-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory.appendingPathComponent("run"), withIntermediateDirectories: true)
+        try writeDomains()
+        try """
+            layout = \(layout.rawValue)
+            libvirt_uri = test://\(directory.path)/domains.xml
+            run_dir = \(directory.path)/run
+            state_dir = \(directory.path)/state
+            lock_file = \(directory.path)/sg.lock
+            log_file = \(directory.path)/sg.log
+
+            """.write(to: directory.appendingPathComponent("sg.conf"), atomically: true, encoding: .utf8)
+        try ensureBridge("cloudbr0")
+        try namespace.run("/usr/sbin/ip", ["link", "add", "eth0", "type", "veth", "peer", "name", "uplink0"])
+        try namespace.run("/usr/sbin/ip", ["link", "set", "eth0", "master", "cloudbr0", "up"])
+    }
+
+    deinit { try? FileManager.default.removeItem(at: directory) }
+
+    func run(_ scenario: String) throws {
+        let commands = try String(contentsOf: Self.fixtures.appendingPathComponent(scenario).appendingPathComponent("cmds.txt"), encoding: .utf8)
+        for line in commands.split(separator: "\n").map(String.init) {
+            if line.hasPrefix("# libvirt: define+start ") {
+                let words = line.split(separator: " ").map(String.init)
+                let nics = words.dropFirst(5).map { $0.replacingOccurrences(of: "nics=", with: "") }.map { spec -> (String, String, String) in
+                    let parts = spec.split(separator: "/").map(String.init)
+                    return (parts[0], parts[1], parts[2])
+                }
+                for nic in nics { try addPort(bridge: nic.0, dev: nic.1) }
+                domains.append((words[3], nics.map { (bridge: $0.0, dev: $0.1, mac: $0.2) }))
+                try writeDomains()
+            } else if line.hasPrefix("# libvirt: remove ") {
+                let name = line.split(separator: " ")[3]
+                domains.removeAll { $0.name == name }
+                try writeDomains()
+            } else if line.hasPrefix("# snapshot: ") {
+                snapshots[String(line.dropFirst(12))] = try KernelDumps.read(namespace)
+            } else if !line.hasPrefix("#"), !line.isEmpty {
+                let words = Self.split(line)
+                let result = try namespace.exec(BinaryRunner.binary.path, Array(words.dropFirst()),
+                                                environment: ["SECURITY_GROUPS_CONFIG": directory.appendingPathComponent("sg.conf").path]
+                                                    .merging(NetworkNamespace.lockEnvironment) { first, _ in first })
+                results.append((line, result.stdout, result.status))
+            }
+        }
+    }
+
+    /// The rule-log directory as the harness writes it: `== name` then content.
+    func ruleLogs() throws -> String {
+        let run = directory.appendingPathComponent("run")
+        let names = try FileManager.default.contentsOfDirectory(atPath: run.path).sorted()
+        return try names.map { "== \($0)\n" + (try String(contentsOf: run.appendingPathComponent($0), encoding: .utf8)) }.joined()
+    }
+
+    private func ensureBridge(_ bridge: String) throws {
+        if try namespace.exec("/usr/sbin/ip", ["link", "show", bridge]).status != 0 {
+            try namespace.run("/usr/sbin/ip", ["link", "add", bridge, "type", "bridge"])
+            try namespace.run("/usr/sbin/ip", ["link", "set", bridge, "up"])
+        }
+    }
+
+    private func addPort(bridge: String, dev: String) throws {
+        try ensureBridge(bridge)
+        guard try namespace.exec("/usr/sbin/ip", ["link", "show", dev]).status != 0 else { return }
+        try namespace.run("/usr/sbin/ip", ["link", "add", dev, "type", "veth", "peer", "name", "p\(dev)"])
+        try namespace.run("/usr/sbin/ip", ["link", "set", dev, "master", bridge, "up"])
+    }
+
+    private func writeDomains() throws {
+        var xml = "<node>\n"
+        for (index, domain) in domains.enumerated() {
+            xml += """
+                  <domain type='test' xmlns:test='http://libvirt.org/schemas/domain/test/1.0'>
+                    <name>\(domain.name)</name>
+                    <uuid>6f1d3c52-4a59-4d4f-9d1c-\(String(format: "%012d", index + 1))</uuid>
+                    <memory unit='KiB'>262144</memory>
+                    <vcpu>1</vcpu>
+                    <os><type arch='x86_64'>hvm</type></os>
+                    <devices>
+
+                """
+            for nic in domain.nics {
+                xml += "      <interface type='bridge'><mac address='\(nic.mac)'/><source bridge='\(nic.bridge)'/><target dev='\(nic.dev)'/></interface>\n"
+            }
+            xml += "    </devices>\n    <test:runstate>1</test:runstate>\n  </domain>\n"
+        }
+        try (xml + "</node>\n").write(to: directory.appendingPathComponent("domains.xml"), atomically: true, encoding: .utf8)
+    }
+
+    /// Splits a command line the way the shell would for the quoting in cmds.txt (single quotes).
+    static func split(_ line: String) -> [String] {
+        var words: [String] = []
+        var current = ""
+        var quoted = false
+        var inWord = false
+        for character in line {
+            if character == "'" {
+                quoted.toggle()
+                inWord = true
+            } else if character == " ", !quoted {
+                if inWord { words.append(current) }
+                current = ""
+                inWord = false
+            } else {
+                current.append(character)
+                inWord = true
+            }
+        }
+        if inWord { words.append(current) }
+        return words
+    }
+}
