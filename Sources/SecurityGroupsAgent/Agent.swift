@@ -87,10 +87,14 @@ public final class Agent {
         let nic = try arguments.nic()
         var (host, _) = store.load()
         let previous = host.vms.first { $0.name == name }
-        if arguments.check, let previous, previous.nics.contains(where: { $0.vif == nic.vif }) {
-            // The agent checks before every add_network_rules: repair, change nothing.
-            try apply(host, name, previous: previous)
-            return
+        if arguments.check {
+            // The agent checks before every add_network_rules. Ours: repair,
+            // change nothing. Rules the script wrote: leave them, as it would.
+            if let previous, previous.nics.contains(where: { $0.vif == nic.vif }) {
+                try apply(host, name, previous: previous)
+                return
+            }
+            if previous == nil, try KernelQuery.hasDefaultRules(name, vif: nic.vif.rawValue) { return }
         }
         var vm = arguments.isFirstNIC || previous == nil
             ? VirtualMachine(name: name, id: id, nics: [], rules: nil) : previous!

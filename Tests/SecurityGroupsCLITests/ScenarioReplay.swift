@@ -60,13 +60,37 @@ final class ScenarioReplay {
             } else if line.hasPrefix("# snapshot: ") {
                 snapshots[String(line.dropFirst(12))] = try KernelDumps.read(namespace)
             } else if !line.hasPrefix("#"), !line.isEmpty {
-                let words = Self.split(line)
-                let result = try namespace.exec(BinaryRunner.binary.path, Array(words.dropFirst()),
-                                                environment: ["SECURITY_GROUPS_CONFIG": directory.appendingPathComponent("sg.conf").path]
-                                                    .merging(NetworkNamespace.lockEnvironment) { first, _ in first })
+                let result = try agent(Array(Self.split(line).dropFirst()))
                 results.append((line, result.stdout, result.status))
             }
         }
+    }
+
+    /// Puts the script's kernel state and rule logs of a scenario in place,
+    /// with our state store empty: a host the script programmed.
+    func loadScriptState(_ scenario: String, logs logScenario: String? = nil) throws {
+        try GoldenHosts.loadScriptState(scenario, into: namespace)
+        let logs = try String(contentsOf: Self.fixtures.appendingPathComponent(logScenario ?? scenario)
+            .appendingPathComponent("runlogs.txt"), encoding: .utf8)
+        for block in logs.components(separatedBy: "== ").dropFirst() {
+            let name = block.prefix { $0 != "\n" }
+            try String(block.dropFirst(name.count + 1)).write(
+                to: directory.appendingPathComponent("run").appendingPathComponent(String(name)), atomically: true, encoding: .utf8)
+        }
+    }
+
+    /// Adds a VM to the libvirt test driver's domains, with its ports on the bridges.
+    func define(_ name: String, nics: [(bridge: String, dev: String, mac: String)]) throws {
+        for nic in nics { try addPort(bridge: nic.bridge, dev: nic.dev) }
+        domains.append((name, nics))
+        try writeDomains()
+    }
+
+    /// Runs one agent command (`security-groups <command> <arguments>`) in the namespace.
+    func agent(_ arguments: [String]) throws -> Tool.Result {
+        try namespace.exec(BinaryRunner.binary.path, arguments,
+                           environment: ["SECURITY_GROUPS_CONFIG": directory.appendingPathComponent("sg.conf").path]
+                               .merging(NetworkNamespace.lockEnvironment) { first, _ in first })
     }
 
     /// The rule-log directory as the harness writes it: `== name` then content.

@@ -62,7 +62,12 @@ public enum Scope: Equatable, Sendable {
                 return names.contains { NetfilterNames($0).defaultChain == target || NetfilterNames($0).vmChain == target }
             }
             guard Ownership.ownsBuiltinRule(rule, chain: chain, table: table, bridgeChains: bridgeChains) else { return false }
-            if known.target == .notrack || chain == "FORWARD" { return true }
+            if chain == "FORWARD" {
+                // Only the framework of the bridges this run programs.
+                if case .jump(let target) = known.target { return bridgeChains.contains(target) }
+                return true
+            }
+            if known.target == .notrack { return true }
             return known.matches.contains { match in
                 if case .physdev(let physdev) = match, let port = physdev.inPort { return vifs.contains(port) }
                 return false
