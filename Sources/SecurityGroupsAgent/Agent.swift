@@ -176,7 +176,7 @@ public final class Agent {
         if !vm.nics.contains(where: { $0.vif == nic.vif }) { vm.nics.append(nic) }
         try addBridge(nic.bridge, to: &host)
         host.replace(vm)
-        try apply(host, name, previous: previous)
+        try apply(host, name, previous: previous, ebtablesUnchanged: true)
         try store.save(vm, hostBridges: host.bridges)
         try writeLog(log)
     }
@@ -255,11 +255,17 @@ public final class Agent {
 
     // MARK: - Shared steps
 
-    private func apply(_ host: HostState, _ name: VMName, previous: VirtualMachine?, extraVIFs: [String] = []) throws {
+    /// Applies the VM's scope. `ebtablesUnchanged`: the caller changed only
+    /// security group rules, which ebtables does not depend on.
+    private func apply(_ host: HostState, _ name: VMName, previous: VirtualMachine?, extraVIFs: [String] = [],
+                       ebtablesUnchanged: Bool = false) throws {
         let current = host.vms.first { $0.name == name }
         let vifs = Set(((previous?.nics ?? []) + (current?.nics ?? [])).map(\.vif.rawValue) + extraVIFs)
         let scope = Scope.vm(name, vifs: vifs)
-        _ = try Applier().apply(scope: scope) { Renderer.render(host, layout: configuration.layout, scope: scope) }
+        let skipEbtables = ebtablesUnchanged && previous != nil && previous?.nics == current?.nics
+        _ = try Applier().apply(scope: scope, ebtables: !skipEbtables) {
+            Renderer.render(host, layout: configuration.layout, scope: scope)
+        }
     }
 
     private func addBridge(_ bridge: InterfaceName, to host: inout HostState) throws {

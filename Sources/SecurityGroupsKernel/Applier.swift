@@ -56,7 +56,10 @@ public struct Applier {
     /// Applies the ruleset `render` returns for `scope`. Reading ebtables
     /// (slow, and done by another program) starts first and runs while the
     /// ruleset is rendered and the tables are committed.
-    public func apply(scope: Scope, dryRun: Bool = false, render: () throws -> Ruleset) throws(ApplyError) -> ApplyReport {
+    /// With `ebtables` false the ebtables phase is skipped: for a caller
+    /// that knows nothing of the VM's ebtables state changed (a rules update).
+    public func apply(scope: Scope, dryRun: Bool = false, ebtables: Bool = true,
+                      render: () throws -> Ruleset) throws(ApplyError) -> ApplyReport {
         var report = ApplyReport()
         var applied: [String] = []
         var clock = PhaseClock()
@@ -71,7 +74,7 @@ public struct Applier {
         }
 
         // The ebtables listing runs while the sets and tables are done.
-        let ebtablesRead = try step { try EbtablesBackend.startReading(chains: scope.ebtablesChainNames()) }
+        let ebtablesRead = ebtables ? try step { try EbtablesBackend.startReading(chains: scope.ebtablesChainNames()) } : nil
         let ruleset = try step { try render() }
         report.timings.append(("render", clock.lap()))
         let setPlan = try step {
@@ -107,6 +110,7 @@ public struct Applier {
         }
         report.timings.append(("ipset removals", clock.lap()))
 
+        guard let ebtablesRead else { return report }
         let ebtablesLines = try step {
             EbtablesPlanner.plan(desired: ruleset.ebtables, kernel: try ebtablesRead.finish(), scope: scope)
         }

@@ -42,13 +42,24 @@ enum EbtablesBackend {
         let program = try tool("ebtables", verb: nil)
         return Reading { () throws(NetfilterError) in
             var state = KernelEbtablesState()
-            for chain in chains {
+            func list(_ chain: String) {
                 // A chain that does not exist makes ebtables fail: it is absent.
                 guard let listing = try? RunningTool(program, ["-t", "nat", "-L", chain, "--Lx"], operation: "ebtables -L").finish()
-                else { continue }
+                else { return }
                 state.chains[chain] = listing.split(separator: "\n")
                     .filter { $0.hasPrefix("-") }
                     .map { $0.hasPrefix("-A \(chain) ") ? String($0.dropFirst(4 + chain.count)) : String($0) }
+            }
+            let builtins = chains.filter { EbtablesTable.builtinChains.contains($0) }
+            builtins.forEach(list)
+            // A VM chain nothing jumps to is rewritten whole anyway (`:CHAIN`
+            // creates or flushes it): listing it would only cost time.
+            let builtinRules: [String] = builtins.flatMap { (chain: String) -> [String] in state.chains[chain] ?? [] }
+            let jumpTargets = Set(builtinRules.compactMap { $0.split(separator: " ").last.map(String.init) })
+            let inTargets = chains.filter { !builtins.contains($0) && jumpTargets.contains($0) }
+            for chain in chains where !builtins.contains(chain) {
+                let base = chain.replacingOccurrences(of: #"-(in|out)(-ips|-src|-dst)?$"#, with: "", options: .regularExpression)
+                if inTargets.contains(where: { $0.hasPrefix(base + "-") }) { list(chain) }
             }
             return state
         }

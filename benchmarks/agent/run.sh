@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# One VM start (default_network_rules --isFirstNic + add_network_rules, a
+# dual-stack VM with four ingress rules) on hosts already holding N such
+# VMs, each sample in a fresh network namespace. Prints a Markdown table.
+#
+#   benchmarks/agent/run.sh                                  # SIZES="0 100 1000 5000" RUNS=3 LAYOUT=classic
+#   SG_REFERENCE_SCRIPT=/tmp/ref/security_group.py benchmarks/agent/run.sh
+#
+# The host's N VMs are loaded with `security-groups apply` (the same kernel
+# state the script would leave in the classic layout), so the script is
+# timed on the same tables without hours of setup. Floor: a bare libiptc
+# init + commit of the IPv4 and IPv6 filter tables, once per command.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+source scripts/install-deps.sh >/dev/null
+swift build -c release --product security-groups >/dev/null
+binary=$PWD/.build/release/security-groups
+sizes=${SIZES:-0 100 1000 5000}
+runs=${RUNS:-3}
+layout=${LAYOUT:-classic}
+script=${SG_REFERENCE_SCRIPT:-}
+work=$(mktemp -d)
+namespace=sgagent-$$
+cleanup() { ip netns delete "$namespace" 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT INT TERM
+gcc -O2 -o "$work/table-floor" benchmarks/apply/table-floor.c -lip4tc -lip6tc
+export XTABLES_LOCKFILE=$work/xtables.lock
+
+if [ -n "$script" ]; then
+  command -v /usr/bin/python3 >/dev/null && /usr/bin/python3 -c 'import libvirt' 2>/dev/null \
+    || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-libvirt >/dev/null
+  mkdir -p "$work/shim" "$work/script-run/logs"
+  for tool in iptables ip6tables; do
+    ln -s "/usr/sbin/$tool-legacy" "$work/shim/$tool"; ln -s "/usr/sbin/$tool-legacy-save" "$work/shim/$tool-save"
+  done
+  ln -s /usr/sbin/ebtables-nft "$work/shim/ebtables"; ln -s /usr/sbin/ebtables-nft-save "$work/shim/ebtables-save"
+  ln -s /bin/true "$work/shim/modprobe"
+  sed -e "s|^driver = \"[^\"]*\"|driver = \"test://$work/domains.xml\"|" \
+      -e "s|^logpath = \"[^\"]*\"|logpath = \"$work/script-run/logs/\"|" \
+      -e "s|\"/var/log/cloudstack/agent/security_group\\.log\"|\"$work/script-run/agent.log\"|" \
+      -e "s|^lock_file = \"[^\"]*\"|lock_file = \"$work/script-run/sg.lock\"|" "$script" > "$work/security_group.py"
+fi
+
+seconds() { local start=$(date +%s.%N); "$@" >/dev/null 2>&1 || true; echo "$(date +%s.%N) - $start" | bc; }
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+in_ns() { ip netns exec "$namespace" "$@"; }
+vm=99999
+args="--vmname i-2-$vm-VM --vmid $vm --vmip 10.9.0.1 --vmip6 2001:db8:9::1 --vmmac 02:00:00:09:00:01 --vif vnet$vm --brname cloudbr0 --nicsecips 0;"
+rules='I:tcp;22;22;0.0.0.0/0,::/0,NEXT;I:tcp;80;443;0.0.0.0/0,::/0,NEXT;I:icmp;-1;-1;0.0.0.0/0,NEXT;I:udp;53;53;10.0.0.0/8,2001:db8::/32,NEXT;'
+
+world() {
+  ip netns delete "$namespace" 2>/dev/null || true
+  ip netns add "$namespace"
+  ip -n "$namespace" link add cloudbr0 type bridge; ip -n "$namespace" link set cloudbr0 up
+  ip -n "$namespace" link add eth0 type veth peer name uplink0; ip -n "$namespace" link set eth0 master cloudbr0 up
+  ip -n "$namespace" link add "vnet$vm" type veth peer name "pvnet$vm"; ip -n "$namespace" link set "vnet$vm" master cloudbr0 up
+  [ "$1" -gt 0 ] && in_ns "$binary" apply --host "$work/host-$1.json" --layout "$layout" >/dev/null
+  rm -rf "$work/state" "$work/run" "$work/script-run/logs"/*
+  printf 'layout = %s\nlibvirt_uri = test://%s/domains.xml\nrun_dir = %s/run\nstate_dir = %s/state\nlock_file = %s/sg.lock\nlog_file = %s/sg.log\n' \
+    "$layout" "$work" "$work" "$work" "$work" "$work" > "$work/sg.conf"
+}
+
+cat > "$work/domains.xml" <<XML
+<node><domain type='test' xmlns:test='http://libvirt.org/schemas/domain/test/1.0'><name>i-2-$vm-VM</name>
+<uuid>6f1d3c52-4a59-4d4f-9d1c-000000099999</uuid><memory unit='KiB'>262144</memory><vcpu>1</vcpu>
+<os><type arch='x86_64'>hvm</type></os><devices><interface type='bridge'><mac address='02:00:00:09:00:01'/>
+<source bridge='cloudbr0'/><target dev='vnet$vm'/></interface></devices><test:runstate>1</test:runstate></domain></node>
+XML
+
+echo "| VMs on the host | ours (s) | floor (s) | ours / floor | script (s) | script / ours |"
+echo "| --- | --- | --- | --- | --- | --- |"
+for size in $sizes; do
+  [ "$size" -gt 0 ] && python3 benchmarks/apply/make-host.py "$size" --bridges 1 > "$work/host-$size.json"
+  : > "$work/ours"; : > "$work/floor"; : > "$work/script"
+  for run in $(seq "$runs"); do
+    world "$size"
+    ours() {
+      SECURITY_GROUPS_CONFIG=$work/sg.conf in_ns "$binary" default_network_rules $args --isFirstNic
+      SECURITY_GROUPS_CONFIG=$work/sg.conf in_ns "$binary" add_network_rules $args --sig 0123456789abcdef --seq 1 --rules "$rules"
+    }
+    seconds ours >> "$work/ours"
+    floor() { for i in 1 2; do in_ns "$work/table-floor" 4 filter; in_ns "$work/table-floor" 6 filter; done; }
+    seconds floor >> "$work/floor"
+    if [ -n "$script" ]; then
+      world "$size"
+      theirs() {
+        in_ns env PATH="$work/shim:$PATH" /usr/bin/python3 "$work/security_group.py" default_network_rules $args --isFirstNic
+        in_ns env PATH="$work/shim:$PATH" /usr/bin/python3 "$work/security_group.py" add_network_rules $args --sig 0123456789abcdef --seq 1 --rules "$rules"
+      }
+      seconds theirs >> "$work/script"
+    fi
+  done
+  ours=$(median < "$work/ours"); floor=$(median < "$work/floor")
+  if [ -n "$script" ]; then
+    theirs=$(median < "$work/script")
+    printf "| %s | %.3f | %.3f | %.2f× | %.2f | %.0f× |\n" "$size" "$ours" "$floor" "$(echo "$ours / $floor" | bc -l)" "$theirs" "$(echo "$theirs / $ours" | bc -l)"
+  else
+    printf "| %s | %.3f | %.3f | %.2f× | (SG_REFERENCE_SCRIPT unset) | |\n" "$size" "$ours" "$floor" "$(echo "$ours / $floor" | bc -l)"
+  fi
+done
