@@ -61,7 +61,8 @@ let package = Package(
         .testTarget(name: "SecurityGroupsAgentTests", dependencies: ["SecurityGroupsAgent", "SecurityGroupsCore"]),
         .testTarget(
             name: "SecurityGroupsCLITests",
-            dependencies: ["security-groups", "SecurityGroupsCore", "TestSupport"]
+            dependencies: ["security-groups", "SecurityGroupsCore", "TestSupport"],
+            exclude: ["Fixtures"]
         ),
     ]
 )

@@ -1,5 +1,5 @@
 import Foundation
-public import SecurityGroupsCore
+import SecurityGroupsCore
 import SecurityGroupsKernel
 
 /// The script's ten commands, each one transaction: record the VM's desired
@@ -85,7 +85,7 @@ public final class Agent {
         guard name.kind == .user else { throw InputError(field: "vmname", value: name.rawValue, reason: "not a guest (i-) VM") }
         let id = try arguments.id
         let nic = try arguments.nic()
-        var (host, _) = store.load()
+        var (host, _) = store.load(name)
         let previous = host.vms.first { $0.name == name }
         if arguments.check {
             // The agent checks before every add_network_rules. Ours: repair,
@@ -119,7 +119,7 @@ public final class Agent {
         guard name.kind == .system else { throw InputError(field: "vmname", value: name.rawValue, reason: "not a system (r-, s-, v-) VM") }
         let local = try arguments.localBridge.map { (text) throws(InputError) in try InterfaceName(text, field: "localbrname") }
         let interfaces = try libvirt().interfaces(of: name.rawValue) ?? []
-        var (host, _) = store.load()
+        var (host, _) = store.load(name)
         var nics: [NIC] = []
         for interface in interfaces {
             guard let vifName = interface.vif, let bridgeName = interface.bridge, bridgeName != local?.rawValue else { continue }
@@ -144,7 +144,7 @@ public final class Agent {
             dhcpServer: try AgentArgument.ipv4(try arguments.required(arguments.dhcpServer, "dhcpSvr"), field: "dhcpSvr"),
             hostIP: try AgentArgument.ipv4(try arguments.required(arguments.hostIP, "hostIp"), field: "hostIp"),
             hostMAC: try AgentArgument.mac(try arguments.required(arguments.hostMAC, "hostMacAddr"), field: "hostMacAddr"))
-        var (host, _) = store.load()
+        var (host, _) = store.load(name)
         guard let previous = host.vms.first(where: { $0.name == name }),
               let index = previous.nics.firstIndex(where: { $0.vif == vif }) else {
             throw AgentError("post_default_network_rules \(name): no default rules for vif \(vif) (run default_network_rules first)")
@@ -166,7 +166,7 @@ public final class Agent {
         let nic = try arguments.nic()
         let log = RuleLog(vmName: name.rawValue, vmID: arguments.vmID ?? "", vmIP: arguments.vmIP ?? "",
                           domainID: try domainID(name), signature: signature, sequence: String(sequence))
-        var (host, _) = store.load()
+        var (host, _) = store.load(name)
         let previous = host.vms.first { $0.name == name }
         // The script's "already programmed" check: nothing changed since the last log.
         if previous != nil, let logged = try readLog(name), logged == log { return }
@@ -186,7 +186,7 @@ public final class Agent {
         let mac = try AgentArgument.mac(try arguments.required(arguments.vmMAC, "vmmac"))
         let addresses = try AgentArgument.secondaryIPs(try arguments.required(arguments.secondaryIPs, "nicsecips"))
         let action = try AgentArgument.action(try arguments.required(arguments.action, "action"))
-        var (host, _) = store.load()
+        var (host, _) = store.load(name)
         guard let previous = host.vms.first(where: { $0.name == name }),
               let index = previous.nics.firstIndex(where: { $0.mac == mac }) else {
             throw AgentError("network_rules_vmSecondaryIp \(name): no NIC with MAC \(mac)")
@@ -204,7 +204,7 @@ public final class Agent {
     private func destroy(_ arguments: AgentArguments) throws {
         let name = try arguments.name
         let vif = try arguments.vif.map { (text) throws(InputError) in try InterfaceName(text, field: "vif") }
-        var (host, _) = store.load()
+        var (host, _) = store.load(name)
         let previous = host.vms.first { $0.name == name }
         if arguments.vmIP != nil {
             // One NIC of the VM.

@@ -38,6 +38,29 @@ public struct StateStore: Sendable {
         return (HostState(bridges: bridges, vms: vms), problems)
     }
 
+    /// The bridges and one VM's record (if any): all a VM-scoped command needs,
+    /// whatever the number of VMs on the host.
+    public func load(_ name: VMName) -> (host: HostState, problems: [String]) {
+        var problems: [String] = []
+        func decode(_ file: String) -> HostState? {
+            do {
+                guard let text = try Files.read(file) else { return nil }
+                return try HostFile.decode(Data(text.utf8))
+            } catch {
+                problems.append("\(file): \(error)")
+                return nil
+            }
+        }
+        var host = HostState(bridges: decode(path("bridges"))?.bridges ?? [], vms: [])
+        if let recorded = decode(path(name.rawValue)) {
+            for bridge in recorded.bridges where !host.bridges.contains(where: { $0.name == bridge.name }) {
+                host.bridges.append(bridge)
+            }
+            host.vms = recorded.vms.filter { $0.name == name }
+        }
+        return (host, problems)
+    }
+
     /// Records one VM, and the host's bridges.
     public func save(_ vm: VirtualMachine, hostBridges: [Bridge]) throws(AgentError) {
         let own = hostBridges.filter { bridge in vm.nics.contains { $0.bridge == bridge.name } }
