@@ -33,6 +33,18 @@ public enum Scope: Equatable, Sendable {
         }
     }
 
+    /// Whether a rule read from `chain`, jumping to `target`, must be decoded:
+    /// in a VM scope, of the bridges' shared `-IN`/`-OUT` chains only the
+    /// VM's own jumps matter (others stay opaque, which saves decoding
+    /// thousands of rules on a large host).
+    public func decodesRule(in chain: String, target: String?) -> Bool {
+        guard case .vms(let names, _) = self, chain.hasPrefix("BF-"), chain.hasSuffix("-IN") || chain.hasSuffix("-OUT") else {
+            return true
+        }
+        guard let target else { return false }
+        return ownChains(names).contains(target)
+    }
+
     /// Chains whose whole content this run sets (creating them if needed).
     public func ownsWholeChain(_ chain: String) -> Bool {
         switch self {

@@ -54,7 +54,7 @@ final class IPTablesHandle {
             var entry = sg_table_first_rule(handle, chain)
             while let current = entry {
                 let target = sg_table_rule_target(handle, current).map { String(cString: $0) }
-                rules.append(codec.decode(current, targetName: target, family: family))
+                rules.append(scope.decodesRule(in: chain, target: target) ? codec.decode(current, targetName: target, family: family) : .opaque)
                 entry = sg_table_next_rule(handle, current)
             }
             chains[chain] = rules
