@@ -17,19 +17,10 @@ public struct StateStore: Sendable {
         var problems: [String] = []
         var bridges: [Bridge] = []
         var vms: [VirtualMachine] = []
-        func decode(_ file: String) -> HostState? {
-            do {
-                guard let text = try Files.read(file) else { return nil }
-                return try HostFile.decode(Data(text.utf8))
-            } catch {
-                problems.append("\(file): \(error)")
-                return nil
-            }
-        }
-        if let recorded = decode(path("bridges")) { bridges = recorded.bridges }
+        if let recorded = decode(path("bridges"), problems: &problems) { bridges = recorded.bridges }
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
         for name in names.sorted() where name.hasSuffix(".json") && name != "bridges.json" && !name.hasPrefix(".") {
-            guard let recorded = decode("\(directory)/\(name)") else { continue }
+            guard let recorded = decode("\(directory)/\(name)", problems: &problems) else { continue }
             for bridge in recorded.bridges where !bridges.contains(where: { $0.name == bridge.name }) {
                 bridges.append(bridge)
             }
@@ -42,17 +33,8 @@ public struct StateStore: Sendable {
     /// whatever the number of VMs on the host.
     public func load(_ name: VMName) -> (host: HostState, problems: [String]) {
         var problems: [String] = []
-        func decode(_ file: String) -> HostState? {
-            do {
-                guard let text = try Files.read(file) else { return nil }
-                return try HostFile.decode(Data(text.utf8))
-            } catch {
-                problems.append("\(file): \(error)")
-                return nil
-            }
-        }
-        var host = HostState(bridges: decode(path("bridges"))?.bridges ?? [], vms: [])
-        if let recorded = decode(path(name.rawValue)) {
+        var host = HostState(bridges: decode(path("bridges"), problems: &problems)?.bridges ?? [], vms: [])
+        if let recorded = decode(path(name.rawValue), problems: &problems) {
             for bridge in recorded.bridges where !host.bridges.contains(where: { $0.name == bridge.name }) {
                 host.bridges.append(bridge)
             }
@@ -78,6 +60,17 @@ public struct StateStore: Sendable {
     }
 
     private func path(_ name: String) -> String { "\(directory)/\(name).json" }
+
+    /// One state file, or nil when it does not exist or cannot be read (then noted in `problems`).
+    private func decode(_ file: String, problems: inout [String]) -> HostState? {
+        do {
+            guard let text = try Files.read(file) else { return nil }
+            return try HostFile.decode(Data(text.utf8))
+        } catch {
+            problems.append("\(file): \(error)")
+            return nil
+        }
+    }
 
     private func text(_ host: HostState) -> String {
         String(decoding: HostFile.encode(host), as: UTF8.self) + "\n"
