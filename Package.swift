@@ -10,6 +10,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
     ],
     targets: [
         // The system libraries, found through pkg-config (Debian's -dev packages).
@@ -36,12 +37,16 @@ let package = Package(
         // The only place that talks to the kernel and libvirt.
         .target(name: "SecurityGroupsKernel", dependencies: ["SecurityGroupsCore", "CIPTables", "CIPSet", "CLibvirt"]),
         // The agent commands' semantics: state store, rule logs, lock, config.
-        .target(name: "SecurityGroupsAgent", dependencies: ["SecurityGroupsCore", "SecurityGroupsKernel"]),
+        .target(
+            name: "SecurityGroupsAgent",
+            dependencies: ["SecurityGroupsCore", "SecurityGroupsKernel", .product(name: "Logging", package: "swift-log")]
+        ),
         .target(
             name: "SecurityGroupsCLI",
             dependencies: [
                 "SecurityGroupsCore", "SecurityGroupsKernel", "SecurityGroupsAgent",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(name: "security-groups", dependencies: ["SecurityGroupsCLI"]),
@@ -58,7 +63,10 @@ let package = Package(
             dependencies: ["SecurityGroupsCore", "SecurityGroupsKernel", "TestSupport"],
             exclude: ["Fixtures"]
         ),
-        .testTarget(name: "SecurityGroupsAgentTests", dependencies: ["SecurityGroupsAgent", "SecurityGroupsCore"]),
+        .testTarget(
+            name: "SecurityGroupsAgentTests",
+            dependencies: ["SecurityGroupsAgent", "SecurityGroupsCore", .product(name: "Logging", package: "swift-log")]
+        ),
         .testTarget(
             name: "SecurityGroupsCLITests",
             dependencies: ["security-groups", "SecurityGroupsCore", "TestSupport"],

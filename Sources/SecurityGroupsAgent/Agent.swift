@@ -1,4 +1,5 @@
 import Foundation
+public import Logging
 import SecurityGroupsCore
 import SecurityGroupsKernel
 
@@ -8,10 +9,12 @@ import SecurityGroupsKernel
 public final class Agent {
     public let configuration: AgentConfiguration
     private let store: StateStore
+    private let logger: Logger
 
-    public init(configuration: AgentConfiguration) {
+    public init(configuration: AgentConfiguration, logger: Logger) {
         self.configuration = configuration
         self.store = StateStore(directory: configuration.stateDirectory)
+        self.logger = logger
     }
 
     /// What a command prints, and its exit status (verify uses 2-5 like the script).
@@ -38,6 +41,18 @@ public final class Agent {
     }
 
     public func run(_ command: Command, _ arguments: AgentArguments) throws(AgentError) -> Outcome {
+        logger.info("Executing command: \(command.rawValue) \(arguments.summary)")
+        do {
+            let outcome = try execute(command, arguments)
+            logger.info("\(command.rawValue) done, exit \(outcome.status)\(outcome.output.isEmpty ? "" : ": \(outcome.output.trimmingCharacters(in: .newlines))")")
+            return outcome
+        } catch {
+            logger.error("\(command.rawValue) failed: \(error)")
+            throw error
+        }
+    }
+
+    private func execute(_ command: Command, _ arguments: AgentArguments) throws(AgentError) -> Outcome {
         do {
             let lock = try CommandLock(path: configuration.lockFile)
             defer { withExtendedLifetime(lock) {} }
@@ -236,7 +251,8 @@ public final class Agent {
         let vifs = Set(host.vms.filter { dead.contains($0.name) }.flatMap { $0.nics.map(\.vif.rawValue) })
         host.vms.removeAll { dead.contains($0.name) }
         let scope = Scope.vms(dead, vifs: vifs)
-        _ = try Applier().apply(scope: scope) { Renderer.render(host, layout: configuration.layout, scope: scope) }
+        let report = try Applier().apply(scope: scope) { Renderer.render(host, layout: configuration.layout, scope: scope) }
+        log(report, for: dead.map(\.rawValue).sorted().joined(separator: ", "))
         for name in dead {
             try store.remove(name)
             try Files.remove(logPath(name, "log"))
@@ -263,9 +279,16 @@ public final class Agent {
         let vifs = Set(((previous?.nics ?? []) + (current?.nics ?? [])).map(\.vif.rawValue) + extraVIFs)
         let scope = Scope.vm(name, vifs: vifs)
         let skipEbtables = ebtablesUnchanged && previous != nil && previous?.nics == current?.nics
-        _ = try Applier().apply(scope: scope, ebtables: !skipEbtables) {
+        let report = try Applier().apply(scope: scope, ebtables: !skipEbtables) {
             Renderer.render(host, layout: configuration.layout, scope: scope)
         }
+        log(report, for: name.rawValue)
+    }
+
+    private func log(_ report: ApplyReport, for subject: String) {
+        let tables = report.committedTables.isEmpty ? "no commit" : "committed \(report.committedTables.joined(separator: ", "))"
+        logger.info("\(subject): \(report.changes.count) changes, \(tables)")
+        for change in report.changes { logger.debug("  \(change)") }
     }
 
     private func addBridge(_ bridge: InterfaceName, to host: inout HostState) throws {

@@ -1,4 +1,4 @@
-public import SecurityGroupsCore
+import SecurityGroupsCore
 
 /// The script's arguments, as the agent passes them (every command accepts
 /// all of them, like the script's single argparse parser).
@@ -24,6 +24,18 @@ public struct AgentArguments: Sendable {
     public var check = false
 
     public init() {}
+
+    /// The arguments as given, for the log.
+    var summary: String {
+        let pairs: [(String, String?)] = [
+            ("vmname", vmName), ("vmid", vmID), ("vmip", vmIP), ("vmip6", vmIP6), ("vmmac", vmMAC), ("vif", vif),
+            ("brname", bridge), ("localbrname", localBridge), ("nicsecips", secondaryIPs), ("sig", signature),
+            ("seq", sequence), ("rules", rules), ("dhcpSvr", dhcpServer), ("hostIp", hostIP), ("hostMacAddr", hostMAC),
+            ("action", action), ("privnic", privateNIC),
+        ]
+        let options = pairs.compactMap { name, value in value.map { "--\(name) \($0)" } }
+        return (options + (isFirstNIC ? ["--isFirstNic"] : []) + (check ? ["--check"] : [])).joined(separator: " ")
+    }
 
     func required(_ value: String?, _ field: String) throws(InputError) -> String {
         guard let value else { throw InputError(field: field, value: "", reason: "required by this command") }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Logging
 import SecurityGroupsAgent
 
 /// The script's arguments; every agent command accepts all of them, as the
@@ -65,7 +66,9 @@ extension AgentSubcommand {
     func run() throws {
         let outcome: Agent.Outcome
         do {
-            outcome = try Agent(configuration: try loadConfiguration()).run(Self.command, options.arguments)
+            let configuration = try loadConfiguration()
+            let logger = Logger(label: "security-groups") { _ in FileLogHandler(path: configuration.logFile) }
+            outcome = try Agent(configuration: configuration, logger: logger).run(Self.command, options.arguments)
         } catch {
             throw CLIError("\(error)")
         }

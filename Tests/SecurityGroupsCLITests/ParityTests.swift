@@ -46,6 +46,11 @@ import TestSupport
         #expect(verifies[0].status == 0 && verifies[0].stdout.isEmpty)
         #expect(verifies[1].status == 4)
         #expect(verifies[1].stdout == "Cannot find rule '-A BF-cloudbr0-IN -m physdev --physdev-in testnet0 --physdev-is-bridged -j i-2-7-def'\n")
+        // Every command is in the agent log, like the script's debug log.
+        let log = try replay.agentLog()
+        #expect(log.contains(" - Executing command: default_network_rules --vmname i-2-7-VM --vmid 7"))
+        #expect(log.contains(" - i-2-7-VM: "))
+        #expect(log.contains(" - verify_network_rules done, exit 4: Cannot find rule"))
     }
 
     /// In the notrack layout the same command sequences reach the rendered

@@ -66,6 +66,11 @@ final class ScenarioReplay {
         }
     }
 
+    /// The agent log (`log_file`).
+    func agentLog() throws -> String {
+        try String(contentsOf: directory.appendingPathComponent("sg.log"), encoding: .utf8)
+    }
+
     /// Puts the script's kernel state and rule logs of a scenario in place,
     /// with our state store empty: a host the script programmed.
     func loadScriptState(_ scenario: String, logs logScenario: String? = nil) throws {
