@@ -156,7 +156,7 @@ public final class Agent {
         let vif = try InterfaceName(try arguments.required(arguments.vif, "vif"), field: "vif")
         let ip = try AgentArgument.ipv4(try arguments.required(arguments.vmIP, "vmip"))
         let metadata = MetadataRedirect(
-            dhcpServer: try AgentArgument.ipv4(try arguments.required(arguments.dhcpServer, "dhcpSvr"), field: "dhcpSvr"),
+            dhcpServer: try arguments.dhcpServer.map { (text) throws(InputError) in try AgentArgument.ipv4(text, field: "dhcpSvr") },
             hostIP: try AgentArgument.ipv4(try arguments.required(arguments.hostIP, "hostIp"), field: "hostIp"),
             hostMAC: try AgentArgument.mac(try arguments.required(arguments.hostMAC, "hostMacAddr"), field: "hostMacAddr"))
         var (host, _) = store.load(name)

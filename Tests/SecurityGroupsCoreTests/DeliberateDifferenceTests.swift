@@ -80,4 +80,26 @@ import Testing
         #expect(ruleset.ipsets.first { $0.name == "i-2-7-VM-6" }?.members.map(\.description) == ["fe80::ff:fe00:7", "2001:db8::99"])
         #expect(ruleset.ipsets.first { $0.name == "i-2-7-VM" }?.members.map(\.description) == ["10.1.0.7", "10.1.0.99"])
     }
+
+    /// post_default_network_rules without --dhcpSvr (the agent leaves it out
+    /// when it has none): the script's string concatenation fails for the
+    /// DNAT and the MAC rewrite, and its ARP drop then lands after the ARP
+    /// Request accept. We skip the redirect and keep the drop in its place.
+    @Test func metadataWithoutDHCPServer() {
+        let metadata = MetadataRedirect(dhcpServer: nil, hostIP: IPv4Address("10.1.0.2")!, hostMAC: MACAddress("02:00:00:00:ff:01")!)
+        let vm = TestHosts.guest("i-2-7-VM", nics: [TestHosts.nic(7, ipv4: "10.1.0.7", metadata: metadata)], rules: nil)
+        let ruleset = Renderer.render(TestHosts.host(vm), layout: .notrack)
+        #expect(ruleset.ipv4.nat.isEmpty)
+        #expect(!TestHosts.lines(ruleset.ipv4.raw, "PREROUTING").contains { $0.contains("-j RETURN") })
+        #expect(TestHosts.lines(ruleset.ipv4.filter, "i-2-7-def")[3] == "-A i-2-7-def -s 10.1.0.7/32 -m physdev --physdev-in vnet7 --physdev-is-bridged -j ACCEPT")
+        let inChain = (ruleset.ebtables.chains["i-2-7-VM-in"] ?? []).map { EbtablesSaveFormat.line($0, chain: "i-2-7-VM-in") }
+        #expect(inChain == [
+            "-A i-2-7-VM-in -j i-2-7-VM-in-src",
+            "-A i-2-7-VM-in -p ARP -j i-2-7-VM-in-ips",
+            "-A i-2-7-VM-in -p ARP --arp-ip-src ! 10.1.0.7 -j DROP",
+            "-A i-2-7-VM-in -p ARP --arp-op Request -j ACCEPT",
+            "-A i-2-7-VM-in -p ARP --arp-op Reply -j ACCEPT",
+            "-A i-2-7-VM-in -p ARP -j DROP",
+        ])
+    }
 }

@@ -43,7 +43,7 @@ struct HostDocument: Codable {
         var uplink: String?
     }
     struct MetadataDocument: Codable {
-        var dhcpServer: String
+        var dhcpServer: String?
         var hostIp: String
         var hostMac: String
     }
@@ -77,7 +77,7 @@ struct HostDocument: Codable {
                         ipv4: nic.ipv4?.description, ipv6: nic.ipv6?.description,
                         secondaryIps: nic.secondaryAddresses.isEmpty ? nil : nic.secondaryAddresses.map(\.description),
                         metadata: nic.metadata.map {
-                            MetadataDocument(dhcpServer: $0.dhcpServer.description, hostIp: $0.hostIP.description,
+                            MetadataDocument(dhcpServer: $0.dhcpServer?.description, hostIp: $0.hostIP.description,
                                              hostMac: $0.hostMAC.description)
                         })
                 },
@@ -155,7 +155,9 @@ extension HostDocument.NICDocument {
         }
         let metadata = try self.metadata.map { (document) throws(InputError) in
             MetadataRedirect(
-                dhcpServer: try AgentArgument.ipv4(document.dhcpServer, field: "\(path).metadata.dhcpServer"),
+                dhcpServer: try document.dhcpServer.map { (text) throws(InputError) in
+                    try AgentArgument.ipv4(text, field: "\(path).metadata.dhcpServer")
+                },
                 hostIP: try AgentArgument.ipv4(document.hostIp, field: "\(path).metadata.hostIp"),
                 hostMAC: try AgentArgument.mac(document.hostMac, field: "\(path).metadata.hostMac"))
         }

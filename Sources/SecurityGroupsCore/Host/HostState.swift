@@ -81,14 +81,16 @@ public struct NIC: Equatable, Sendable {
     }
 }
 
-/// `post_default_network_rules`: HTTP to the DHCP server's address on port 80
-/// is sent to the host instead (DNAT, and an ebtables MAC rewrite).
+/// `post_default_network_rules`: the NIC's own IPv4 address is accepted from
+/// it, ARP for other addresses is dropped, and HTTP to the DHCP server's
+/// address on port 80 is sent to the host instead (DNAT, and an ebtables MAC
+/// rewrite) when the agent names a DHCP server.
 public struct MetadataRedirect: Equatable, Sendable {
-    public var dhcpServer: IPv4Address
+    public var dhcpServer: IPv4Address?
     public var hostIP: IPv4Address
     public var hostMAC: MACAddress
 
-    public init(dhcpServer: IPv4Address, hostIP: IPv4Address, hostMAC: MACAddress) {
+    public init(dhcpServer: IPv4Address?, hostIP: IPv4Address, hostMAC: MACAddress) {
         self.dhcpServer = dhcpServer
         self.hostIP = hostIP
         self.hostMAC = hostMAC

@@ -24,13 +24,18 @@ extension GuestRules {
             EbtablesRule(etherType: .arp, target: .drop),
         ]
         // post_default_network_rules: MAC-rewrite metadata HTTP at the top,
-        // then drop ARP for addresses other than the NIC's (positions 4 and 2).
+        // then drop ARP for addresses other than the NIC's, right after the
+        // jump to the address chain (the script inserts at position 4, which
+        // is that place once the rewrite is in) and second in the out chain.
         for nic in vm.nics {
             guard let metadata = nic.metadata, let ip = nic.ipv4 else { continue }
-            inChain.insert(EbtablesRule(etherType: .ipv4, ipDestination: metadata.dhcpServer, ipTCPDestinationPort: 80,
-                                        target: .destinationNAT(metadata.hostMAC)), at: 0)
+            if let dhcpServer = metadata.dhcpServer {
+                inChain.insert(EbtablesRule(etherType: .ipv4, ipDestination: dhcpServer, ipTCPDestinationPort: 80,
+                                            target: .destinationNAT(metadata.hostMAC)), at: 0)
+            }
+            let afterAddressJump = (inChain.firstIndex { $0.target == .jump(n.ebtablesInIPs) } ?? inChain.count - 1) + 1
             inChain.insert(EbtablesRule(etherType: .arp, arpIPSource: ip, arpIPSourceInverted: true, target: .drop),
-                           at: min(3, inChain.count))
+                           at: afterAddressJump)
             outChain.insert(EbtablesRule(etherType: .arp, arpIPDestination: ip, arpIPDestinationInverted: true, target: .drop),
                             at: min(1, outChain.count))
         }

@@ -181,14 +181,14 @@ struct GuestRules {
     /// The metadata DNAT of `post_default_network_rules`.
     func addMetadataRedirect(to nat: inout IPTable) {
         for nic in vm.nics {
-            guard let metadata = nic.metadata else { continue }
-            nat.append(Self.metadataRule(nic, metadata, target: .dnat(metadata.hostIP, port: 80)), to: "PREROUTING")
+            guard let metadata = nic.metadata, let dhcpServer = metadata.dhcpServer else { continue }
+            nat.append(Self.metadataRule(nic, dhcpServer: dhcpServer, target: .dnat(metadata.hostIP, port: 80)), to: "PREROUTING")
         }
     }
 
     /// HTTP from the NIC to the DHCP server's address, with the given target.
-    static func metadataRule(_ nic: NIC, _ metadata: MetadataRedirect, target: Target) -> IPTablesRule {
-        IPTablesRule(destination: IPNetwork(host: .v4(metadata.dhcpServer)), ipProtocol: IPProtocolNumber.tcp,
+    static func metadataRule(_ nic: NIC, dhcpServer: IPv4Address, target: Target) -> IPTablesRule {
+        IPTablesRule(destination: IPNetwork(host: .v4(dhcpServer)), ipProtocol: IPProtocolNumber.tcp,
                      matches: [.physdev(PhysdevMatch(inPort: nic.vif.rawValue)), .tcp(destinationPort: 80)],
                      target: target)
     }

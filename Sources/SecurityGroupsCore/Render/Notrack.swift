@@ -54,8 +54,8 @@ enum Notrack {
         if family == .ipv4 {
             for vm in host.vms where vm.name.kind == .user {
                 for nic in vm.nics {
-                    guard let metadata = nic.metadata else { continue }
-                    rules.append(GuestRules.metadataRule(nic, metadata, target: .return))
+                    guard let dhcpServer = nic.metadata?.dhcpServer else { continue }
+                    rules.append(GuestRules.metadataRule(nic, dhcpServer: dhcpServer, target: .return))
                 }
             }
         }
