@@ -13,8 +13,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source scripts/install-deps.sh >/dev/null
-swift build -c release --product security-groups >/dev/null
-binary=$PWD/.build/release/security-groups
+# Built as README's install step builds it.
+swift build -c release --product security-groups --static-swift-stdlib --scratch-path .build-static >/dev/null
+binary=$PWD/.build-static/release/security-groups
 sizes=${SIZES:-0 100 1000 5000}
 runs=${RUNS:-3}
 layout=${LAYOUT:-classic}
