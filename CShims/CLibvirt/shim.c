@@ -42,6 +42,33 @@ void sg_virt_disconnect(void *connection)
         virConnectClose(connection);
 }
 
+static void sg_virt_fill(virDomainPtr source, struct sg_domain *domain)
+{
+    const char *name = virDomainGetName(source);
+    snprintf(domain->name, sizeof(domain->name), "%s", name ? name : "");
+    unsigned int id = virDomainGetID(source);
+    domain->id = id == (unsigned int)-1 ? -1 : (int)id;
+    int state = 0, reason = 0;
+    if (virDomainGetState(source, &state, &reason, 0) < 0)
+        state = -1;
+    domain->state = state;
+}
+
+int sg_virt_domain(void *connection, const char *name, struct sg_domain *domain, char *error, size_t error_size)
+{
+    virDomainPtr found = virDomainLookupByName(connection, name);
+    if (found == NULL) {
+        virErrorPtr last = virGetLastError();
+        if (last && last->code == VIR_ERR_NO_DOMAIN)
+            return 0;
+        sg_virt_error(error, error_size);
+        return -1;
+    }
+    sg_virt_fill(found, domain);
+    virDomainFree(found);
+    return 1;
+}
+
 int sg_virt_domains(void *connection, struct sg_domain **domains, char *error, size_t error_size)
 {
     virDomainPtr *list = NULL;
@@ -52,14 +79,7 @@ int sg_virt_domains(void *connection, struct sg_domain **domains, char *error, s
     }
     *domains = calloc(count > 0 ? count : 1, sizeof(struct sg_domain));
     for (int i = 0; i < count; i++) {
-        const char *name = virDomainGetName(list[i]);
-        snprintf((*domains)[i].name, sizeof((*domains)[i].name), "%s", name ? name : "");
-        unsigned int id = virDomainGetID(list[i]);
-        (*domains)[i].id = id == (unsigned int)-1 ? -1 : (int)id;
-        int state = 0, reason = 0;
-        if (virDomainGetState(list[i], &state, &reason, 0) < 0)
-            state = -1;
-        (*domains)[i].state = state;
+        sg_virt_fill(list[i], &(*domains)[i]);
         virDomainFree(list[i]);
     }
     free(list);

@@ -304,7 +304,7 @@ public final class Agent {
     /// The running domain's id as the script logs it: the id, `-1` when
     /// the domain is defined but not running, `None` when libvirt has no such domain.
     func domainID(_ name: VMName) throws -> String {
-        guard let domain = try libvirt().domains().first(where: { $0.name == name.rawValue }) else { return "None" }
+        guard let domain = try libvirt().domain(named: name.rawValue) else { return "None" }
         return domain.id.map(String.init) ?? "-1"
     }
 

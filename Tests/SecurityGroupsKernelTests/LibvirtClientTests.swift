@@ -28,6 +28,13 @@ import SecurityGroupsKernel
         #expect(try client.interfaces(of: "i-9-9-VM") == nil)
     }
 
+    @Test func looksUpOneDomain() throws {
+        let client = try LibvirtClient(uri: Self.uri)
+        #expect(try client.domain(named: "i-2-8-VM")?.state == .paused)
+        #expect(try client.domain(named: "r-5-VM")?.id == nil)
+        #expect(try client.domain(named: "i-9-9-VM") == nil)
+    }
+
     @Test func connectionErrorsAreReturned() {
         #expect(throws: NetfilterError.self) { _ = try LibvirtClient(uri: "test:///nonexistent/domains.xml") }
     }

@@ -25,6 +25,10 @@ struct sg_domain {
 /// count and a malloc'd array in `domains`, or -1 with the message in `error`.
 int sg_virt_domains(void *connection, struct sg_domain **domains, char *error, size_t error_size);
 
+/// One domain by name (virDomainLookupByName): fills `domain` and returns 1,
+/// returns 0 when there is no such domain, -1 with the message in `error`.
+int sg_virt_domain(void *connection, const char *name, struct sg_domain *domain, char *error, size_t error_size);
+
 /// A domain's XML description (virDomainGetXMLDesc) as a malloc'd string,
 /// or NULL with the message in `error` (`missing` set when there is no such domain).
 char *sg_virt_domain_xml(void *connection, const char *name, int *missing, char *error, size_t error_size);

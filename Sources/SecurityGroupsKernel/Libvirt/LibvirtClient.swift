@@ -49,16 +49,29 @@ public final class LibvirtClient {
             throw NetfilterError(operation: "libvirt list domains", object: "all", reason: Self.message(error))
         }
         defer { free(list) }
-        return (0..<Int(count)).map { index in
-            var domain = list[index]
-            let name = withUnsafeBytes(of: &domain.name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            let state: DomainInfo.State = switch domain.state {
-            case 1: .running
-            case 3: .paused
-            default: .other(domain.state)
-            }
-            return DomainInfo(name: name, id: domain.id < 0 ? nil : Int(domain.id), state: state)
+        return (0..<Int(count)).map { Self.info(list[$0]) }
+    }
+
+    /// One domain by name; nil when there is no such domain.
+    public func domain(named name: String) throws(NetfilterError) -> DomainInfo? {
+        var error = [CChar](repeating: 0, count: 512)
+        var domain = sg_domain()
+        switch sg_virt_domain(connection, name, &domain, &error, error.count) {
+        case 1: return Self.info(domain)
+        case 0: return nil
+        default: throw NetfilterError(operation: "libvirt lookup", object: name, reason: Self.message(error))
         }
+    }
+
+    private static func info(_ domain: sg_domain) -> DomainInfo {
+        var domain = domain
+        let name = withUnsafeBytes(of: &domain.name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        let state: DomainInfo.State = switch domain.state {
+        case 1: .running
+        case 3: .paused
+        default: .other(domain.state)
+        }
+        return DomainInfo(name: name, id: domain.id < 0 ? nil : Int(domain.id), state: state)
     }
 
     /// The domain's interfaces in device order; nil when there is no such domain.
