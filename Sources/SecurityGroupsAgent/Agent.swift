@@ -186,7 +186,7 @@ public final class Agent {
         // The script's "already programmed" check: nothing changed since the last log.
         if previous != nil, let logged = try readLog(name), logged == log { return }
         let id = try arguments.id
-        var vm = previous ?? VirtualMachine(name: name, id: id, nics: [nic])
+        var vm = try previous ?? adopted(name, id: id, nic: nic) ?? VirtualMachine(name: name, id: id, nics: [nic])
         vm.rules = rules
         if !vm.nics.contains(where: { $0.vif == nic.vif }) { vm.nics.append(nic) }
         try addBridge(nic.bridge, to: &host)
@@ -270,6 +270,41 @@ public final class Agent {
     }
 
     // MARK: - Shared steps
+
+    /// A VM the script programmed and we have no state for: its NICs from
+    /// libvirt (device order, as the agent programmed them), each NIC's IPv4
+    /// addresses from the VM's ARP chain, its IPv6 addresses from its set.
+    /// `nic` is the NIC the command names, taken as given. Nil when the
+    /// kernel has no default rules of the VM for that NIC.
+    private func adopted(_ name: VMName, id: UInt64?, nic: NIC) throws -> VirtualMachine? {
+        guard try KernelQuery.hasDefaultRules(name, vif: nic.vif.rawValue) else { return nil }
+        let interfaces = try libvirt().interfaces(of: name.rawValue) ?? []
+        let arp = try KernelQuery.arpAddresses(name)
+        var nics: [NIC] = []
+        for interface in interfaces {
+            guard let vifName = interface.vif, let bridgeName = interface.bridge, let macText = interface.mac,
+                  let mac = MACAddress(macText) else { continue }
+            if vifName == nic.vif.rawValue || mac == nic.mac {
+                nics.append(nic)
+                continue
+            }
+            // Newest first in the chain: the primary address was inserted first, so it is last.
+            let addresses = Array(arp.filter { $0.mac == mac }.map(\.ip).reversed())
+            guard try KernelQuery.hasDefaultRules(name, vif: vifName) else { continue }
+            nics.append(NIC(vif: try InterfaceName(vifName, field: "vif"), bridge: try InterfaceName(bridgeName, field: "brname"),
+                            mac: mac, ipv4: addresses.first, secondaryAddresses: addresses.dropFirst().map(IPAddress.v4)))
+        }
+        if !nics.contains(where: { $0.vif == nic.vif }) { nics.insert(nic, at: 0) }
+        // IPv6 addresses are one set for the whole VM: keep them all on the command's NIC.
+        let linkLocal = Set(nics.compactMap { $0.mac?.linkLocalIPv6 })
+        let known = Set(nics.flatMap(\.ipv6Addresses))
+        let others = try KernelQuery.ipv6SetMembers(name).filter { !linkLocal.contains($0) && !known.contains($0) }
+        if let index = nics.firstIndex(where: { $0.vif == nic.vif }) {
+            nics[index].secondaryAddresses += others.map(IPAddress.v6)
+        }
+        logger.info("\(name): adopted from the kernel with \(nics.count) NIC(s)")
+        return VirtualMachine(name: name, id: id, nics: nics)
+    }
 
     /// Applies the VM's scope. `ebtablesUnchanged`: the caller changed only
     /// security group rules, which ebtables does not depend on.

@@ -15,4 +15,22 @@ public enum KernelQuery {
             }
         }
     }
+
+    /// The IPv4 addresses the VM's ARP chain (`<vm>-in-ips`) allows, by MAC,
+    /// in the order the rules stand (newest first, as the script inserts).
+    public static func arpAddresses(_ vm: VMName) throws(NetfilterError) -> [(mac: MACAddress, ip: IPv4Address)] {
+        let rules = try EbtablesBackend.list(NetfilterNames(vm).ebtablesInIPs) ?? []
+        return rules.compactMap { rule in
+            let words = rule.split(separator: " ").map(String.init)
+            guard let macAt = words.firstIndex(of: "-s"), macAt + 1 < words.count, let mac = MACAddress(words[macAt + 1]),
+                  let ipAt = words.firstIndex(of: "--arp-ip-src"), ipAt + 1 < words.count, let ip = IPv4Address(words[ipAt + 1])
+            else { return nil }
+            return (mac, ip)
+        }
+    }
+
+    /// The members of the VM's IPv6 address set.
+    public static func ipv6SetMembers(_ vm: VMName) throws(NetfilterError) -> [IPv6Address] {
+        try IPSetBackend.save(names: [NetfilterNames(vm).ipv6Set]).flatMap { $0.members.compactMap { IPv6Address($0) } }
+    }
 }

@@ -59,4 +59,39 @@ import TestSupport
         let expected = try GoldenHosts.rendered("v4-basic", .notrack)
         #expect(final == expected, "\(final.difference(from: expected))")
     }
+
+    /// A two-NIC VM the script programmed, taken over by add_network_rules,
+    /// which names only the first NIC: the second NIC (found through
+    /// libvirt, its addresses in the VM's ARP chain) keeps its rules. The
+    /// script's state is our classic rendering, which equals the script's
+    /// (ParityTests); vifs are not named vnet*, which libvirt's test driver
+    /// would rename.
+    @Test func addTakesOverAMultiNICVM() throws {
+        let bridge = Bridge(name: try InterfaceName("cloudbr0", field: "b"), uplink: try InterfaceName("eth0", field: "u"))
+        func host(rules: String) throws -> HostState {
+            HostState(bridges: [bridge], vms: [VirtualMachine(name: try VMName("i-2-7-VM"), id: 7, nics: [
+                NIC(vif: try InterfaceName("tap7", field: "v"), bridge: bridge.name, mac: MACAddress("02:00:00:00:00:07"),
+                    ipv4: IPv4Address("10.1.0.7"), ipv6: IPv6Address("2001:db8::7"), secondaryAddresses: [IPAddress("10.1.0.71")!]),
+                NIC(vif: try InterfaceName("tap17", field: "v"), bridge: bridge.name, mac: MACAddress("02:00:00:00:01:07"),
+                    ipv4: IPv4Address("10.1.1.7"), secondaryAddresses: [IPAddress("10.1.1.71")!]),
+            ], rules: try RuleParser.parse(rules))])
+        }
+        let replay = try ScenarioReplay(layout: .classic)
+        let before = RulesetText(Renderer.render(try host(rules: "I:tcp;22;22;0.0.0.0/0,NEXT;"), layout: .classic))
+        try replay.namespace.run("/usr/sbin/ipset", ["restore"], input: before.ipset)
+        try replay.namespace.run("/usr/sbin/iptables-legacy-restore", input: before.iptables)
+        try replay.namespace.run("/usr/sbin/ip6tables-legacy-restore", input: before.ip6tables)
+        try replay.namespace.run("/usr/sbin/ebtables-nft-restore", input: before.ebtables)
+        try replay.define("i-2-7-VM", nics: [(bridge: "cloudbr0", dev: "tap7", mac: "02:00:00:00:00:07"),
+                                            (bridge: "cloudbr0", dev: "tap17", mac: "02:00:00:00:01:07")])
+        let add = try replay.agent(["add_network_rules", "--vmname", "i-2-7-VM", "--vmid", "7", "--vmip", "10.1.0.7",
+                                    "--vmip6", "2001:db8::7", "--vmmac", "02:00:00:00:00:07", "--vif", "tap7", "--brname", "cloudbr0",
+                                    "--nicsecips", "10.1.0.71;", "--sig", "0123456789abcdef", "--seq", "2",
+                                    "--rules", "I:tcp;80;80;0.0.0.0/0,NEXT;"])
+        #expect(add.status == 0, "\(add.stderr)")
+        let after = RulesetText(Renderer.render(try host(rules: "I:tcp;80;80;0.0.0.0/0,NEXT;"), layout: .classic))
+        let expected = KernelDumps(iptables: after.iptables, ip6tables: after.ip6tables, ipset: after.ipset, ebtables: after.ebtables)
+        let final = try KernelDumps.read(replay.namespace)
+        #expect(final == expected, "\(final.difference(from: expected))")
+    }
 }

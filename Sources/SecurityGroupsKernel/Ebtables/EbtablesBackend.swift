@@ -43,12 +43,7 @@ enum EbtablesBackend {
         return Reading { () throws(NetfilterError) in
             var state = KernelEbtablesState()
             func list(_ chain: String) {
-                // A chain that does not exist makes ebtables fail: it is absent.
-                guard let listing = try? RunningTool(program, ["-t", "nat", "-L", chain, "--Lx"], operation: "ebtables -L").finish()
-                else { return }
-                state.chains[chain] = listing.split(separator: "\n")
-                    .filter { $0.hasPrefix("-") }
-                    .map { $0.hasPrefix("-A \(chain) ") ? String($0.dropFirst(4 + chain.count)) : String($0) }
+                if let rules = listChain(chain, program: program) { state.chains[chain] = rules }
             }
             let builtins = chains.filter { EbtablesTable.builtinChains.contains($0) }
             builtins.forEach(list)
@@ -63,6 +58,20 @@ enum EbtablesBackend {
             }
             return state
         }
+    }
+
+    /// One chain's rules as ebtables-save prints them (without `-A CHAIN `);
+    /// nil when it does not exist (ebtables then fails).
+    static func list(_ chain: String) throws(NetfilterError) -> [String]? {
+        listChain(chain, program: try tool("ebtables", verb: nil))
+    }
+
+    private static func listChain(_ chain: String, program: String) -> [String]? {
+        guard let listing = try? RunningTool(program, ["-t", "nat", "-L", chain, "--Lx"], operation: "ebtables -L").finish()
+        else { return nil }
+        return listing.split(separator: "\n")
+            .filter { $0.hasPrefix("-") }
+            .map { $0.hasPrefix("-A \(chain) ") ? String($0.dropFirst(4 + chain.count)) : String($0) }
     }
 
     static func save() throws(NetfilterError) -> KernelEbtablesState {
