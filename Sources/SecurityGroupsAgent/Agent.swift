@@ -160,7 +160,7 @@ public final class Agent {
             hostIP: try AgentArgument.ipv4(try arguments.required(arguments.hostIP, "hostIp"), field: "hostIp"),
             hostMAC: try AgentArgument.mac(try arguments.required(arguments.hostMAC, "hostMacAddr"), field: "hostMacAddr"))
         var (host, _) = store.load(name)
-        guard let previous = host.vms.first(where: { $0.name == name }),
+        guard let previous = try host.vms.first(where: { $0.name == name }) ?? adopted(name, id: nil, nic: nil),
               let index = previous.nics.firstIndex(where: { $0.vif == vif }) else {
             throw AgentError("post_default_network_rules \(name): no default rules for vif \(vif) (run default_network_rules first)")
         }
@@ -202,7 +202,7 @@ public final class Agent {
         let addresses = try AgentArgument.secondaryIPs(try arguments.required(arguments.secondaryIPs, "nicsecips"))
         let action = try AgentArgument.action(try arguments.required(arguments.action, "action"))
         var (host, _) = store.load(name)
-        guard let previous = host.vms.first(where: { $0.name == name }),
+        guard let previous = try host.vms.first(where: { $0.name == name }) ?? adopted(name, id: nil, nic: nil),
               let index = previous.nics.firstIndex(where: { $0.mac == mac }) else {
             throw AgentError("network_rules_vmSecondaryIp \(name): no NIC with MAC \(mac)")
         }
@@ -271,43 +271,51 @@ public final class Agent {
 
     // MARK: - Shared steps
 
-    /// A VM the script programmed and we have no state for: its NICs from
-    /// libvirt (device order, as the agent programmed them), each NIC's IPv4
-    /// addresses from the VM's ARP chain, its IPv6 addresses from its set.
-    /// `nic` is the NIC the command names, taken as given. Nil when the
-    /// kernel has no default rules of the VM for that NIC.
-    private func adopted(_ name: VMName, id: UInt64?, nic: NIC) throws -> VirtualMachine? {
-        guard try KernelQuery.hasDefaultRules(name, vif: nic.vif.rawValue) else { return nil }
-        let interfaces = try libvirt().interfaces(of: name.rawValue) ?? []
+    /// A VM the script programmed and we have no state for, read back from
+    /// the kernel: its NICs from the bridge chains' jumps into its default
+    /// chain (in programming order), their MACs from libvirt or else from its
+    /// `-in-src` chain (newest NIC first), each NIC's IPv4 addresses from its
+    /// ARP chain, its IPv6 addresses from its set, its rules from its chains.
+    /// `nic`, when the command names one, is taken as given. Nil when the
+    /// kernel holds no default rules of the VM.
+    private func adopted(_ name: VMName, id: UInt64?, nic: NIC?) throws -> VirtualMachine? {
+        let jumps = try KernelQuery.defaultJumps(name)
+        guard !jumps.isEmpty, let chains = try KernelQuery.securityGroupChains(name) else { return nil }
+        if let nic, !jumps.contains(where: { $0.vif == nic.vif.rawValue }) { return nil }
+        let libvirtMACs = Dictionary((try libvirt().interfaces(of: name.rawValue) ?? []).compactMap { interface in
+            interface.vif.flatMap { vif in interface.mac.flatMap(MACAddress.init).map { (vif, $0) } }
+        }, uniquingKeysWith: { first, _ in first })
+        let sourceMACs = Array(try KernelQuery.sourceMACs(name).reversed())
         let arp = try KernelQuery.arpAddresses(name)
         var nics: [NIC] = []
-        for interface in interfaces {
-            guard let vifName = interface.vif, let bridgeName = interface.bridge, let macText = interface.mac,
-                  let mac = MACAddress(macText) else { continue }
-            if vifName == nic.vif.rawValue || mac == nic.mac {
+        for (index, jump) in jumps.enumerated() {
+            if let nic, jump.vif == nic.vif.rawValue {
                 nics.append(nic)
                 continue
             }
+            guard let mac = libvirtMACs[jump.vif] ?? (index < sourceMACs.count ? sourceMACs[index] : nil) else { continue }
             // Newest first in the chain: the primary address was inserted first, so it is last.
             let addresses = Array(arp.filter { $0.mac == mac }.map(\.ip).reversed())
-            guard try KernelQuery.hasDefaultRules(name, vif: vifName) else { continue }
-            nics.append(NIC(vif: try InterfaceName(vifName, field: "vif"), bridge: try InterfaceName(bridgeName, field: "brname"),
+            nics.append(NIC(vif: try InterfaceName(jump.vif, field: "vif"), bridge: try InterfaceName(jump.bridge, field: "brname"),
                             mac: mac, ipv4: addresses.first, secondaryAddresses: addresses.dropFirst().map(IPAddress.v4)))
         }
-        if !nics.contains(where: { $0.vif == nic.vif }) { nics.insert(nic, at: 0) }
-        // IPv6 addresses are one set for the whole VM: keep them all on the command's NIC.
+        guard !nics.isEmpty else { return nil }
+        // IPv6 addresses are one set for the whole VM: keep the unassigned ones on the first NIC.
         let linkLocal = Set(nics.compactMap { $0.mac?.linkLocalIPv6 })
         let known = Set(nics.flatMap(\.ipv6Addresses))
         let others = try KernelQuery.ipv6SetMembers(name).filter { !linkLocal.contains($0) && !known.contains($0) }
-        if let index = nics.firstIndex(where: { $0.vif == nic.vif }) {
-            nics[index].secondaryAddresses += others.map(IPAddress.v6)
+        let first = nics.firstIndex { $0.vif == nic?.vif } ?? 0
+        nics[first].secondaryAddresses += others.map(IPAddress.v6)
+        // An empty egress chain means the VM's rules never arrived.
+        let rules = chains.egress4.isEmpty ? nil : RuleRecovery.rules(
+            ingress4: chains.ingress4, egress4: chains.egress4, ingress6: chains.ingress6, egress6: chains.egress6)
+        if !chains.egress4.isEmpty, rules == nil {
+            throw AgentError("\(name): its chains hold rules we cannot take over; program it with default_network_rules --isFirstNic")
         }
-        logger.info("\(name): adopted from the kernel with \(nics.count) NIC(s)")
-        return VirtualMachine(name: name, id: id, nics: nics)
+        logger.info("\(name): taken over from the kernel with \(nics.count) NIC(s)")
+        return VirtualMachine(name: name, id: id, nics: nics, rules: rules)
     }
 
-    /// Applies the VM's scope. `ebtablesUnchanged`: the caller changed only
-    /// security group rules, which ebtables does not depend on.
     private func apply(_ host: HostState, _ name: VMName, previous: VirtualMachine?, extraVIFs: [String] = [],
                        ebtablesUnchanged: Bool = false) throws {
         let current = host.vms.first { $0.name == name }

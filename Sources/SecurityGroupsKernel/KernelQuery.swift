@@ -5,14 +5,34 @@ public enum KernelQuery {
     /// Whether a bridge chain already sends `vif` into the VM's default
     /// chain (IPv4): the script's test for "default rules are programmed".
     public static func hasDefaultRules(_ vm: VMName, vif: String) throws(NetfilterError) -> Bool {
+        try defaultJumps(vm).contains { $0.vif == vif }
+    }
+
+    /// The VM's NICs as the bridge chains know them: `(bridge, vif)` of every
+    /// IPv4 `BF-<bridge>-IN` jump into its default chain, in rule order
+    /// (the order they were programmed in), bridges by name.
+    public static func defaultJumps(_ vm: VMName) throws(NetfilterError) -> [(bridge: String, vif: String)] {
         var codec = RuleCodec()
         let table = try IPTablesHandle(family: .ipv4, table: .filter).read(codec: &codec, scope: .vm(vm))
         let target = Target.jump(NetfilterNames(vm).defaultChain)
-        return table.chains.contains { chain, rules in
-            chain.hasPrefix("BF-") && chain.hasSuffix("-IN") && rules.contains { rule in
-                guard case .known(let known) = rule, known.target == target else { return false }
-                return known.matches.contains { if case .physdev(let p) = $0 { p.inPort == vif } else { false } }
+        var jumps: [(bridge: String, vif: String)] = []
+        for chain in table.chains.keys.sorted() where chain.hasPrefix("BF-") && chain.hasSuffix("-IN") {
+            let bridge = String(chain.dropFirst(3).dropLast(3))
+            for case .known(let rule) in table.chains[chain] ?? [] where rule.target == target {
+                for case .physdev(let physdev) in rule.matches {
+                    if let vif = physdev.inPort { jumps.append((bridge, vif)) }
+                }
             }
+        }
+        return jumps
+    }
+
+    /// The MACs of the VM's `-in-src` chain, in rule order (newest NIC first).
+    public static func sourceMACs(_ vm: VMName) throws(NetfilterError) -> [MACAddress] {
+        (try EbtablesBackend.list(NetfilterNames(vm).ebtablesInSource) ?? []).compactMap { rule in
+            let words = rule.split(separator: " ").map(String.init)
+            guard let at = words.firstIndex(of: "-s"), at + 1 < words.count else { return nil }
+            return MACAddress(words[at + 1])
         }
     }
 
@@ -32,5 +52,17 @@ public enum KernelQuery {
     /// The members of the VM's IPv6 address set.
     public static func ipv6SetMembers(_ vm: VMName) throws(NetfilterError) -> [IPv6Address] {
         try IPSetBackend.save(names: [NetfilterNames(vm).ipv6Set]).flatMap { $0.members.compactMap { IPv6Address($0) } }
+    }
+
+    /// The VM's ingress and egress chains in both families, or nil when its
+    /// IPv4 ingress chain does not exist.
+    public static func securityGroupChains(_ vm: VMName) throws(NetfilterError)
+        -> (ingress4: [KernelRule], egress4: [KernelRule], ingress6: [KernelRule], egress6: [KernelRule])? {
+        let names = NetfilterNames(vm)
+        var codec = RuleCodec()
+        let v4 = try IPTablesHandle(family: .ipv4, table: .filter).read(codec: &codec, scope: .vm(vm))
+        let v6 = try IPTablesHandle(family: .ipv6, table: .filter).read(codec: &codec, scope: .vm(vm))
+        guard let ingress4 = v4.chains[names.vmChain] else { return nil }
+        return (ingress4, v4.chains[names.egressChain] ?? [], v6.chains[names.vmChain] ?? [], v6.chains[names.egressChain] ?? [])
     }
 }

@@ -47,6 +47,20 @@ import TestSupport
         #expect(try replay.ruleLogs() == "== i-2-7-VM.log\ni-2-7-VM,7,10.1.0.7,1,0123456789abcdef,2\n")
     }
 
+    /// A secondary IP added to a VM the script programmed (our state empty)
+    /// reaches what the script's own command leaves.
+    @Test func secondaryIPOnScriptState() throws {
+        let replay = try ScenarioReplay(layout: .classic)
+        try replay.loadScriptState("secondary-ip-add-remove@before-add", logs: "secondary-ip-add-remove")
+        try replay.define("i-2-7-VM", nics: [(bridge: "cloudbr0", dev: "tap7", mac: "02:00:00:00:00:07")])
+        let add = try replay.agent(["network_rules_vmSecondaryIp", "--vmname", "i-2-7-VM", "--vmmac", "02:00:00:00:00:07",
+                                    "--nicsecips", "10.1.0.99", "--action=-A"])
+        #expect(add.status == 0, "\(add.stderr)")
+        let final = try KernelDumps.read(replay.namespace)
+        let expected = try GoldenHosts.scriptDumps("secondary-ip-add-remove@after-add")
+        #expect(final == expected, "\(final.difference(from: expected))")
+    }
+
     /// With the notrack layout, a script-written VM is converted the next
     /// time a command touches it.
     @Test func notrackConvertsAVMWhenItIsTouched() throws {
