@@ -300,6 +300,10 @@ public final class Agent {
                             mac: mac, ipv4: addresses.first, secondaryAddresses: addresses.dropFirst().map(IPAddress.v4)))
         }
         guard !nics.isEmpty else { return nil }
+        let redirects = try KernelQuery.metadataRedirects(name, vifs: Set(nics.map(\.vif.rawValue)))
+        for index in nics.indices where nics[index].metadata == nil {
+            nics[index].metadata = redirects[nics[index].vif.rawValue]
+        }
         // IPv6 addresses are one set for the whole VM: keep the unassigned ones on the first NIC.
         let linkLocal = Set(nics.compactMap { $0.mac?.linkLocalIPv6 })
         let known = Set(nics.flatMap(\.ipv6Addresses))

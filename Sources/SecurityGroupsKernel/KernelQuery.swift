@@ -65,4 +65,24 @@ public enum KernelQuery {
         guard let ingress4 = v4.chains[names.vmChain] else { return nil }
         return (ingress4, v4.chains[names.egressChain] ?? [], v6.chains[names.vmChain] ?? [], v6.chains[names.egressChain] ?? [])
     }
+
+    /// The metadata redirects `post_default_network_rules` left for the VM's
+    /// vifs: the DNAT in nat PREROUTING and the MAC rewrite in its `-in` chain.
+    public static func metadataRedirects(_ vm: VMName, vifs: Set<String>) throws(NetfilterError) -> [String: MetadataRedirect] {
+        var codec = RuleCodec()
+        let nat = try IPTablesHandle(family: .ipv4, table: .nat).read(codec: &codec, scope: .vm(vm, vifs: vifs))
+        let hostMAC = (try EbtablesBackend.list(NetfilterNames(vm).ebtablesIn) ?? []).compactMap { rule -> MACAddress? in
+            let words = rule.split(separator: " ").map(String.init)
+            guard let at = words.firstIndex(of: "--to-dst"), at + 1 < words.count else { return nil }
+            return MACAddress(words[at + 1])
+        }.first
+        guard let hostMAC else { return [:] }
+        var redirects: [String: MetadataRedirect] = [:]
+        for case .known(let rule) in nat.chains["PREROUTING"] ?? [] {
+            guard case .dnat(let hostIP, port: 80) = rule.target, case .v4(let server)? = rule.destination?.address,
+                  case .physdev(let physdev)? = rule.matches.first, let vif = physdev.inPort, vifs.contains(vif) else { continue }
+            redirects[vif] = MetadataRedirect(dhcpServer: server, hostIP: hostIP, hostMAC: hostMAC)
+        }
+        return redirects
+    }
 }

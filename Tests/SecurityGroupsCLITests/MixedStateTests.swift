@@ -61,6 +61,19 @@ import TestSupport
         #expect(final == expected, "\(final.difference(from: expected))")
     }
 
+    /// Taking over a VM whose metadata redirect the script set up keeps it.
+    @Test func addKeepsTheScriptsMetadataRedirect() throws {
+        let replay = try ScenarioReplay(layout: .classic)
+        try replay.loadScriptState("post-default")
+        try replay.define("i-2-7-VM", nics: Self.vm7)
+        let before = try KernelDumps.read(replay.namespace)
+        let add = try replay.agent(["add_network_rules"] + Self.v4Basic + ["--sig", "0123456789abcdef", "--seq", "2",
+                                                                         "--rules", "I:tcp;22;22;0.0.0.0/0,NEXT;"])
+        #expect(add.status == 0, "\(add.stderr)")
+        let final = try KernelDumps.read(replay.namespace)
+        #expect(final == before, "\(final.difference(from: before))")
+    }
+
     /// With the notrack layout, a script-written VM is converted the next
     /// time a command touches it.
     @Test func notrackConvertsAVMWhenItIsTouched() throws {
