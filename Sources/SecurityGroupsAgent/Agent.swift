@@ -111,13 +111,14 @@ public final class Agent {
             }
             if previous == nil, try KernelQuery.hasDefaultRules(name, vif: nic.vif.rawValue) { return }
         }
-        var vm = arguments.isFirstNIC || previous == nil
-            ? VirtualMachine(name: name, id: id, nics: [], rules: nil) : previous!
+        // A further NIC of a VM the script programmed: take the VM over first.
+        let base = arguments.isFirstNIC ? nil : try previous ?? adopted(name, id: id, nic: nil)
+        var vm = base ?? VirtualMachine(name: name, id: id, nics: [], rules: nil)
         vm.nics.removeAll { $0.vif == nic.vif || $0.mac == nic.mac }
         vm.nics.append(nic)
         try addBridge(nic.bridge, to: &host)
         host.replace(vm)
-        try apply(host, name, previous: previous)
+        try apply(host, name, previous: previous ?? base)
         try store.save(vm, hostBridges: host.bridges)
         if let ip = nic.ipv4, arguments.isFirstNIC {
             try writeLog(RuleLog(vmName: name.rawValue, vmID: arguments.vmID ?? "", vmIP: ip.description,

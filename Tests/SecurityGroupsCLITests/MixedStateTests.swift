@@ -61,6 +61,24 @@ import TestSupport
         #expect(final == expected, "\(final.difference(from: expected))")
     }
 
+    /// A second NIC for a VM the script programmed takes the VM over and
+    /// adds the NIC, as the script's own second default_network_rules does.
+    @Test func secondNICOnScriptState() throws {
+        let replay = try ScenarioReplay(layout: .classic)
+        try replay.loadScriptState("v4-basic")
+        try replay.define("i-2-7-VM", nics: Self.vm7 + [(bridge: "cloudbr0", dev: "tap17", mac: "02:00:00:00:01:07")])
+        let second = try replay.agent(["default_network_rules", "--vmname", "i-2-7-VM", "--vmid", "7", "--vmip", "10.1.1.7",
+                                       "--vmmac", "02:00:00:00:01:07", "--vif", "tap17", "--brname", "cloudbr0", "--nicsecips", "0;"])
+        #expect(second.status == 0, "\(second.stderr)")
+        let dumps = try KernelDumps.read(replay.namespace)
+        let filter = dumps.iptables["filter"] ?? ""
+        #expect(filter.contains("-A i-2-7-VM -p tcp -m tcp --dport 80:443 -m state --state NEW -j ACCEPT"))
+        #expect(filter.contains("-A BF-cloudbr0-IN -m physdev --physdev-in vnet7 --physdev-is-bridged -j i-2-7-def"))
+        #expect(filter.contains("-A BF-cloudbr0-IN -m physdev --physdev-in tap17 --physdev-is-bridged -j i-2-7-def"))
+        #expect(dumps.ipset.contains("add i-2-7-VM 10.1.1.7") && dumps.ipset.contains("add i-2-7-VM 10.1.0.7"))
+        #expect(dumps.ebtables.contains("-A i-2-7-VM-in-src -s 02:00:00:00:01:07 -j RETURN\n-A i-2-7-VM-in-src -s 02:00:00:00:00:07 -j RETURN"))
+    }
+
     /// Taking over a VM whose metadata redirect the script set up keeps it.
     @Test func addKeepsTheScriptsMetadataRedirect() throws {
         let replay = try ScenarioReplay(layout: .classic)
