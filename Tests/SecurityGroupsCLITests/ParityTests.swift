@@ -53,6 +53,37 @@ import TestSupport
         #expect(log.contains(" - verify_network_rules done, exit 4: Cannot find rule"))
     }
 
+    /// Destroying a system VM removes its chain too; the script removes only
+    /// the bridge chains' jumps and leaves the chain and its rule log behind.
+    @Test func destroyingASystemVMLeavesNothing() throws {
+        let replay = try ScenarioReplay(layout: .classic)
+        try replay.run("systemvm")
+        let result = try replay.agent(["destroy_network_rules_for_vm", "--vmname", "r-5-VM"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let filter = try KernelDumps.read(replay.namespace).iptables["filter"] ?? ""
+        #expect(!filter.contains("r-5-VM"))
+        #expect(filter.contains("-A BF-cloudbr0 -m physdev --physdev-out eth0 --physdev-is-bridged -j ACCEPT"))
+        #expect(try replay.ruleLogs().isEmpty)
+    }
+
+    /// Destroying one NIC removes its IPv6 rules and addresses too; the
+    /// script removes only the IPv4 side.
+    @Test func destroyingANICRemovesBothFamilies() throws {
+        let replay = try ScenarioReplay(layout: .classic)
+        try replay.run("two-nics")
+        let result = try replay.agent(["destroy_network_rules_for_vm", "--vmname", "i-2-7-VM", "--vmip", "10.1.1.7",
+                                       "--vmmac", "02:00:00:00:01:07", "--vif", "vnet17", "--nicsecips", "0;"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let dumps = try KernelDumps.read(replay.namespace)
+        for table in [dumps.iptables["filter"] ?? "", dumps.ip6tables["filter"] ?? "", dumps.ebtables] {
+            #expect(!table.contains("vnet17"))
+            #expect(table.contains("vnet7"))
+        }
+        #expect(!dumps.ipset.contains("add i-2-7-VM-6 fe80::ff:fe00:107"))
+        #expect(!dumps.ipset.contains("add i-2-7-VM 10.1.1.7"))
+        #expect(dumps.ipset.contains("add i-2-7-VM 10.1.0.7"))
+    }
+
     /// In the notrack layout the same command sequences reach the rendered
     /// notrack state of the scenario's host.
     @Test(arguments: scenarios)
