@@ -41,13 +41,13 @@ for size in $sizes; do
   section "$work/plan.txt" "ipset save" ebtables-save > "$work/ipset.txt"
   sed -n '/^# ebtables-save$/,$p' "$work/plan.txt" | sed '1d' > "$work/eb.txt"
   restore="ipset restore < $work/ipset.txt && iptables-legacy-restore < $work/v4.txt && ip6tables-legacy-restore < $work/v6.txt && ebtables-nft-restore < $work/eb.txt"
-  floor_tables="$work/table-floor 4 filter && $work/table-floor 4 raw && $work/table-floor 6 filter && $work/table-floor 6 raw"
+  floor_tables="$work/table-floor 4:filter 4:raw 6:filter 6:raw"
   : > "$work/full"; : > "$work/restore"; : > "$work/commit"; : > "$work/change"; : > "$work/change-floor"
   for run in $(seq "$runs"); do
     fresh; seconds in_ns "$binary" apply --host "$host" --layout "$layout" >> "$work/full"
-    seconds in_ns bash -c "$floor_tables" >> "$work/commit"
+    seconds in_ns $floor_tables >> "$work/commit"
     seconds in_ns "$binary" apply --host "$work/change-$size.json" --layout "$layout" --vm "i-2-$((size / 2 + 10))-VM" >> "$work/change"
-    seconds in_ns bash -c "$work/table-floor 4 filter && $work/table-floor 6 filter" >> "$work/change-floor"
+    seconds in_ns "$work/table-floor" 4:filter 6:filter >> "$work/change-floor"
     fresh; seconds in_ns bash -c "$restore" >> "$work/restore"
   done
   full=$(median < "$work/full"); floor=$(median < "$work/restore"); commit=$(median < "$work/commit")
