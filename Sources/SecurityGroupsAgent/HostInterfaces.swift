@@ -14,8 +14,4 @@ enum HostInterfaces {
         }
         return candidates.min { $0.0 < $1.0 }?.1
     }
-
-    static func exists(_ interface: String, sysfs: String = "/sys/class/net") -> Bool {
-        FileManager.default.fileExists(atPath: "\(sysfs)/\(interface)")
-    }
 }

@@ -29,7 +29,7 @@ final class IPTablesHandle {
     /// The error for a libiptc call that just failed, with libiptc's message.
     private func failure(_ operation: String, chain: String? = nil) -> NetfilterError {
         let code = errno
-        let message = String(cString: family == .ipv4 ? sg_iptc_strerror(code) : sg_ip6tc_strerror(code))
+        let message = LibraryVersions.iptcMessage(errno: code, family: family)
         let object = chain.map { "\(objectName) chain \($0)" } ?? objectName
         return NetfilterError(operation: operation, object: object, reason: message, errno: code)
     }
