@@ -32,7 +32,8 @@ public struct ApplyError: Error, CustomStringConvertible, Sendable {
 /// Brings the kernel to a desired ruleset, touching only what is ours, in
 /// this order: create and fill sets; commit filter, nat and raw for IPv4
 /// and IPv6, one transaction each and only where something changes; remove
-/// set members and sets no longer referenced; apply the ebtables batch.
+/// set members and sets no longer referenced. The ebtables batch, which
+/// shares nothing with them, is applied meanwhile.
 ///
 /// Like Calico Felix's table syncer, it keeps no memory between runs: it
 /// reads what the kernel has every time, so a re-run after any failure
@@ -53,9 +54,9 @@ public struct Applier {
         try apply(scope: scope, dryRun: dryRun) { ruleset }
     }
 
-    /// Applies the ruleset `render` returns for `scope`. Reading ebtables
-    /// (slow, and done by another program) starts first and runs while the
-    /// ruleset is rendered and the tables are committed.
+    /// Applies the ruleset `render` returns for `scope`. ebtables shares no
+    /// object with the sets and tables and its tools are slow on a large
+    /// table, so its read, plan and batch run beside them, on another thread.
     /// With `ebtables` false the ebtables phase is skipped: for a caller
     /// that knows nothing of the VM's ebtables state changed (a rules update).
     public func apply(scope: Scope, dryRun: Bool = false, ebtables: Bool = true,
@@ -63,20 +64,45 @@ public struct Applier {
         var report = ApplyReport()
         var applied: [String] = []
         var clock = PhaseClock()
-        func step<T>(_ body: () throws -> T) throws(ApplyError) -> T {
-            do {
-                return try body()
-            } catch let error as NetfilterError {
-                throw ApplyError(failure: error, applied: applied)
-            } catch {
-                throw ApplyError(failure: NetfilterError(operation: "apply", object: "", reason: "\(error)"), applied: applied)
-            }
-        }
+        func step<T>(_ body: () throws -> T) throws(ApplyError) -> T { try Self.step(applied: applied, body) }
 
-        // The ebtables listing runs while the sets and tables are done.
-        let ebtablesRead = ebtables ? try step { try EbtablesBackend.startReading(chains: scope.ebtablesChainNames()) } : nil
         let ruleset = try step { try render() }
         report.timings.append(("render", clock.lap()))
+        let ebtablesSync = ebtables ? Self.syncEbtables(ruleset.ebtables, scope: scope, dryRun: dryRun) : nil
+        do throws(ApplyError) {
+            try applySetsAndTables(ruleset, scope: scope, dryRun: dryRun, report: &report, applied: &applied, clock: &clock)
+        } catch {
+            var error = error
+            if let outcome = try? ebtablesSync?.finish(), outcome.applied { error.applied.append("ebtables nat") }
+            throw error
+        }
+        guard let ebtablesSync else { return report }
+        let outcome = try step { try ebtablesSync.finish() }
+        report.timings.append(("ebtables wait", clock.lap()))
+        report.timings += outcome.timings
+        if !outcome.lines.isEmpty {
+            report.changes.append("*ebtables nat")
+            report.changes += outcome.lines
+        }
+        return report
+    }
+
+    /// Runs one step; a failure becomes an ApplyError naming what was applied.
+    private static func step<T>(applied: [String], _ body: () throws -> T) throws(ApplyError) -> T {
+        do {
+            return try body()
+        } catch let error as NetfilterError {
+            throw ApplyError(failure: error, applied: applied)
+        } catch {
+            throw ApplyError(failure: NetfilterError(operation: "apply", object: "", reason: "\(error)"), applied: applied)
+        }
+    }
+
+    /// Sets, then the tables, then set removals: a set exists before a rule
+    /// names it and goes only once no rule does.
+    private func applySetsAndTables(_ ruleset: Ruleset, scope: Scope, dryRun: Bool, report: inout ApplyReport,
+                                    applied: inout [String], clock: inout PhaseClock) throws(ApplyError) {
+        func step<T>(_ body: () throws -> T) throws(ApplyError) -> T { try Self.step(applied: applied, body) }
         let setPlan = try step {
             IPSetPlanner.plan(desired: ruleset.ipsets, kernel: try IPSetBackend.save(names: scope.setNames()), scope: scope)
         }
@@ -109,22 +135,32 @@ public struct Applier {
             applied.append("ipset removals")
         }
         report.timings.append(("ipset removals", clock.lap()))
+    }
 
-        guard let ebtablesRead else { return report }
-        let ebtablesLines = try step {
-            EbtablesPlanner.plan(desired: ruleset.ebtables, kernel: try ebtablesRead.finish(), scope: scope)
-        }
-        report.timings.append(("ebtables read (waited)", clock.lap()))
-        if !ebtablesLines.isEmpty {
-            report.changes.append("*ebtables nat")
-            report.changes += ebtablesLines
-            if !dryRun {
-                try step { try EbtablesBackend.restore(ebtablesLines) }
-                applied.append("ebtables nat")
+    /// What the ebtables phase did: its batch lines, whether they were
+    /// applied, and its own phase timings.
+    private struct EbtablesOutcome: Sendable {
+        var lines: [String] = []
+        var applied = false
+        var timings: [(phase: String, seconds: Double)] = []
+    }
+
+    /// Starts reading the scope's ebtables chains, planning against
+    /// `desired` and (unless a dry run) applying the batch.
+    private static func syncEbtables(_ desired: EbtablesTable, scope: Scope, dryRun: Bool) -> BackgroundWork<EbtablesOutcome> {
+        BackgroundWork { () throws(NetfilterError) in
+            var outcome = EbtablesOutcome()
+            var clock = PhaseClock()
+            let kernel = try EbtablesBackend.read(chains: scope.ebtablesChainNames())
+            outcome.lines = EbtablesPlanner.plan(desired: desired, kernel: kernel, scope: scope)
+            outcome.timings.append(("ebtables read (beside the tables)", clock.lap()))
+            if !dryRun, !outcome.lines.isEmpty {
+                try EbtablesBackend.restore(outcome.lines)
+                outcome.applied = true
+                outcome.timings.append(("ebtables batch (beside the tables)", clock.lap()))
             }
+            return outcome
         }
-        report.timings.append(("ebtables batch", clock.lap()))
-        return report
     }
 
     /// Reads, plans, edits and commits one table under the xtables lock;

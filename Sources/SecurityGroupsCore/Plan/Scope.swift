@@ -10,7 +10,10 @@
 ///   `vifs` are the VMs' interfaces now and before, to find their metadata rules.
 public enum Scope: Equatable, Sendable {
     case host
-    case vms(Set<VMName>, vifs: Set<String>)
+    case vms(VMSelection)
+
+    /// Some VMs' scope.
+    public static func vms(_ names: Set<VMName>, vifs: Set<String>) -> Scope { .vms(VMSelection(names, vifs: vifs)) }
 
     /// One VM's scope.
     public static func vm(_ name: VMName, vifs: Set<String> = []) -> Scope { .vms([name], vifs: vifs) }
@@ -19,7 +22,7 @@ public enum Scope: Equatable, Sendable {
     public func includes(_ vm: VMName) -> Bool {
         switch self {
         case .host: true
-        case .vms(let names, _): names.contains(vm)
+        case .vms(let selection): selection.names.contains(vm)
         }
     }
 
@@ -29,7 +32,7 @@ public enum Scope: Equatable, Sendable {
     public func readsChain(_ chain: String) -> Bool {
         switch self {
         case .host: Ownership.ownsChain(chain)
-        case .vms(let names, _): chain.hasPrefix("BF-") || ownChains(names).contains(chain)
+        case .vms(let selection): chain.hasPrefix("BF-") || selection.chains.contains(chain)
         }
     }
 
@@ -38,18 +41,18 @@ public enum Scope: Equatable, Sendable {
     /// VM's own jumps matter (others stay opaque, which saves decoding
     /// thousands of rules on a large host).
     public func decodesRule(in chain: String, target: String?) -> Bool {
-        guard case .vms(let names, _) = self, chain.hasPrefix("BF-"), chain.hasSuffix("-IN") || chain.hasSuffix("-OUT") else {
+        guard case .vms(let selection) = self, chain.hasPrefix("BF-"), chain.hasSuffix("-IN") || chain.hasSuffix("-OUT") else {
             return true
         }
         guard let target else { return false }
-        return ownChains(names).contains(target)
+        return selection.chains.contains(target)
     }
 
     /// Chains whose whole content this run sets (creating them if needed).
     public func ownsWholeChain(_ chain: String) -> Bool {
         switch self {
         case .host: Ownership.ownsChain(chain)
-        case .vms(let names, _): isBridgeFramework(chain) || ownChains(names).contains(chain)
+        case .vms(let selection): isBridgeFramework(chain) || selection.chains.contains(chain)
         }
     }
 
@@ -57,7 +60,7 @@ public enum Scope: Equatable, Sendable {
     public func mayDeleteChain(_ chain: String) -> Bool {
         switch self {
         case .host: Ownership.ownsChain(chain)
-        case .vms(let names, _): ownChains(names).contains(chain)
+        case .vms(let selection): selection.chains.contains(chain)
         }
     }
 
@@ -67,11 +70,11 @@ public enum Scope: Equatable, Sendable {
         switch self {
         case .host:
             return Ownership.ownsBuiltinRule(rule, chain: chain, table: table, bridgeChains: bridgeChains)
-        case .vms(let names, let vifs):
+        case .vms(let selection):
             guard case .known(let known) = rule else { return false }
             if !table.isBuiltin(chain) {
                 guard case .jump(let target) = known.target else { return false }
-                return names.contains { NetfilterNames($0).defaultChain == target || NetfilterNames($0).vmChain == target }
+                return selection.jumpTargets.contains(target)
             }
             guard Ownership.ownsBuiltinRule(rule, chain: chain, table: table, bridgeChains: bridgeChains) else { return false }
             if chain == "FORWARD" {
@@ -81,7 +84,7 @@ public enum Scope: Equatable, Sendable {
             }
             if known.target == .notrack { return true }
             return known.matches.contains { match in
-                if case .physdev(let physdev) = match, let port = physdev.inPort { return vifs.contains(port) }
+                if case .physdev(let physdev) = match, let port = physdev.inPort { return selection.vifs.contains(port) }
                 return false
             }
         }
@@ -91,16 +94,15 @@ public enum Scope: Equatable, Sendable {
 
     /// Sets to read: all of ours for the host; the VM's and the `notrack` ones for a VM.
     public func setNames() -> [String]? {
-        guard case .vms(let names, _) = self else { return nil }
-        return names.sorted().flatMap { [NetfilterNames($0).ipv4Set, NetfilterNames($0).ipv6Set] }
-            + AddressFamily.allCases.flatMap { [NetfilterNames.notrackSet($0), NetfilterNames.trackedSet($0)] }
+        guard case .vms(let selection) = self else { return nil }
+        return selection.sets + AddressFamily.allCases.flatMap { [NetfilterNames.notrackSet($0), NetfilterNames.trackedSet($0)] }
     }
 
     /// Sets whose whole content this run sets, and destroys when unwanted.
     public func ownsWholeSet(_ set: String) -> Bool {
         switch self {
         case .host: Ownership.ownsSet(set)
-        case .vms(let names, _): names.contains { set == NetfilterNames($0).ipv4Set || set == NetfilterNames($0).ipv6Set }
+        case .vms(let selection): selection.sets.contains(set)
         }
     }
 
@@ -108,15 +110,15 @@ public enum Scope: Equatable, Sendable {
 
     /// The ebtables chains to read; nil for the host (the whole table).
     public func ebtablesChainNames() -> [String]? {
-        guard case .vms(let names, _) = self else { return nil }
-        return ["PREROUTING", "POSTROUTING"] + names.sorted().flatMap { NetfilterNames($0).ebtablesChains }
+        guard case .vms(let selection) = self else { return nil }
+        return ["PREROUTING", "POSTROUTING"] + selection.ebtablesChains
     }
 
     /// User chains this run sets, and deletes when unwanted.
     public func ownsEbtablesChain(_ chain: String) -> Bool {
         switch self {
         case .host: Ownership.isVMObjectName(chain)
-        case .vms(let names, _): names.contains { NetfilterNames($0).ebtablesChains.contains(chain) }
+        case .vms(let selection): selection.ebtablesChains.contains(chain)
         }
     }
 
@@ -124,18 +126,39 @@ public enum Scope: Equatable, Sendable {
     public func ownsEbtablesJump(_ target: String) -> Bool {
         switch self {
         case .host: Ownership.isVMObjectName(target)
-        case .vms(let names, _): names.contains { NetfilterNames($0).ebtablesChains.contains(target) }
+        case .vms(let selection): selection.ebtablesChains.contains(target)
         }
-    }
-
-    private func ownChains(_ vms: Set<VMName>) -> Set<String> {
-        Set(vms.flatMap { name -> [String] in
-            let names = NetfilterNames(name)
-            return name.kind == .user ? [names.vmChain, names.egressChain, names.defaultChain] : [names.vmChain]
-        })
     }
 
     private func isBridgeFramework(_ chain: String) -> Bool {
         chain.hasPrefix("BF-") && !chain.hasSuffix("-IN") && !chain.hasSuffix("-OUT")
+    }
+}
+
+/// The VMs of a VM scope with the names of their objects, worked out once:
+/// reading a large table asks about every chain and every bridge jump.
+public struct VMSelection: Equatable, Sendable {
+    public let names: Set<VMName>
+    /// The VMs' interfaces now and before.
+    public let vifs: Set<String>
+    /// Their iptables chains.
+    let chains: Set<String>
+    /// Their chains a bridge chain may jump to (default and VM chains).
+    let jumpTargets: Set<String>
+    /// Their IPv4 and IPv6 sets, VMs by name.
+    let sets: [String]
+    /// Their ebtables chains, VMs by name.
+    let ebtablesChains: [String]
+
+    public init(_ names: Set<VMName>, vifs: Set<String>) {
+        self.names = names
+        self.vifs = vifs
+        let objects = names.sorted().map { ($0, NetfilterNames($0)) }
+        chains = Set(objects.flatMap { name, objects in
+            name.kind == .user ? [objects.vmChain, objects.egressChain, objects.defaultChain] : [objects.vmChain]
+        })
+        jumpTargets = Set(objects.flatMap { [$0.1.defaultChain, $0.1.vmChain] })
+        sets = objects.flatMap { [$0.1.ipv4Set, $0.1.ipv6Set] }
+        ebtablesChains = objects.flatMap { $0.1.ebtablesChains }
     }
 }

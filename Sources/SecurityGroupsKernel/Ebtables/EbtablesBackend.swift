@@ -5,59 +5,32 @@ import SecurityGroupsCore
 /// through a shell): `ebtables-restore --noflush` applies a batch atomically
 /// and leaves chains it does not name alone.
 enum EbtablesBackend {
-    /// A listing under way, on another thread: the whole `nat` table
-    /// (ebtables-save), or some chains (`ebtables -L CHAIN --Lx`), which on a
-    /// large table is far cheaper. ebtables-nft commits a batch even to list,
-    /// so the listings run one after the other, never side by side.
-    final class Reading: @unchecked Sendable {
-        private let done = DispatchSemaphore(value: 0)
-        private var result: Result<KernelEbtablesState, NetfilterError> = .success(KernelEbtablesState())
-
-        fileprivate init(_ work: @escaping @Sendable () throws(NetfilterError) -> KernelEbtablesState) {
-            DispatchQueue.global().async {
-                do throws(NetfilterError) {
-                    self.result = .success(try work())
-                } catch {
-                    self.result = .failure(error)
-                }
-                self.done.signal()
-            }
-        }
-
-        func finish() throws(NetfilterError) -> KernelEbtablesState {
-            done.wait()
-            done.signal()
-            return try result.get()
-        }
-    }
-
-    /// Starts reading `chains`, or the whole table when nil.
-    static func startReading(chains: [String]?) throws(NetfilterError) -> Reading {
+    /// Reads `chains`, or the whole table when nil: a chain listing
+    /// (`ebtables -L CHAIN --Lx`) is far cheaper than ebtables-save on a
+    /// large table. ebtables-nft commits a batch even to list, so the
+    /// listings run one after the other, never side by side.
+    static func read(chains: [String]?) throws(NetfilterError) -> KernelEbtablesState {
         guard let chains else {
-            let program = try tool("ebtables", verb: "save")
-            return Reading { () throws(NetfilterError) in
-                KernelEbtablesState.parseSave(try RunningTool(program, ["-t", "nat"], operation: "ebtables-save").finish())
-            }
+            return KernelEbtablesState.parseSave(
+                try RunningTool(try tool("ebtables", verb: "save"), ["-t", "nat"], operation: "ebtables-save").finish())
         }
         let program = try tool("ebtables", verb: nil)
-        return Reading { () throws(NetfilterError) in
-            var state = KernelEbtablesState()
-            func list(_ chain: String) {
-                if let rules = listChain(chain, program: program) { state.chains[chain] = rules }
-            }
-            let builtins = chains.filter { EbtablesTable.builtinChains.contains($0) }
-            builtins.forEach(list)
-            // A VM chain nothing jumps to is rewritten whole anyway (`:CHAIN`
-            // creates or flushes it): listing it would only cost time.
-            let builtinRules: [String] = builtins.flatMap { (chain: String) -> [String] in state.chains[chain] ?? [] }
-            let jumpTargets = Set(builtinRules.compactMap { $0.split(separator: " ").last.map(String.init) })
-            let inTargets = chains.filter { !builtins.contains($0) && jumpTargets.contains($0) }
-            for chain in chains where !builtins.contains(chain) {
-                let base = chain.replacingOccurrences(of: #"-(in|out)(-ips|-src|-dst)?$"#, with: "", options: .regularExpression)
-                if inTargets.contains(where: { $0.hasPrefix(base + "-") }) { list(chain) }
-            }
-            return state
+        var state = KernelEbtablesState()
+        func list(_ chain: String) {
+            if let rules = listChain(chain, program: program) { state.chains[chain] = rules }
         }
+        let builtins = chains.filter { EbtablesTable.builtinChains.contains($0) }
+        builtins.forEach(list)
+        // A VM chain nothing jumps to is rewritten whole anyway (`:CHAIN`
+        // creates or flushes it): listing it would only cost time.
+        let builtinRules: [String] = builtins.flatMap { (chain: String) -> [String] in state.chains[chain] ?? [] }
+        let jumpTargets = Set(builtinRules.compactMap { $0.split(separator: " ").last.map(String.init) })
+        let inTargets = chains.filter { !builtins.contains($0) && jumpTargets.contains($0) }
+        for chain in chains where !builtins.contains(chain) {
+            let base = chain.replacingOccurrences(of: #"-(in|out)(-ips|-src|-dst)?$"#, with: "", options: .regularExpression)
+            if inTargets.contains(where: { $0.hasPrefix(base + "-") }) { list(chain) }
+        }
+        return state
     }
 
     /// One chain's rules as ebtables-save prints them (without `-A CHAIN `);
@@ -75,7 +48,7 @@ enum EbtablesBackend {
     }
 
     static func save() throws(NetfilterError) -> KernelEbtablesState {
-        try startReading(chains: nil).finish()
+        try read(chains: nil)
     }
 
     static func restore(_ lines: [String]) throws(NetfilterError) {
