@@ -38,7 +38,7 @@ public struct ApplyError: Error, CustomStringConvertible, Sendable {
 /// Like Calico Felix's table syncer, it keeps no memory between runs: it
 /// reads what the kernel has every time, so a re-run after any failure
 /// converges.
-public struct Applier {
+public struct Applier: Sendable {
     /// How long to wait for the xtables lock.
     public var lockTimeout: Double
     /// How often to redo a commit that failed with EAGAIN.
@@ -113,21 +113,22 @@ public struct Applier {
         }
         report.timings.append(("ipset read and additions", clock.lap()))
 
-        for family in AddressFamily.allCases {
-            for table in ruleset.iptables(family).tables {
-                let object = "\(family == .ipv4 ? "iptables" : "ip6tables") \(table.name.rawValue)"
-                let (edits, retries) = try step { try syncTable(table, family: family, scope: scope, dryRun: dryRun) }
-                report.retriedCommits += retries
-                report.timings.append((object, clock.lap()))
-                guard !edits.isEmpty else { continue }
-                report.changes.append("*\(object)")
-                report.changes += edits.map { $0.description }
+        let families = try step { try syncTables(ruleset, scope: scope, dryRun: dryRun) }
+        for family in families {
+            for table in family.tables {
+                report.retriedCommits += table.retries
+                report.timings.append((table.object, table.seconds))
+                guard !table.edits.isEmpty else { continue }
+                report.changes.append("*\(table.object)")
+                report.changes += table.edits.map { $0.description }
                 if !dryRun {
-                    report.committedTables.append(object)
-                    applied.append(object)
+                    report.committedTables.append(table.object)
+                    applied.append(table.object)
                 }
             }
         }
+        report.timings.append(("tables, both families side by side", clock.lap()))
+        if let failure = families.compactMap(\.failure).first { throw ApplyError(failure: failure, applied: applied) }
 
         report.changes += setPlan.afterRules
         if !dryRun, !setPlan.afterRules.isEmpty {
@@ -163,13 +164,45 @@ public struct Applier {
         }
     }
 
-    /// Reads, plans, edits and commits one table under the xtables lock;
-    /// redoes it all on EAGAIN. Returns the edits made and the retries.
+    /// What one family's tables did, in order, up to the first failure.
+    private struct FamilySync: Sendable {
+        var tables: [(object: String, edits: [TableEdit], retries: Int, seconds: Double)] = []
+        var failure: NetfilterError?
+    }
+
+    /// Syncs the IPv4 tables here and the IPv6 tables on another thread,
+    /// under one hold of the xtables lock. The families' tables are separate
+    /// kernel objects, and libip4tc and libip6tc separate libraries with
+    /// separate state, so the two run side by side, one on each core.
+    private func syncTables(_ ruleset: Ruleset, scope: Scope, dryRun: Bool) throws(NetfilterError) -> [FamilySync] {
+        let lock = try XtablesLock(timeout: lockTimeout)
+        defer { withExtendedLifetime(lock) {} }
+        let ipv6 = BackgroundWork { self.syncFamily(ruleset.ipv6, family: .ipv6, scope: scope, dryRun: dryRun) }
+        let ipv4 = syncFamily(ruleset.ipv4, family: .ipv4, scope: scope, dryRun: dryRun)
+        return [ipv4, try ipv6.finish()]
+    }
+
+    private func syncFamily(_ tables: IPTablesFamily, family: AddressFamily, scope: Scope, dryRun: Bool) -> FamilySync {
+        var result = FamilySync()
+        var clock = PhaseClock()
+        for table in tables.tables {
+            do {
+                let (edits, retries) = try syncTable(table, family: family, scope: scope, dryRun: dryRun)
+                let object = "\(family == .ipv4 ? "iptables" : "ip6tables") \(table.name.rawValue)"
+                result.tables.append((object, edits, retries, clock.lap()))
+            } catch {
+                result.failure = error
+                break
+            }
+        }
+        return result
+    }
+
+    /// Reads, plans, edits and commits one table (the caller holds the
+    /// xtables lock); redoes it all on EAGAIN. Returns the edits made and the retries.
     private func syncTable(_ desired: IPTable, family: AddressFamily, scope: Scope, dryRun: Bool) throws(NetfilterError) -> ([TableEdit], Int) {
         var retries = 0
         while true {
-            let lock = try XtablesLock(timeout: lockTimeout)
-            defer { withExtendedLifetime(lock) {} }
             var codec = RuleCodec()
             let handle = try IPTablesHandle(family: family, table: desired.name)
             let edits = TablePlanner.plan(desired: desired, kernel: handle.read(codec: &codec, scope: scope), scope: scope)

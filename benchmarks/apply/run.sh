@@ -20,7 +20,7 @@ work=$(mktemp -d)
 namespace=sgbench-$$
 cleanup() { ip netns delete "$namespace" 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT INT TERM
-gcc -O2 -o "$work/table-floor" benchmarks/apply/table-floor.c -lip4tc -lip6tc
+gcc -O2 -o "$work/table-floor" benchmarks/apply/table-floor.c -lip4tc -lip6tc -lpthread
 export XTABLES_LOCKFILE=$work/xtables.lock
 
 in_ns() { ip netns exec "$namespace" "$@"; }
