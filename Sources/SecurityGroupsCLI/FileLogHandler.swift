@@ -22,9 +22,21 @@ struct FileLogHandler: LogHandler {
     }
 
     func log(event: LogEvent) {
-        let formatter = DateFormatter()
-        formatter.dateFormat = "yyyy-MM-dd HH:mm:ss,SSS"
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        try? handle?.write(contentsOf: Data("\(formatter.string(from: Date())) - \(event.message)\n".utf8))
+        try? handle?.write(contentsOf: Data("\(Self.timestamp()) - \(event.message)\n".utf8))
+    }
+
+    /// Local time as the script's log prints it, `2026-11-27 09:40:03,182`
+    /// (strftime, not DateFormatter: that costs milliseconds per process).
+    private static func timestamp() -> String {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        var seconds = now.tv_sec
+        var parts = tm()
+        localtime_r(&seconds, &parts)
+        var text = [CChar](repeating: 0, count: 32)
+        let length = strftime(&text, text.count, "%Y-%m-%d %H:%M:%S", &parts)
+        let millis = String(now.tv_nsec / 1_000_000)
+        return String(decoding: text[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            + "," + String(repeating: "0", count: 3 - millis.count) + millis
     }
 }

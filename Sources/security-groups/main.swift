@@ -1,3 +1,5 @@
+import Glibc
 import SecurityGroupsCLI
 
+if let status = AgentCommandLine.run(Array(CommandLine.arguments.dropFirst())) { exit(status) }
 SecurityGroupsCommand.main()

@@ -3,8 +3,9 @@ private import Glibc
 import SecurityGroupsCore
 
 /// One libiptc handle on one table of one family: read it, edit it in
-/// memory, commit it once. libiptc keeps file-static state and no locks, so
-/// a handle is used from one place, under the xtables lock.
+/// memory, commit it once. libip4tc and libip6tc each keep file-static state
+/// and no locks, so at most one thread uses each family's handles, under the
+/// xtables lock; the two families may run side by side.
 final class IPTablesHandle {
     let family: AddressFamily
     let table: IPTable.Name
