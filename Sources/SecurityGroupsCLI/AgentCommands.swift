@@ -38,7 +38,8 @@ public enum AgentCommandLine {
         + " (`security-groups COMMAND --help` lists the arguments)."
 
     private static func loadConfiguration() throws -> AgentConfiguration {
-        let path = ProcessInfo.processInfo.environment["SECURITY_GROUPS_CONFIG"] ?? AgentConfiguration.defaultPath
+        // getenv, not ProcessInfo.environment, which copies the whole environment.
+        let path = getenv("SECURITY_GROUPS_CONFIG").map { String(cString: $0) } ?? AgentConfiguration.defaultPath
         guard FileManager.default.fileExists(atPath: path) else { return AgentConfiguration() }
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             throw AgentError("cannot read configuration \(path)")
