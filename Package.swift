@@ -41,10 +41,13 @@ let package = Package(
             name: "SecurityGroupsAgent",
             dependencies: ["SecurityGroupsCore", "SecurityGroupsKernel", .product(name: "Logging", package: "swift-log")]
         ),
+        // A KVM host made of network namespaces, probed with real packets:
+        // the demo and the data-plane tests.
+        .target(name: "SecurityGroupsSandbox", dependencies: ["SecurityGroupsCore", "SecurityGroupsKernel"]),
         .target(
             name: "SecurityGroupsCLI",
             dependencies: [
-                "SecurityGroupsCore", "SecurityGroupsKernel", "SecurityGroupsAgent",
+                "SecurityGroupsCore", "SecurityGroupsKernel", "SecurityGroupsAgent", "SecurityGroupsSandbox",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# The sandbox demo. For now: builds the binary and prints the full ruleset of
-# the example host in both layouts (nothing is applied to the kernel yet).
+# The sandbox demo: builds the binary, then `security-groups demo` builds a
+# KVM host out of network namespaces with three VMs, programs them through
+# the agent commands in both layouts, probes them with real packets and
+# removes everything it made (also on failure or Ctrl-C).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/install-deps.sh
 swift build -c release --product security-groups
-for layout in classic notrack; do
-  .build/release/security-groups plan --host examples/host.json --layout "$layout"
-done
+.build/release/security-groups demo "$@"

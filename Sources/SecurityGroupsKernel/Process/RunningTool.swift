@@ -3,14 +3,14 @@ private import Glibc
 /// A program started with arguments and standard input, without a shell
 /// (posix_spawn, waitpid: no run loop). `finish` waits and returns its
 /// standard output; a non-zero exit is an error with its first stderr line.
-final class RunningTool {
+public final class RunningTool {
     private let program: String
     private let operation: String
     private let pid: pid_t
     private let stdout: TemporaryFile
     private let stderr: TemporaryFile
 
-    init(_ program: String, _ arguments: [String], input: String = "", operation: String) throws(NetfilterError) {
+    public init(_ program: String, _ arguments: [String], input: String = "", operation: String) throws(NetfilterError) {
         self.program = program
         self.operation = operation
         // Unlinked temporary files: no pipe can fill up and block either side.
@@ -37,7 +37,12 @@ final class RunningTool {
         self.pid = pid
     }
 
-    func finish() throws(NetfilterError) -> String {
+    /// Runs the program to its end and returns its standard output.
+    public static func run(_ program: String, _ arguments: [String], input: String = "", operation: String) throws(NetfilterError) -> String {
+        try RunningTool(program, arguments, input: input, operation: operation).finish()
+    }
+
+    public func finish() throws(NetfilterError) -> String {
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 {
             guard errno == EINTR else {

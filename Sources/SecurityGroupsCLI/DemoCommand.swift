@@ -1,0 +1,62 @@
+import ArgumentParser
+import Foundation
+import SecurityGroupsCore
+import SecurityGroupsSandbox
+
+/// `security-groups demo`: a sandbox host in network namespaces with three
+/// VMs, programmed through the agent commands and probed with real packets.
+struct DemoCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo",
+        abstract: "Build a sandbox host in network namespaces, program three VMs, probe them, remove it all.",
+        discussion: """
+            Needs root. Everything lives in namespaces named \(Demo.prefix)-*, removed at the end, \
+            on failure and on Ctrl-C; the root namespace's iptables, ipset and ebtables are not touched.
+            """
+    )
+
+    @Option(help: "classic, notrack, or both (one after the other).")
+    var layout: String = "both"
+
+    func run() throws {
+        let layouts: [Layout]
+        switch layout {
+        case "both": layouts = [.classic, .notrack]
+        default:
+            guard let one = Layout(rawValue: layout) else { throw CLIError("invalid layout '\(layout)': classic, notrack or both") }
+            layouts = [one]
+        }
+        Self.removeSandboxOnSignals()
+        let binary = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
+        var failures = 0
+        for layout in layouts {
+            let rows: [Demo.Row]
+            do {
+                rows = try Demo(layout: layout, binary: binary).run()
+            } catch {
+                throw CLIError("demo (\(layout.rawValue)): \(error)")
+            }
+            print("== layout \(layout.rawValue)")
+            print(Demo.table(rows))
+            failures += rows.filter { $0.expected != $0.got }.count
+        }
+        print(failures == 0 ? "every probe as expected; the sandbox is removed" : "\(failures) probes not as expected")
+        if failures > 0 { throw ExitCode(1) }
+    }
+
+    /// On SIGINT or SIGTERM: remove the sandbox's namespaces, then exit.
+    private static func removeSandboxOnSignals() {
+        for signalNumber in [SIGINT, SIGTERM] {
+            signal(signalNumber, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+            source.setEventHandler {
+                SandboxHost.removeNamespaces(prefix: Demo.prefix)
+                Foundation.exit(130)
+            }
+            source.resume()
+            sources.append(source)
+        }
+    }
+
+    nonisolated(unsafe) private static var sources: [any DispatchSourceSignal] = []
+}

@@ -1,0 +1,53 @@
+import Foundation
+public import SecurityGroupsCore
+
+/// A namespace's connection-tracking table, read from procfs in the
+/// namespace itself (`/proc/thread-self`, since only our thread joins it).
+public enum Conntrack {
+    /// The entries whose original or reply direction names one of `addresses`.
+    public static func entries(in namespace: String, involving addresses: Set<IPAddress>) throws -> Int {
+        try lines(in: namespace).filter { line in
+            line.split(separator: " ").contains { word in
+                guard word.hasPrefix("src=") || word.hasPrefix("dst="), let address = IPAddress(String(word.dropFirst(4)))
+                else { return false }
+                return addresses.contains(address)
+            }
+        }.count
+    }
+
+    /// The entries of the probe's flow from `source`: its protocol, addresses
+    /// and (tcp, udp) destination port in the original direction.
+    public static func entries(in namespace: String, of probe: Probe, from source: IPAddress) throws -> Int {
+        let protocolName = switch probe.kind {
+        case .tcp: "tcp"
+        case .udp: "udp"
+        case .icmp: probe.destination.family == .ipv4 ? "icmp" : "icmpv6"
+        }
+        return try lines(in: namespace).filter { line in
+            let words = line.split(separator: " ")
+            guard words.count > 2, words[2] == protocolName else { return false }
+            func first(_ key: String) -> String? {
+                words.first { $0.hasPrefix(key + "=") }.map { String($0.dropFirst(key.count + 1)) }
+            }
+            guard first("src").flatMap(IPAddress.init) == source, first("dst").flatMap(IPAddress.init) == probe.destination
+            else { return false }
+            return probe.kind == .icmp || first("dport") == "\(probe.port)"
+        }.count
+    }
+
+    /// All entries in use (`nf_conntrack_count`).
+    public static func count(in namespace: String) throws -> Int {
+        try NamespaceThread.run(in: namespace) {
+            let text = try String(contentsOfFile: "/proc/sys/net/netfilter/nf_conntrack_count", encoding: .utf8)
+            return Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        }
+    }
+
+    private static func lines(in namespace: String) throws -> [Substring] {
+        try NamespaceThread.run(in: namespace) {
+            // Missing until the namespace has used conntrack: no entries.
+            guard let text = try? String(contentsOfFile: "/proc/thread-self/net/nf_conntrack", encoding: .utf8) else { return [] }
+            return text.split(separator: "\n")
+        }
+    }
+}

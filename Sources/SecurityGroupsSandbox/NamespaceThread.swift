@@ -1,0 +1,45 @@
+import Foundation
+import Glibc
+import SecurityGroupsKernel
+
+/// Work done inside a network namespace: on a thread of its own that joins
+/// the namespace (`setns` moves only the calling thread), so the sockets it
+/// opens belong there and can then be used from any thread.
+enum NamespaceThread {
+    static func run<T>(in namespace: String, _ body: @escaping @Sendable () throws -> T) throws -> T {
+        let descriptor = open("/run/netns/\(namespace)", O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            throw NetfilterError(operation: "open namespace", object: namespace, reason: String(cString: strerror(errno)))
+        }
+        defer { close(descriptor) }
+        let outcome = Outcome<T>()
+        let thread = Thread {
+            if joinNetworkNamespace(descriptor) != 0 {
+                outcome.result = .failure(NetfilterError(operation: "join namespace", object: namespace,
+                                                         reason: String(cString: strerror(errno))))
+            } else {
+                outcome.result = Result { try body() }
+            }
+            outcome.done.signal()
+        }
+        thread.start()
+        outcome.done.wait()
+        return try outcome.result!.get()
+    }
+
+    /// glibc's `setns(fd, CLONE_NEWNET)`; Swift's Glibc module leaves the
+    /// GNU extension out, so it is looked up by name.
+    private static let joinNetworkNamespace: @convention(c) (Int32, Int32) -> Int32 = {
+        unsafeBitCast(dlsym(UnsafeMutableRawPointer(bitPattern: 0), "setns"), to: (@convention(c) (Int32, Int32) -> Int32).self)
+    }()
+
+    private static func joinNetworkNamespace(_ descriptor: Int32) -> Int32 {
+        let cloneNewNet: Int32 = 0x4000_0000
+        return joinNetworkNamespace(descriptor, cloneNewNet)
+    }
+
+    private final class Outcome<T>: @unchecked Sendable {
+        let done = DispatchSemaphore(value: 0)
+        var result: Result<T, any Error>?
+    }
+}
