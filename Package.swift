@@ -70,6 +70,11 @@ let package = Package(
             name: "SecurityGroupsAgentTests",
             dependencies: ["SecurityGroupsAgent", "SecurityGroupsCore", .product(name: "Logging", package: "swift-log")]
         ),
+        // Real packets through a sandbox host of namespaces, both layouts.
+        .testTarget(
+            name: "SecurityGroupsDataPlaneTests",
+            dependencies: ["security-groups", "SecurityGroupsCore", "SecurityGroupsKernel", "SecurityGroupsSandbox"]
+        ),
         .testTarget(
             name: "SecurityGroupsCLITests",
             dependencies: ["security-groups", "SecurityGroupsCore", "TestSupport"],

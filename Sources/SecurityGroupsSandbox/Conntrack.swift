@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 public import SecurityGroupsCore
 
 /// A namespace's connection-tracking table, read from procfs in the
@@ -43,11 +44,27 @@ public enum Conntrack {
         }
     }
 
+    /// The table as procfs prints it, one entry per line.
+    public static func listing(in namespace: String) throws -> [String] {
+        try lines(in: namespace).map(String.init)
+    }
+
     private static func lines(in namespace: String) throws -> [Substring] {
         try NamespaceThread.run(in: namespace) {
             // Missing until the namespace has used conntrack: no entries.
-            guard let text = try? String(contentsOfFile: "/proc/thread-self/net/nf_conntrack", encoding: .utf8) else { return [] }
-            return text.split(separator: "\n")
+            // Read to the end: procfs gives a page per read, and Foundation's
+            // file reading stops after the first.
+            let descriptor = open("/proc/thread-self/net/nf_conntrack", O_RDONLY | O_CLOEXEC)
+            guard descriptor >= 0 else { return [] }
+            defer { close(descriptor) }
+            var bytes: [UInt8] = []
+            var buffer = [UInt8](repeating: 0, count: 65_536)
+            while true {
+                let count = read(descriptor, &buffer, buffer.count)
+                guard count > 0 else { break }
+                bytes += buffer[..<count]
+            }
+            return String(decoding: bytes, as: UTF8.self).split(separator: "\n")
         }
     }
 }

@@ -1,0 +1,124 @@
+import Testing
+import SecurityGroupsCore
+import SecurityGroupsSandbox
+
+/// Every row of the notrack layout's data-plane table (notrack-layout.md §6),
+/// with real packets, in both layouts: `classic` is the control.
+@Suite(.serialized) struct NotrackLayoutDataPlaneTests {
+    static let open = "I:all;0;0;0.0.0.0/0,::/0,NEXT;"
+    static let sshOnly = "I:tcp;22;22;0.0.0.0/0,::/0,NEXT;"
+    static let egressRestricted = "I:all;0;0;0.0.0.0/0,::/0,NEXT;E:tcp;80;80;0.0.0.0/0,::/0,NEXT;"
+    static let ingressRestricted = "I:tcp;22;22;0.0.0.0/0,::/0,NEXT;E:all;0;0;0.0.0.0/0,::/0,NEXT;"
+
+    @Test(arguments: Layout.allCases)
+    func outsideToOpenVMIsDeliveredAndUntracked(layout: Layout) throws {
+        let sandbox = try Sandbox("o2open", layout: layout, rules: [Self.open])
+        let vm = sandbox.vm(1)
+        for probe in [Probe(.tcp, to: vm.ipv4, port: 22), Probe(.udp, to: vm.ipv4, port: 53), Probe(.icmp, to: vm.ipv4),
+                      Probe(.tcp, to: vm.ipv6, port: 8080), Probe(.udp, to: vm.ipv6, port: 5000), Probe(.icmp, to: vm.ipv6)] {
+            #expect(try sandbox.delivered(probe, from: sandbox.outside), "\(probe)")
+        }
+        let entries = try sandbox.conntrackEntries(ofVM: 1)
+        if layout == .notrack { #expect(entries == 0) } else { #expect(entries >= 6) }
+    }
+
+    @Test(arguments: Layout.allCases)
+    func openVMToOutsideIsDeliveredAndUntracked(layout: Layout) throws {
+        let sandbox = try Sandbox("open2o", layout: layout, rules: [Self.open])
+        for probe in [Probe(.tcp, to: SandboxHost.outsideIPv4, port: 80), Probe(.udp, to: SandboxHost.outsideIPv4, port: 123),
+                      Probe(.icmp, to: SandboxHost.outsideIPv6), Probe(.tcp, to: SandboxHost.outsideIPv6, port: 22)] {
+            #expect(try sandbox.delivered(probe, from: sandbox.namespace(1)), "\(probe)")
+        }
+        let entries = try sandbox.conntrackEntries(ofVM: 1)
+        if layout == .notrack { #expect(entries == 0) } else { #expect(entries >= 4) }
+    }
+
+    @Test(arguments: Layout.allCases)
+    func floodOfDistinctFlowsToOpenVM(layout: Layout) throws {
+        let sandbox = try Sandbox("flood", layout: layout, rules: [Self.open])
+        let before = try Conntrack.count(in: sandbox.host.hostNamespace)
+        let flood = try UDPFlood(flows: 10_000, to: sandbox.vm(1).ipv4, ports: [5000]).run(from: sandbox.outside)
+        let after = try Conntrack.count(in: sandbox.host.hostNamespace)
+        #expect(flood.answered > 9_900, "answered \(flood.answered) of 10000")
+        let ofVM = try sandbox.conntrackEntries(ofVM: 1)
+        if layout == .notrack {
+            // The host's own traffic (IGMP reports from the bridge address) may add a few.
+            #expect(ofVM == 0 && after - before < 10, "\(before) -> \(after), \(ofVM) of the VM")
+        } else {
+            #expect(ofVM >= flood.answered && after - before >= flood.answered, "\(before) -> \(after), \(ofVM) of the VM, \(flood.answered) answered")
+        }
+    }
+
+    @Test(arguments: Layout.allCases)
+    func outsideToTrackedVMOnAllowedAndOtherPort(layout: Layout) throws {
+        let sandbox = try Sandbox("o2tracked", layout: layout, rules: [Self.sshOnly])
+        let vm = sandbox.vm(1)
+        #expect(try sandbox.delivered(Probe(.tcp, to: vm.ipv4, port: 22), from: sandbox.outside))
+        #expect(try sandbox.delivered(Probe(.tcp, to: vm.ipv6, port: 22), from: sandbox.outside))
+        #expect(try !sandbox.delivered(Probe(.tcp, to: vm.ipv4, port: 80), from: sandbox.outside))
+        #expect(try !sandbox.delivered(Probe(.udp, to: vm.ipv6, port: 53), from: sandbox.outside))
+        // The two connections that got through, as in classic; nothing for the drops.
+        #expect(try sandbox.conntrackEntries(ofVM: 1) == 2)
+    }
+
+    @Test(arguments: Layout.allCases)
+    func trackedVMReachesOpenVMOnTheSameHost(layout: Layout) throws {
+        let sandbox = try Sandbox("t2open", layout: layout, rules: [Self.open, Self.sshOnly])
+        #expect(try sandbox.delivered(Probe(.tcp, to: sandbox.vm(1).ipv4, port: 80), from: sandbox.namespace(2)))
+        #expect(try sandbox.delivered(Probe(.tcp, to: sandbox.vm(1).ipv6, port: 80), from: sandbox.namespace(2)))
+        #expect(try sandbox.conntrackEntries(ofVM: 2) == 2, "the tracked VM's flows stay tracked")
+    }
+
+    @Test(arguments: Layout.allCases)
+    func openVMToTrackedVMOnAPortItDoesNotAllow(layout: Layout) throws {
+        let sandbox = try Sandbox("open2t", layout: layout, rules: [Self.open, Self.sshOnly])
+        #expect(try !sandbox.delivered(Probe(.tcp, to: sandbox.vm(2).ipv4, port: 80), from: sandbox.namespace(1)))
+        #expect(try !sandbox.delivered(Probe(.udp, to: sandbox.vm(2).ipv6, port: 123), from: sandbox.namespace(1)))
+        #expect(try sandbox.delivered(Probe(.tcp, to: sandbox.vm(2).ipv4, port: 22), from: sandbox.namespace(1)))
+    }
+
+    @Test(arguments: Layout.allCases)
+    func oneWayOpenVMsStayTracked(layout: Layout) throws {
+        let sandbox = try Sandbox("oneway", layout: layout, rules: [Self.egressRestricted, Self.ingressRestricted])
+        if layout == .notrack {
+            #expect(try sandbox.setMembers("cs_notrack").isEmpty)
+            #expect(try sandbox.setMembers("cs_tracked") == ["10.77.0.11", "10.77.0.12"])
+        }
+        let first = sandbox.vm(1), second = sandbox.vm(2)
+        #expect(try sandbox.delivered(Probe(.tcp, to: first.ipv4, port: 8080), from: sandbox.outside))
+        #expect(try sandbox.delivered(Probe(.tcp, to: SandboxHost.outsideIPv4, port: 80), from: sandbox.namespace(1)))
+        #expect(try !sandbox.delivered(Probe(.tcp, to: SandboxHost.outsideIPv4, port: 22), from: sandbox.namespace(1)))
+        #expect(try sandbox.delivered(Probe(.tcp, to: second.ipv4, port: 22), from: sandbox.outside))
+        #expect(try !sandbox.delivered(Probe(.tcp, to: second.ipv4, port: 80), from: sandbox.outside))
+        #expect(try sandbox.delivered(Probe(.udp, to: SandboxHost.outsideIPv4, port: 123), from: sandbox.namespace(2)))
+        #expect(try sandbox.conntrackEntries(ofVM: 1) == 2)
+        #expect(try sandbox.conntrackEntries(ofVM: 2) == 2)
+    }
+
+    @Test(arguments: Layout.allCases)
+    func vmToHypervisorIsTracked(layout: Layout) throws {
+        let sandbox = try Sandbox("hyper", layout: layout, rules: [Self.open])
+        #expect(try sandbox.delivered(Probe(.tcp, to: SandboxHost.hypervisorIPv4, port: 22), from: sandbox.namespace(1)))
+        #expect(try sandbox.delivered(Probe(.tcp, to: SandboxHost.hypervisorIPv6, port: 22), from: sandbox.namespace(1)))
+        #expect(try sandbox.conntrackEntries(ofVM: 1) == 2)
+    }
+
+    @Test(arguments: Layout.allCases)
+    func togglingAllowAllFollowsWithinOneCommand(layout: Layout) throws {
+        let sandbox = try Sandbox("toggle", layout: layout, rules: [Self.sshOnly])
+        let vm = sandbox.vm(1)
+        #expect(try !sandbox.delivered(Probe(.tcp, to: vm.ipv4, port: 80), from: sandbox.outside))
+        try sandbox.host.setRules(vm, Self.open)
+        if layout == .notrack { #expect(try sandbox.setMembers("cs_notrack") == ["10.77.0.11"]) }
+        let before = try sandbox.conntrackEntries(ofVM: 1)
+        #expect(try sandbox.delivered(Probe(.tcp, to: vm.ipv4, port: 80), from: sandbox.outside))
+        #expect(try sandbox.conntrackEntries(ofVM: 1) == before + (layout == .notrack ? 0 : 1))
+        try sandbox.host.setRules(vm, Self.sshOnly)
+        if layout == .notrack {
+            #expect(try sandbox.setMembers("cs_notrack").isEmpty)
+            #expect(try sandbox.setMembers("cs_tracked") == ["10.77.0.11"])
+        }
+        #expect(try !sandbox.delivered(Probe(.tcp, to: vm.ipv4, port: 80), from: sandbox.outside))
+        #expect(try sandbox.delivered(Probe(.tcp, to: vm.ipv4, port: 22), from: sandbox.outside))
+    }
+}

@@ -1,0 +1,60 @@
+import Foundation
+import SecurityGroupsCore
+import SecurityGroupsKernel
+import SecurityGroupsSandbox
+
+/// A sandbox host for one test, with responders in every namespace; built
+/// from the `security-groups` binary SwiftPM puts next to the test bundle,
+/// and always removed.
+final class Sandbox {
+    static let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        .appendingPathComponent("security-groups").path
+    static let tcpPorts: [UInt16] = [22, 80, 8080]
+    static let udpPorts: [UInt16] = [53, 123, 5000]
+
+    let host: SandboxHost
+    private var responder: Responder?
+
+    /// Builds the host with `vmCount` VMs, each started and given the rules
+    /// at the same index (nil: started without add_network_rules).
+    init(_ label: String, layout: Layout, rules: [String?]) throws {
+        host = try SandboxHost(prefix: "sgdp-\(label)-\(getpid())", layout: layout, vmCount: rules.count, binary: Self.binary)
+        do {
+            for (vm, text) in zip(host.vms, rules) {
+                try host.startVM(vm)
+                if let text { try host.setRules(vm, text) }
+            }
+            responder = try Responder(namespaces: [host.outsideNamespace, host.hostNamespace] + host.vms.map(host.namespace(of:)),
+                                      tcpPorts: Self.tcpPorts, udpPorts: Self.udpPorts)
+        } catch {
+            host.destroy()
+            throw error
+        }
+    }
+
+    deinit {
+        responder?.stop()
+        host.destroy()
+    }
+
+    var outside: String { host.outsideNamespace }
+    func vm(_ number: Int) -> SandboxHost.VM { host.vms[number - 1] }
+    func namespace(_ number: Int) -> String { host.namespace(of: vm(number)) }
+
+    /// Whether the probe from `namespace` is answered.
+    func delivered(_ probe: Probe, from namespace: String) throws -> Bool {
+        try probe.run(from: namespace)
+    }
+
+    /// The host's conntrack entries naming any address of VM `number`.
+    func conntrackEntries(ofVM number: Int) throws -> Int {
+        try Conntrack.entries(in: host.hostNamespace, involving: [vm(number).ipv4, vm(number).ipv6])
+    }
+
+    /// The members of one of the host's sets, as `ipset list` prints them.
+    func setMembers(_ set: String) throws -> Set<String> {
+        let listing = try RunningTool.run("/usr/sbin/ip", ["netns", "exec", host.hostNamespace, "/usr/sbin/ipset", "list", set],
+                                          operation: "ipset list")
+        return Set(listing.split(separator: "\n").drop { $0 != "Members:" }.dropFirst().map(String.init))
+    }
+}
