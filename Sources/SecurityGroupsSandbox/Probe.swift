@@ -11,16 +11,20 @@ public struct Probe: Sendable, CustomStringConvertible {
     /// The destination port (tcp and udp).
     public var port: UInt16
     public var destination: IPAddress
+    /// The source address to send from; nil lets the kernel choose.
+    public var source: IPAddress?
 
-    public init(_ kind: Kind, to destination: IPAddress, port: UInt16 = 0) {
+    public init(_ kind: Kind, to destination: IPAddress, port: UInt16 = 0, from source: IPAddress? = nil) {
         self.kind = kind
         self.destination = destination
         self.port = port
+        self.source = source
     }
 
     public var description: String {
         let host = destination.family == .ipv6 ? "[\(destination)]" : "\(destination)"
-        return kind == .icmp ? "icmp \(host)" : "\(kind.rawValue) \(host):\(port)"
+        let text = kind == .icmp ? "icmp \(host)" : "\(kind.rawValue) \(host):\(port)"
+        return source.map { "\(text) from \($0)" } ?? text
     }
 
     /// Sends the probe from `namespace` and waits up to `timeout` seconds.
@@ -61,6 +65,13 @@ public struct Probe: Sendable, CustomStringConvertible {
                                 destination.family == .ipv4 ? Int32(IPPROTO_ICMP) : Int32(IPPROTO_ICMPV6))
         }
         guard descriptor >= 0 else { throw SandboxError("socket for \(self): \(String(cString: strerror(errno)))") }
+        if let source {
+            guard SocketAddress(source, port: 0).withPointer({ bind(descriptor, $0, $1) }) == 0 else {
+                let reason = String(cString: strerror(errno))
+                close(descriptor)
+                throw SandboxError("bind \(source) for \(self): \(reason)")
+            }
+        }
         return descriptor
     }
 

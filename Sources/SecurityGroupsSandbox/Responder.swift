@@ -1,9 +1,10 @@
 import Foundation
 import Glibc
 
-/// Answers probes in some namespaces until stopped: TCP listeners that
-/// accept and close, UDP sockets that echo each datagram, all dual-stack,
-/// served by one thread. ICMP echoes are answered by the kernel itself.
+/// Answers probes in some namespaces until stopped: TCP listeners whose
+/// connections echo what they receive until the peer closes, UDP sockets
+/// that echo each datagram, all dual-stack, served by one thread. ICMP
+/// echoes are answered by the kernel itself.
 public final class Responder: @unchecked Sendable {
     private var listeners: [(descriptor: Int32, isTCP: Bool)] = []
     private let wake: [Int32]
@@ -41,35 +42,49 @@ public final class Responder: @unchecked Sendable {
     }
 
     private func serve() {
-        var entries = [pollfd(fd: wake[0], events: Int16(POLLIN), revents: 0)]
-            + listeners.map { pollfd(fd: $0.descriptor, events: Int16(POLLIN), revents: 0) }
-        while poll(&entries, nfds_t(entries.count), -1) >= 0 || errno == EINTR {
+        var connections: [Int32] = []
+        defer { connections.forEach { Glibc.close($0) } }
+        while true {
+            var entries = [pollfd(fd: wake[0], events: Int16(POLLIN), revents: 0)]
+                + (listeners.map(\.descriptor) + connections).map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+            guard poll(&entries, nfds_t(entries.count), -1) >= 0 || errno == EINTR else { break }
             if entries[0].revents != 0 { break }
-            for (index, entry) in entries.enumerated().dropFirst() where entry.revents & Int16(POLLIN) != 0 {
-                let listener = listeners[index - 1]
-                if listener.isTCP {
-                    let connection = accept(listener.descriptor, nil, nil)
-                    if connection >= 0 { Glibc.close(connection) }
+            for (index, entry) in entries.enumerated().dropFirst() where entry.revents != 0 {
+                if index - 1 >= listeners.count {
+                    if !echo(connection: entry.fd) {
+                        Glibc.close(entry.fd)
+                        connections.removeAll { $0 == entry.fd }
+                    }
+                } else if listeners[index - 1].isTCP {
+                    let connection = accept(entry.fd, nil, nil)
+                    if connection >= 0 { connections.append(connection) }
                 } else {
-                    var buffer = [UInt8](repeating: 0, count: 2048)
-                    var sender = sockaddr_storage()
-                    var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-                    let count = withUnsafeMutablePointer(to: &sender) { pointer in
-                        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                            recvfrom(listener.descriptor, &buffer, buffer.count, 0, $0, &length)
-                        }
-                    }
-                    if count > 0 {
-                        _ = withUnsafePointer(to: &sender) { pointer in
-                            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                                sendto(listener.descriptor, buffer, count, 0, $0, length)
-                            }
-                        }
-                    }
+                    echo(datagramOn: entry.fd)
                 }
             }
         }
         stopped.signal()
+    }
+
+    /// Echoes what a connection sent; false once it is closed.
+    private func echo(connection: Int32) -> Bool {
+        var buffer = [UInt8](repeating: 0, count: 2048)
+        let count = recv(connection, &buffer, buffer.count, 0)
+        guard count > 0 else { return false }
+        return send(connection, buffer, count, Int32(MSG_NOSIGNAL)) == count
+    }
+
+    private func echo(datagramOn socket: Int32) {
+        var buffer = [UInt8](repeating: 0, count: 2048)
+        var sender = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let count = withUnsafeMutablePointer(to: &sender) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { recvfrom(socket, &buffer, buffer.count, 0, $0, &length) }
+        }
+        guard count > 0 else { return }
+        _ = withUnsafePointer(to: &sender) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(socket, buffer, count, 0, $0, length) }
+        }
     }
 
     private static func listen(in namespace: String, port: UInt16, tcp: Bool) throws -> Int32 {

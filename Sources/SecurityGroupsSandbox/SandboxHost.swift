@@ -9,7 +9,8 @@ import SecurityGroupsKernel
 /// agent commands of a `security-groups` binary run in the host namespace,
 /// with libvirt's test driver describing the same VMs.
 public final class SandboxHost {
-    /// One VM: `i-2-<number>-VM`, 10.77.0.<10+number>, fd77::<10+number>.
+    /// One VM: `i-2-<number>-VM`, 10.77.0.<10+number>, fd77::<10+number>,
+    /// and a secondary address 10.77.0.<100+number>.
     public struct VM: Sendable {
         public let number: Int
         public init(number: Int) { self.number = number }
@@ -18,6 +19,7 @@ public final class SandboxHost {
         public var mac: String { String(format: "02:00:00:77:00:%02x", number) }
         public var ipv4: IPAddress { IPAddress("10.77.0.\(10 + number)")! }
         public var ipv6: IPAddress { IPAddress("fd77::\(10 + number)")! }
+        public var secondaryIPv4: IPAddress { IPAddress("10.77.0.\(100 + number)")! }
     }
 
     public static let hypervisorIPv4 = IPAddress("10.77.0.1")!
@@ -94,7 +96,7 @@ public final class SandboxHost {
 
     private func nicArguments(_ vm: VM) -> [String] {
         ["--vmname", vm.name, "--vmid", "\(vm.number)", "--vmip", "\(vm.ipv4)", "--vmip6", "\(vm.ipv6)",
-         "--vmmac", vm.mac, "--vif", vm.vif, "--brname", "cloudbr0", "--nicsecips", "0;"]
+         "--vmmac", vm.mac, "--vif", vm.vif, "--brname", "cloudbr0", "--nicsecips", "\(vm.secondaryIPv4);"]
     }
 
     // MARK: - Building
@@ -127,7 +129,8 @@ public final class SandboxHost {
         try ip(["-n", hostNamespace, "link", "set", "cloudbr0", "up"])
         try connect(port: "eth0", to: outsideNamespace, mac: "02:00:00:77:00:fe", addresses: ["10.77.0.254/24", "fd77::fe/64"])
         for vm in vms {
-            try connect(port: vm.vif, to: namespace(of: vm), mac: vm.mac, addresses: ["\(vm.ipv4)/24", "\(vm.ipv6)/64"])
+            try connect(port: vm.vif, to: namespace(of: vm), mac: vm.mac,
+                        addresses: ["\(vm.ipv4)/24", "\(vm.secondaryIPv4)/24", "\(vm.ipv6)/64"])
         }
     }
 
@@ -154,15 +157,18 @@ public final class SandboxHost {
         return "<node>\n" + domains.joined(separator: "\n") + "\n</node>\n"
     }
 
-    private func ip(_ arguments: [String]) throws {
+    /// Runs `ip` with `arguments` and returns what it prints.
+    @discardableResult
+    public func ip(_ arguments: [String]) throws -> String {
         do {
-            _ = try RunningTool.run("/usr/sbin/ip", arguments, operation: "ip")
+            return try RunningTool.run("/usr/sbin/ip", arguments, operation: "ip")
         } catch {
             throw SandboxError("ip \(arguments.joined(separator: " ")): \(error.reason)")
         }
     }
 
-    private func writeSysctl(_ key: String, _ value: String, in namespace: String) throws {
+    /// Writes `/proc/sys/<key>` inside `namespace`.
+    public func writeSysctl(_ key: String, _ value: String, in namespace: String) throws {
         try NamespaceThread.run(in: namespace) {
             try value.write(toFile: "/proc/sys/\(key)", atomically: false, encoding: .utf8)
         }

@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import SecurityGroupsCore
 import SecurityGroupsKernel
 import SecurityGroupsSandbox
@@ -49,6 +50,18 @@ final class Sandbox {
     /// The host's conntrack entries naming any address of VM `number`.
     func conntrackEntries(ofVM number: Int) throws -> Int {
         try Conntrack.entries(in: host.hostNamespace, involving: [vm(number).ipv4, vm(number).ipv6])
+    }
+
+    /// The MAC `namespace`'s neighbour table holds for `address`, if any.
+    func neighbor(_ address: IPAddress, in namespace: String) throws -> String? {
+        let line = try host.ip(["-n", namespace, "neigh", "show", "\(address)", "dev", "eth0"])
+        let words = line.split(separator: " ").map(String.init)
+        return words.firstIndex(of: "lladdr").flatMap { $0 + 1 < words.count ? words[$0 + 1] : nil }
+    }
+
+    /// Gives packets in flight a moment to arrive.
+    static func settle() {
+        usleep(200_000)
     }
 
     /// The members of one of the host's sets, as `ipset list` prints them.
