@@ -59,6 +59,7 @@ struct ApplyCommand: ParsableCommand {
             let retried = report.retriedCommits > 0 ? ", \(report.retriedCommits) commit(s) retried" : ""
             print("applied \(report.changes.count) changes: \(tables)\(retried)")
         }
+        for warning in report.warnings { FileHandle.standardError.write(Data("Warning: \(warning)\n".utf8)) }
         if verbose {
             for (phase, seconds) in report.timings { print("  \(phase): \(String(format: "%.3f", seconds)) s") }
         }

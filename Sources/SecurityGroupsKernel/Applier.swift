@@ -14,6 +14,8 @@ public struct ApplyReport: Sendable {
     public var retriedCommits = 0
     /// Wall-clock seconds per phase, in order.
     public var timings: [(phase: String, seconds: Double)] = []
+    /// What went wrong without undoing the apply (conntrack clean-up).
+    public var warnings: [String] = []
 
     public var isEmpty: Bool { changes.isEmpty }
 }
@@ -103,9 +105,9 @@ public struct Applier: Sendable {
     private func applySetsAndTables(_ ruleset: Ruleset, scope: Scope, dryRun: Bool, report: inout ApplyReport,
                                     applied: inout [String], clock: inout PhaseClock) throws(ApplyError) {
         func step<T>(_ body: () throws -> T) throws(ApplyError) -> T { try Self.step(applied: applied, body) }
-        let setPlan = try step {
-            IPSetPlanner.plan(desired: ruleset.ipsets, kernel: try IPSetBackend.save(names: scope.setNames()), scope: scope)
-        }
+        let kernelSets = try step { try IPSetBackend.save(names: scope.setNames()) }
+        let setPlan = IPSetPlanner.plan(desired: ruleset.ipsets, kernel: kernelSets, scope: scope)
+        let untracked = UntrackedFlows.plan(desired: ruleset.ipsets, kernel: kernelSets)
         report.changes += setPlan.beforeRules
         if !dryRun, !setPlan.beforeRules.isEmpty {
             try step { try IPSetBackend.run(setPlan.beforeRules) }
@@ -136,6 +138,25 @@ public struct Applier: Sendable {
             applied.append("ipset removals")
         }
         report.timings.append(("ipset removals", clock.lap()))
+        forgetStaleEntries(untracked, dryRun: dryRun, report: &report)
+        report.timings.append(("conntrack", clock.lap()))
+    }
+
+    /// Deletes the conntrack entries of flows that just became untracked.
+    /// The rules are in place by then; a failure here is only a warning.
+    private func forgetStaleEntries(_ flows: UntrackedFlows, dryRun: Bool, report: inout ApplyReport) {
+        guard !flows.isEmpty else { return }
+        let addresses = flows.addresses.map(\.description).sorted().joined(separator: " ")
+        guard !dryRun else {
+            report.changes.append("conntrack: forget the entries of flows of \(addresses), now untracked")
+            return
+        }
+        do {
+            let count = try ConntrackTable.forget(flows, local: ConntrackTable.localAddresses())
+            report.changes.append("conntrack: forgot \(count) entries of flows of \(addresses), now untracked")
+        } catch {
+            report.warnings.append("conntrack: entries of flows of \(addresses) not forgotten: \(error)")
+        }
     }
 
     /// What the ebtables phase did: its batch lines, whether they were

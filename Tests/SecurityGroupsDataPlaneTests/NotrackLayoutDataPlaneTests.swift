@@ -124,4 +124,29 @@ import SecurityGroupsSandbox
         #expect(try !sandbox.delivered(Probe(.tcp, to: vm.ipv4, port: 80), from: sandbox.outside))
         #expect(try sandbox.delivered(Probe(.tcp, to: vm.ipv4, port: 22), from: sandbox.outside))
     }
+    /// Connections keep working while allow-all comes and goes. One
+    /// deliberate difference: a connection opened while the VM was untracked,
+    /// to a port the new rules close, is cut when it becomes tracked again
+    /// (no conntrack entry remembers it; `classic` keeps it until it ends).
+    @Test(arguments: Layout.allCases)
+    func establishedFlowsSurviveTogglingAllowAll(layout: Layout) throws {
+        let sandbox = try Sandbox("established", layout: layout, rules: [Self.sshOnly])
+        let vm = sandbox.vm(1)
+        let inbound = try TCPSession(from: sandbox.outside, to: vm.ipv4, port: 22)
+        let outbound = try TCPSession(from: sandbox.namespace(1), to: SandboxHost.outsideIPv6, port: 80)
+        #expect(inbound.exchange() && outbound.exchange())
+        try sandbox.host.setRules(vm, Self.open)
+        #expect(inbound.exchange(), "inbound, once open")
+        #expect(outbound.exchange(), "outbound, once open")
+        let openedInbound = try TCPSession(from: sandbox.outside, to: vm.ipv6, port: 22)
+        let openedOutbound = try TCPSession(from: sandbox.namespace(1), to: SandboxHost.outsideIPv4, port: 8080)
+        let openedToClosingPort = try TCPSession(from: sandbox.outside, to: vm.ipv4, port: 8080)
+        #expect(openedInbound.exchange() && openedOutbound.exchange() && openedToClosingPort.exchange())
+        try sandbox.host.setRules(vm, Self.sshOnly)
+        #expect(inbound.exchange(), "inbound, tracked again")
+        #expect(outbound.exchange(), "outbound, tracked again (its stale entry was forgotten)")
+        #expect(openedInbound.exchange(), "opened while open to a port still allowed")
+        #expect(openedOutbound.exchange(), "opened by the VM while open")
+        #expect(openedToClosingPort.exchange() == (layout == .classic), "opened while open to a port now closed")
+    }
 }
