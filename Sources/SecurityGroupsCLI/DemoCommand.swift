@@ -18,6 +18,9 @@ struct DemoCommand: ParsableCommand {
     @Option(help: "classic, notrack, or both (one after the other).")
     var layout: String = "both"
 
+    @Option(help: "Instead of the probes: this many distinct UDP flows at an open and at a tracked VM (up to 100000).")
+    var flood: Int?
+
     func run() throws {
         let layouts: [Layout]
         switch layout {
@@ -28,6 +31,19 @@ struct DemoCommand: ParsableCommand {
         }
         Self.removeSandboxOnSignals()
         let binary = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
+        if let flood {
+            guard (1...100_000).contains(flood) else { throw CLIError("invalid flood '\(flood)': 1 to 100000 flows") }
+            var rows: [FloodBenchmark.Row] = []
+            for layout in layouts {
+                do {
+                    rows += try FloodBenchmark(flows: flood, binary: binary).run(layout)
+                } catch {
+                    throw CLIError("flood (\(layout.rawValue)): \(error)")
+                }
+            }
+            print(FloodBenchmark.table(rows), terminator: "")
+            return
+        }
         var failures = 0
         for layout in layouts {
             let rows: [Demo.Row]
@@ -51,6 +67,7 @@ struct DemoCommand: ParsableCommand {
             let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
             source.setEventHandler {
                 SandboxHost.removeNamespaces(prefix: Demo.prefix)
+                SandboxHost.removeNamespaces(prefix: FloodBenchmark.prefix)
                 Foundation.exit(130)
             }
             source.resume()
