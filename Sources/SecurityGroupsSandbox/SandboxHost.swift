@@ -22,6 +22,7 @@ public final class SandboxHost {
         public var secondaryIPv4: IPAddress { IPAddress("10.77.0.\(100 + number)")! }
     }
 
+    public static let hypervisorMAC = "02:00:00:77:01:01"
     public static let hypervisorIPv4 = IPAddress("10.77.0.1")!
     public static let hypervisorIPv6 = IPAddress("fd77::1")!
     public static let outsideIPv4 = IPAddress("10.77.0.254")!
@@ -94,6 +95,14 @@ public final class SandboxHost {
 
     private var sequence = 0
 
+    /// post_default_network_rules: the VM's HTTP to `dhcpServer` goes to the
+    /// hypervisor's metadata service (DNAT to its address, MAC rewritten).
+    public func redirectMetadata(_ vm: VM, dhcpServer: IPAddress) throws {
+        try agent("post_default_network_rules", nicArguments(vm) + [
+            "--dhcpSvr", "\(dhcpServer)", "--hostIp", "\(Self.hypervisorIPv4)", "--hostMacAddr", Self.hypervisorMAC,
+        ])
+    }
+
     private func nicArguments(_ vm: VM) -> [String] {
         ["--vmname", vm.name, "--vmid", "\(vm.number)", "--vmip", "\(vm.ipv4)", "--vmip6", "\(vm.ipv6)",
          "--vmmac", vm.mac, "--vif", vm.vif, "--brname", "cloudbr0", "--nicsecips", "\(vm.secondaryIPv4);"]
@@ -123,7 +132,7 @@ public final class SandboxHost {
         }
         try writeSysctl("net/bridge/bridge-nf-call-iptables", "1", in: hostNamespace)
         try writeSysctl("net/bridge/bridge-nf-call-ip6tables", "1", in: hostNamespace)
-        try ip(["-n", hostNamespace, "link", "add", "cloudbr0", "type", "bridge"])
+        try ip(["-n", hostNamespace, "link", "add", "cloudbr0", "address", Self.hypervisorMAC, "type", "bridge"])
         try ip(["-n", hostNamespace, "addr", "add", "10.77.0.1/24", "dev", "cloudbr0"])
         try ip(["-n", hostNamespace, "addr", "add", "fd77::1/64", "dev", "cloudbr0", "nodad"])
         try ip(["-n", hostNamespace, "link", "set", "cloudbr0", "up"])

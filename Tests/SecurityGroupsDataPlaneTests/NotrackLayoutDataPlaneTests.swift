@@ -150,3 +150,26 @@ import SecurityGroupsSandbox
         #expect(openedToClosingPort.exchange() == (layout == .classic), "opened while open to a port now closed")
     }
 }
+
+/// The metadata redirect of post_default_network_rules (a DNAT to the
+/// hypervisor) needs conntrack: in `notrack` its flows stay tracked even for
+/// an open VM (the RETURN ahead of the NOTRACK rules), or NAT would be skipped.
+@Suite(.serialized) struct MetadataRedirectDataPlaneTests {
+    @Test(arguments: Layout.allCases)
+    func metadataRequestsOfAnOpenVMReachTheHypervisor(layout: Layout) throws {
+        let sandbox = try Sandbox("metadata", layout: layout, rules: [NotrackLayoutDataPlaneTests.open])
+        let vm = sandbox.vm(1), namespace = sandbox.namespace(1)
+        // The virtual router's address: nothing answers there but the redirect.
+        let router = IPAddress("10.77.0.253")!
+        try sandbox.host.ip(["-n", namespace, "neigh", "replace", "\(router)", "lladdr", "02:00:00:77:00:fd", "dev", "eth0"])
+        let metadata = Probe(.tcp, to: router, port: 80)
+        #expect(try !sandbox.delivered(metadata, from: namespace), "no redirect yet")
+        let before = try Conntrack.entries(in: sandbox.host.hostNamespace, of: metadata, from: vm.ipv4)
+        #expect(before == (layout == .classic ? 1 : 0), "the unanswered attempt, tracked only in classic")
+        try sandbox.host.redirectMetadata(vm, dhcpServer: router)
+        #expect(try sandbox.delivered(metadata, from: namespace), "redirected to the hypervisor")
+        #expect(try sandbox.delivered(Probe(.tcp, to: SandboxHost.outsideIPv4, port: 80), from: namespace))
+        let after = try Conntrack.entries(in: sandbox.host.hostNamespace, of: metadata, from: vm.ipv4)
+        #expect(after == before + 1, "the redirected flow is tracked in both layouts")
+    }
+}
