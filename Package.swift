@@ -73,7 +73,7 @@ let package = Package(
         // Real packets through a sandbox host of namespaces, both layouts.
         .testTarget(
             name: "SecurityGroupsDataPlaneTests",
-            dependencies: ["security-groups", "SecurityGroupsCore", "SecurityGroupsKernel", "SecurityGroupsSandbox"]
+            dependencies: ["security-groups", "SecurityGroupsCore", "SecurityGroupsKernel", "SecurityGroupsSandbox", "TestSupport"]
         ),
         .testTarget(
             name: "SecurityGroupsCLITests",

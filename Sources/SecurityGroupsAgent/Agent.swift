@@ -8,7 +8,7 @@ import SecurityGroupsKernel
 /// table), then write the rule logs the management server reads.
 public final class Agent {
     public let configuration: AgentConfiguration
-    private let store: StateStore
+    let store: StateStore
     let logger: Logger
 
     public init(configuration: AgentConfiguration, logger: Logger) {
@@ -119,7 +119,6 @@ public final class Agent {
         try addBridge(nic.bridge, to: &host)
         host.replace(vm)
         try apply(host, name, previous: previous ?? base)
-        try store.save(vm, hostBridges: host.bridges)
         if let ip = nic.ipv4, arguments.isFirstNIC {
             try writeLog(RuleLog(vmName: name.rawValue, vmID: arguments.vmID ?? "", vmIP: ip.description,
                                  domainID: domainID(name), signature: "_initial_", sequence: "-1"))
@@ -128,6 +127,7 @@ public final class Agent {
             try Files.write(RuleLog.secondaryIPLine(vmName: name.rawValue, secondaryIPs: text, vmID: arguments.vmID ?? ""),
                             to: logPath(name, "ip"))
         }
+        try record(vm, host)
     }
 
     private func systemVM(_ arguments: AgentArguments) throws {
@@ -147,9 +147,9 @@ public final class Agent {
         let vm = VirtualMachine(name: name, nics: nics)
         host.replace(vm)
         try apply(host, name, previous: previous)
-        try store.save(vm, hostBridges: host.bridges)
         try writeLog(RuleLog(vmName: name.rawValue, vmID: "-1", vmIP: "_ignore_", domainID: domainID(name),
                              signature: "_initial_", sequence: "-1"))
+        try record(vm, host)
     }
 
     private func postDefault(_ arguments: AgentArguments) throws {
@@ -169,9 +169,9 @@ public final class Agent {
         vm.nics[index].metadata = metadata
         host.replace(vm)
         try apply(host, name, previous: previous)
-        try store.save(vm, hostBridges: host.bridges)
         try writeLog(RuleLog(vmName: name.rawValue, vmID: arguments.vmID ?? "", vmIP: ip.description, domainID: domainID(name),
                              signature: "_initial_", sequence: "-1"))
+        try record(vm, host)
     }
 
     private func addNetworkRules(_ arguments: AgentArguments) throws {
@@ -193,8 +193,8 @@ public final class Agent {
         try addBridge(nic.bridge, to: &host)
         host.replace(vm)
         try apply(host, name, previous: previous, ebtablesUnchanged: true)
-        try store.save(vm, hostBridges: host.bridges)
         try writeLog(log)
+        try record(vm, host)
     }
 
     private func secondaryIP(_ arguments: AgentArguments) throws {
@@ -214,7 +214,7 @@ public final class Agent {
         }
         host.replace(vm)
         try apply(host, name, previous: previous)
-        try store.save(vm, hostBridges: host.bridges)
+        try record(vm, host)
     }
 
     private func destroy(_ arguments: AgentArguments) throws {
@@ -229,7 +229,7 @@ public final class Agent {
             vm.nics.removeAll { $0.vif == vif || $0.ipv4 == ip }
             host.replace(vm)
             try apply(host, name, previous: previous, extraVIFs: vif.map { [$0.rawValue] } ?? [])
-            try store.save(vm, hostBridges: host.bridges)
+            try record(vm, host)
             return
         }
         host.vms.removeAll { $0.name == name }
@@ -299,6 +299,14 @@ public final class Agent {
             try InterfaceName(text, field: "uplink of \(bridge)")
         }
         host.bridges.append(Bridge(name: bridge, uplink: uplink))
+    }
+
+    /// Saves the VM's desired state with the layout it now has and its rule
+    /// logs as they stand.
+    private func record(_ vm: VirtualMachine, _ host: HostState) throws {
+        let annotations = StateStore.Annotations(layout: configuration.layout.rawValue, ruleLog: try Files.read(logPath(vm.name, "log")),
+                                                 secondaryIPLog: try Files.read(logPath(vm.name, "ip")))
+        try store.save(vm, hostBridges: host.bridges, annotations: annotations)
     }
 
     func libvirt() throws(NetfilterError) -> LibvirtClient { try LibvirtClient(uri: configuration.libvirtURI) }

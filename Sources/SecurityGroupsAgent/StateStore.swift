@@ -2,14 +2,47 @@ import Foundation
 public import SecurityGroupsCore
 
 /// The desired state of every VM we program: one file per VM in `state_dir`
-/// (`<vm>.json`, a host file holding that VM and its bridges), and
+/// (`<vm>.json`, a host file holding that VM and its bridges, plus an
+/// `agent` object: the layout it was programmed in and its rule logs), and
 /// `bridges.json` with every bridge in the order it was first set up.
 /// Written atomically; a file that cannot be read is reported and skipped,
 /// never fatal to the others.
 public struct StateStore: Sendable {
     public let directory: String
 
+    /// What the agent recorded besides the VM itself.
+    public struct Annotations: Codable, Equatable, Sendable {
+        /// The layout the VM was last programmed in (`classic`, `notrack`).
+        public var layout: String?
+        /// The rule logs (`<run_dir>/<vm>.log` and `.ip`) as last written:
+        /// after a reboot `run_dir` is empty, and resync writes them again.
+        public var ruleLog: String?
+        public var secondaryIPLog: String?
+
+        public init(layout: String? = nil, ruleLog: String? = nil, secondaryIPLog: String? = nil) {
+            self.layout = layout
+            self.ruleLog = ruleLog
+            self.secondaryIPLog = secondaryIPLog
+        }
+    }
+
     public init(directory: String) { self.directory = directory }
+
+    /// Every recorded VM's annotations, by VM name.
+    public func annotations() -> [VMName: Annotations] {
+        var result: [VMName: Annotations] = [:]
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        for file in names where file.hasSuffix(".json") && file != "bridges.json" && !file.hasPrefix(".") {
+            guard let name = try? VMName(String(file.dropLast(5))),
+                  let text = try? Files.read("\(directory)/\(file)"),
+                  let record = try? JSONDecoder().decode(AnnotatedRecord.self, from: Data(text.utf8)),
+                  let annotations = record.agent else { continue }
+            result[name] = annotations
+        }
+        return result
+    }
+
+    private struct AnnotatedRecord: Decodable { var agent: Annotations? }
 
     /// The host as recorded (VMs in the order their files sort), and a line
     /// for each file that could not be read.
@@ -43,12 +76,12 @@ public struct StateStore: Sendable {
         return (host, problems)
     }
 
-    /// Records one VM, and the host's bridges.
-    public func save(_ vm: VirtualMachine, hostBridges: [Bridge]) throws(AgentError) {
+    /// Records one VM with its annotations, and the host's bridges.
+    public func save(_ vm: VirtualMachine, hostBridges: [Bridge], annotations: Annotations) throws(AgentError) {
         let own = hostBridges.filter { bridge in vm.nics.contains { $0.bridge == bridge.name } }
         do {
             try Files.makeDirectory(directory)
-            try Files.writeAtomically(text(HostState(bridges: own, vms: [vm])), to: path(vm.name.rawValue))
+            try Files.writeAtomically(text(HostState(bridges: own, vms: [vm]), annotations: annotations), to: path(vm.name.rawValue))
             try Files.writeAtomically(text(HostState(bridges: hostBridges, vms: [])), to: path("bridges"))
         } catch {
             throw AgentError(error.description)
@@ -72,7 +105,15 @@ public struct StateStore: Sendable {
         }
     }
 
-    private func text(_ host: HostState) -> String {
-        String(decoding: HostFile.encode(host), as: UTF8.self) + "\n"
+    /// The host file's JSON, with the annotations as its `agent` object.
+    private func text(_ host: HostState, annotations: Annotations? = nil) -> String {
+        let data = HostFile.encode(host)
+        guard let annotations, var object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
+              let agent = try? JSONSerialization.jsonObject(with: JSONEncoder().encode(annotations)) else {
+            return String(decoding: data, as: UTF8.self) + "\n"
+        }
+        object["agent"] = agent
+        let combined = (try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])) ?? data
+        return String(decoding: combined, as: UTF8.self) + "\n"
     }
 }

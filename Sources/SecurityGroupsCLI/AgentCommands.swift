@@ -37,7 +37,8 @@ public enum AgentCommandLine {
         + Agent.Command.allCases.map(\.rawValue).joined(separator: ", ")
         + " (`security-groups COMMAND --help` lists the arguments)."
 
-    private static func loadConfiguration() throws -> AgentConfiguration {
+    /// The configuration of `SECURITY_GROUPS_CONFIG` (or the default path; defaults when missing).
+    static func loadConfiguration() throws -> AgentConfiguration {
         // getenv, not ProcessInfo.environment, which copies the whole environment.
         let path = getenv("SECURITY_GROUPS_CONFIG").map { String(cString: $0) } ?? AgentConfiguration.defaultPath
         guard FileManager.default.fileExists(atPath: path) else { return AgentConfiguration() }

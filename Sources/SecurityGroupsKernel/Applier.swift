@@ -18,6 +18,8 @@ public struct ApplyReport: Sendable {
     public var warnings: [String] = []
 
     public var isEmpty: Bool { changes.isEmpty }
+
+    public init() {}
 }
 
 /// A failure part-way through an apply: what failed, and what had been

@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 public import SecurityGroupsCore
 import SecurityGroupsKernel
 
@@ -15,7 +16,6 @@ public final class SandboxHost {
         public let number: Int
         public init(number: Int) { self.number = number }
         public var name: String { "i-2-\(number)-VM" }
-        public var vif: String { "vnet\(number)" }
         public var mac: String { String(format: "02:00:00:77:00:%02x", number) }
         public var ipv4: IPAddress { IPAddress("10.77.0.\(10 + number)")! }
         public var ipv6: IPAddress { IPAddress("fd77::\(10 + number)")! }
@@ -33,6 +33,14 @@ public final class SandboxHost {
     public let vms: [VM]
     private let binary: String
     private let directory: String
+
+    /// Added to a VM's number for its vif's: each `reboot` renames them.
+    public private(set) var vifBase = 0
+    /// Not `vnetN`: libvirt reserves that prefix and its test driver renames
+    /// such devices, so resync (which asks libvirt) could not be tested.
+    public func vif(of vm: VM) -> String { "tap\(vm.number + vifBase)" }
+    public var runDirectory: String { "\(directory)/run" }
+    public var stateDirectory: String { "\(directory)/state" }
 
     public var hostNamespace: String { "\(prefix)-host" }
     public var outsideNamespace: String { "\(prefix)-out" }
@@ -105,10 +113,54 @@ public final class SandboxHost {
 
     private func nicArguments(_ vm: VM) -> [String] {
         ["--vmname", vm.name, "--vmid", "\(vm.number)", "--vmip", "\(vm.ipv4)", "--vmip6", "\(vm.ipv6)",
-         "--vmmac", vm.mac, "--vif", vm.vif, "--brname", "cloudbr0", "--nicsecips", "\(vm.secondaryIPv4);"]
+         "--vmmac", vm.mac, "--vif", vif(of: vm), "--brname", "cloudbr0", "--nicsecips", "\(vm.secondaryIPv4);"]
+    }
+
+    /// A reboot of the host: its namespace, bridge, ports and rules are gone
+    /// and `run_dir` is empty; it comes back with new vif names (libvirt's
+    /// domains say so) and no rules. The state directory survives.
+    public func reboot() throws {
+        try ip(["netns", "delete", hostNamespace])
+        // The veth pairs go with the namespace, a moment later.
+        for namespace in [outsideNamespace] + vms.map(namespace(of:)) {
+            var attempts = 0
+            while (try? ip(["-n", namespace, "link", "show", "eth0"])) != nil {
+                attempts += 1
+                guard attempts < 100 else { throw SandboxError("eth0 of \(namespace) outlives the host namespace") }
+                usleep(50_000)
+            }
+        }
+        try FileManager.default.removeItem(atPath: runDirectory)
+        try FileManager.default.createDirectory(atPath: runDirectory, withIntermediateDirectories: true)
+        vifBase += 100
+        try domainsXML().write(toFile: "\(directory)/domains.xml", atomically: true, encoding: .utf8)
+        try addNamespace(hostNamespace)
+        try buildHost()
+    }
+
+    /// Takes the VM out of libvirt's running domains (its namespace stays).
+    public func stop(_ vm: VM) throws {
+        stopped.insert(vm.number)
+        try domainsXML().write(toFile: "\(directory)/domains.xml", atomically: true, encoding: .utf8)
+    }
+
+    private var stopped: Set<Int> = []
+
+    /// `security-groups resync` in the host namespace; returns its summary line.
+    @discardableResult
+    public func resync(_ arguments: [String] = []) throws -> String {
+        try agent("resync", arguments)
     }
 
     // MARK: - Building
+
+    private func addNamespace(_ namespace: String) throws {
+        try ip(["netns", "add", namespace])
+        // No duplicate address detection: addresses are usable at once.
+        try writeSysctl("net/ipv6/conf/default/accept_dad", "0", in: namespace)
+        try writeSysctl("net/ipv6/conf/all/accept_dad", "0", in: namespace)
+        try ip(["-n", namespace, "link", "set", "lo", "up"])
+    }
 
     private func build() throws {
         try FileManager.default.createDirectory(atPath: "\(directory)/run", withIntermediateDirectories: true)
@@ -123,13 +175,13 @@ public final class SandboxHost {
             """.write(toFile: "\(directory)/sg.conf", atomically: true, encoding: .utf8)
         try domainsXML().write(toFile: "\(directory)/domains.xml", atomically: true, encoding: .utf8)
 
-        for namespace in [hostNamespace, outsideNamespace] + vms.map(namespace(of:)) {
-            try ip(["netns", "add", namespace])
-            // No duplicate address detection: addresses are usable at once.
-            try writeSysctl("net/ipv6/conf/default/accept_dad", "0", in: namespace)
-            try writeSysctl("net/ipv6/conf/all/accept_dad", "0", in: namespace)
-            try ip(["-n", namespace, "link", "set", "lo", "up"])
-        }
+        for namespace in [hostNamespace, outsideNamespace] + vms.map(namespace(of:)) { try addNamespace(namespace) }
+        try buildHost()
+    }
+
+    /// The host namespace's bridge with the hypervisor's address, the uplink
+    /// to the outside and one port per VM.
+    private func buildHost() throws {
         try writeSysctl("net/bridge/bridge-nf-call-iptables", "1", in: hostNamespace)
         try writeSysctl("net/bridge/bridge-nf-call-ip6tables", "1", in: hostNamespace)
         try ip(["-n", hostNamespace, "link", "add", "cloudbr0", "address", Self.hypervisorMAC, "type", "bridge"])
@@ -138,7 +190,7 @@ public final class SandboxHost {
         try ip(["-n", hostNamespace, "link", "set", "cloudbr0", "up"])
         try connect(port: "eth0", to: outsideNamespace, mac: "02:00:00:77:00:fe", addresses: ["10.77.0.254/24", "fd77::fe/64"])
         for vm in vms {
-            try connect(port: vm.vif, to: namespace(of: vm), mac: vm.mac,
+            try connect(port: vif(of: vm), to: namespace(of: vm), mac: vm.mac,
                         addresses: ["\(vm.ipv4)/24", "\(vm.secondaryIPv4)/24", "\(vm.ipv6)/64"])
         }
     }
@@ -155,12 +207,12 @@ public final class SandboxHost {
     }
 
     private func domainsXML() -> String {
-        let domains = vms.map { vm in
+        let domains = vms.filter { !stopped.contains($0.number) }.map { vm in
             """
             <domain type='test' xmlns:test='http://libvirt.org/schemas/domain/test/1.0'><name>\(vm.name)</name>
             <uuid>6f1d3c52-4a59-4d4f-9d1c-\(String(format: "%012d", vm.number))</uuid><memory unit='KiB'>262144</memory><vcpu>1</vcpu>
             <os><type arch='x86_64'>hvm</type></os><devices><interface type='bridge'><mac address='\(vm.mac)'/>
-            <source bridge='cloudbr0'/><target dev='\(vm.vif)'/></interface></devices><test:runstate>1</test:runstate></domain>
+            <source bridge='cloudbr0'/><target dev='\(vif(of: vm))'/></interface></devices><test:runstate>1</test:runstate></domain>
             """
         }
         return "<node>\n" + domains.joined(separator: "\n") + "\n</node>\n"

@@ -56,10 +56,12 @@ import SecurityGroupsCore
                 ipv4: IPv4Address("10.1.0.7"), secondaryAddresses: [IPAddress("2001:db8::71")!]),
         ], rules: try RuleParser.parse("I:tcp;22;22;0.0.0.0/0,NEXT;"))
         let store = StateStore(directory: directory)
-        try store.save(vm, hostBridges: [bridge])
+        let annotations = StateStore.Annotations(layout: "notrack", ruleLog: "i-2-7-VM,7,10.1.0.7,3,abc,2\n")
+        try store.save(vm, hostBridges: [bridge], annotations: annotations)
         try Data("{ not json".utf8).write(to: URL(fileURLWithPath: "\(directory)/i-2-8-VM.json"))
         let (host, problems) = store.load()
         #expect(host == HostState(bridges: [bridge], vms: [vm]))
+        #expect(store.annotations() == [vm.name: annotations])
         #expect(problems.count == 1 && problems[0].hasPrefix("\(directory)/i-2-8-VM.json: "))
         try store.remove(vm.name)
         #expect(store.load().host.vms.isEmpty)

@@ -33,6 +33,16 @@ final class Sandbox {
         }
     }
 
+    /// Reboots the host (see `SandboxHost.reboot`); the responders' sockets
+    /// would keep the old host namespace alive, so they are made again.
+    func reboot() throws {
+        responder?.stop()
+        responder = nil
+        try host.reboot()
+        responder = try Responder(namespaces: [host.outsideNamespace, host.hostNamespace] + host.vms.map(host.namespace(of:)),
+                                  tcpPorts: Self.tcpPorts, udpPorts: Self.udpPorts)
+    }
+
     deinit {
         responder?.stop()
         host.destroy()

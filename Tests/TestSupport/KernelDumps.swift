@@ -31,6 +31,17 @@ public struct KernelDumps: Equatable, CustomStringConvertible {
             ebtables: try namespace.run("/usr/sbin/ebtables-nft-save"))
     }
 
+    /// Reads the four dumps inside the namespace of that name.
+    public static func read(namespaceNamed name: String) throws -> KernelDumps {
+        func run(_ program: String, _ arguments: [String] = []) throws -> String {
+            let result = try Tool.run("/usr/sbin/ip", ["netns", "exec", name, program] + arguments)
+            guard result.status == 0 else { throw ToolError("\(program) in \(name): \(result.stderr)") }
+            return result.stdout
+        }
+        return KernelDumps(iptables: try run("/usr/sbin/iptables-legacy-save"), ip6tables: try run("/usr/sbin/ip6tables-legacy-save"),
+                           ipset: try run("/usr/sbin/ipset", ["save"]), ebtables: try run("/usr/sbin/ebtables-nft-save"))
+    }
+
     /// Each table's block by name: iptables-save lists tables in the order
     /// the kernel loaded them, which says nothing about the rules.
     static func tables(_ text: String) -> [String: String] {

@@ -1,0 +1,150 @@
+import Foundation
+public import SecurityGroupsCore
+public import SecurityGroupsKernel
+
+/// What a resync did.
+public struct ResyncSummary: Sendable {
+    /// Recorded VMs libvirt runs, programmed now.
+    public var vms: [String] = []
+    /// Recorded VMs libvirt does not run: their records are kept, nothing programmed.
+    public var notRunning: [String] = []
+    /// Running VMs with rules in the kernel but no record (the script's): left as they are.
+    public var unrecorded: [String] = []
+    /// NICs whose MAC the running domain no longer has, and unreadable state files.
+    public var problems: [String] = []
+    /// iptables, ip6tables and ebtables rules, and sets, in the desired state.
+    public var rules = 0
+    public var sets = 0
+    public var report = ApplyReport()
+    public var seconds = 0.0
+
+    public var line: String {
+        let extra = (notRunning.isEmpty ? "" : ", \(notRunning.count) recorded not running")
+            + (unrecorded.isEmpty ? "" : ", \(unrecorded.count) running unrecorded left alone")
+            + (problems.isEmpty ? "" : ", \(problems.count) problems")
+        let tables = report.committedTables.isEmpty ? "no commit" : "committed \(report.committedTables.joined(separator: ", "))"
+        return "resync: \(vms.count) VMs, \(rules) rules, \(sets) sets, \(report.changes.count) changes (\(tables))\(extra), "
+            + String(format: "%.2f s", seconds)
+    }
+}
+
+extension Agent {
+    /// Re-programs every recorded VM that libvirt runs or has paused, from
+    /// the state store, in one transaction per table: after a reboot (vif
+    /// names change, so NICs are matched by MAC) or to repair drift. The
+    /// objects of VMs that are gone are removed; rule logs that a reboot
+    /// wiped are written again with the domain's new id.
+    public func resync(dryRun: Bool = false, progress: (String) -> Void = { _ in }) throws(AgentError) -> ResyncSummary {
+        let started = Date()
+        do {
+            let lock = try CommandLock(path: configuration.lockFile)
+            defer { withExtendedLifetime(lock) {} }
+            var summary = ResyncSummary()
+            progress("reading the state store")
+            let (recorded, problems) = store.load()
+            let annotations = store.annotations()
+            summary.problems = problems
+            let client = try libvirt()
+            let alive = try client.domains().filter { $0.state == .running || $0.state == .paused }
+            let aliveNames = Set(alive.map(\.name))
+            var host = HostState(bridges: recorded.bridges, vms: [])
+            var oldVIFs: Set<String> = []
+            progress("matching \(recorded.vms.count) recorded VMs with libvirt's")
+            for var vm in recorded.vms {
+                guard aliveNames.contains(vm.name.rawValue) else {
+                    summary.notRunning.append(vm.name.rawValue)
+                    continue
+                }
+                oldVIFs.formUnion(vm.nics.map(\.vif.rawValue))
+                let interfaces = try client.interfaces(of: vm.name.rawValue) ?? []
+                vm.nics = try Self.matching(vm.nics, to: interfaces, of: vm.name, problems: &summary.problems)
+                host.vms.append(vm)
+                summary.vms.append(vm.name.rawValue)
+            }
+            host.bridges = host.bridges.filter { bridge in host.vms.contains { $0.nics.contains { $0.bridge == bridge.name } } }
+            let recordedNames = Set(recorded.vms.map(\.name.rawValue))
+            let inKernel = try IPTablesAvailability.vmChainNames()
+            summary.unrecorded = inKernel.filter { aliveNames.contains($0) && !recordedNames.contains($0) }
+            // Without VMs of others in the kernel the whole host is ours;
+            // otherwise only the recorded VMs and the dead VMs' leftovers.
+            let scope: Scope
+            if summary.unrecorded.isEmpty {
+                scope = .host
+            } else {
+                let dead = inKernel.filter { !aliveNames.contains($0) }.compactMap { try? VMName($0) }
+                let vifs = oldVIFs.union(host.vms.flatMap { $0.nics.map(\.vif.rawValue) })
+                scope = .vms(Set(host.vms.map(\.name) + dead), vifs: vifs)
+            }
+            progress("rendering \(host.vms.count) VMs")
+            let ruleset = Renderer.render(host, layout: configuration.layout, scope: scope)
+            summary.rules = AddressFamily.allCases.flatMap { ruleset.iptables($0).tables }.map(\.ruleCount).reduce(0, +)
+                + ruleset.ebtables.ruleCount
+            summary.sets = ruleset.ipsets.count
+            progress("applying \(summary.rules) rules and \(summary.sets) sets")
+            summary.report = try Applier().apply(ruleset, scope: scope, dryRun: dryRun)
+            if !dryRun {
+                progress("recording state and rule logs")
+                try rewriteRecords(host, annotations: annotations, client: client)
+            }
+            summary.seconds = Date().timeIntervalSince(started)
+            return summary
+        } catch let error as AgentError {
+            throw error
+        } catch {
+            throw AgentError("resync: \(error)")
+        }
+    }
+
+    /// The recorded NICs with the vif (and bridge) the running domain has now
+    /// for the same MAC; a system VM's NICs (no MAC) by bridge, in order.
+    static func matching(_ nics: [NIC], to interfaces: [DomainInterface], of vm: VMName,
+                         problems: inout [String]) throws -> [NIC] {
+        var unused = interfaces
+        var result: [NIC] = []
+        for var nic in nics {
+            let index: Int? = if let mac = nic.mac {
+                unused.firstIndex { $0.mac.flatMap(MACAddress.init) == mac }
+            } else {
+                unused.firstIndex { $0.bridge == nic.bridge.rawValue }
+            }
+            guard let found = index, let vif = unused[found].vif else {
+                problems.append("\(vm): no interface with MAC \(nic.mac.map(String.init(describing:)) ?? "-") (was \(nic.vif)): NIC dropped")
+                continue
+            }
+            nic.vif = try InterfaceName(vif, field: "vif of \(vm)")
+            if let bridge = unused[found].bridge { nic.bridge = try InterfaceName(bridge, field: "bridge of \(vm)") }
+            unused.remove(at: found)
+            result.append(nic)
+        }
+        return result
+    }
+
+    /// Saves each programmed VM's state and writes its rule logs again where
+    /// they are missing or differ, with the domain's id of now.
+    private func rewriteRecords(_ host: HostState, annotations: [VMName: StateStore.Annotations], client: LibvirtClient) throws {
+        try Files.makeDirectory(configuration.runDirectory)
+        for vm in host.vms {
+            var recorded = annotations[vm.name] ?? StateStore.Annotations()
+            if var log = recorded.ruleLog.flatMap(RuleLog.init(parsing:)) {
+                let domain = try client.domain(named: vm.name.rawValue)
+                log.domainID = domain.map { $0.id.map(String.init) ?? "-1" } ?? "None"
+                recorded.ruleLog = log.line
+            }
+            for (text, suffix) in [(recorded.ruleLog, "log"), (recorded.secondaryIPLog, "ip")] {
+                guard let text, try Files.read(logPath(vm.name, suffix)) != text else { continue }
+                try Files.write(text, to: logPath(vm.name, suffix))
+            }
+            recorded.layout = configuration.layout.rawValue
+            try store.save(vm, hostBridges: host.bridges, annotations: recorded)
+        }
+    }
+}
+
+extension IPTable {
+    /// Rules in all chains, built-in and user.
+    var ruleCount: Int { chains.values.map(\.count).reduce(0, +) + builtinRules.values.map(\.count).reduce(0, +) }
+}
+
+extension EbtablesTable {
+    var ruleCount: Int { chains.values.map(\.count).reduce(0, +) + builtinRules.values.map(\.count).reduce(0, +) }
+}

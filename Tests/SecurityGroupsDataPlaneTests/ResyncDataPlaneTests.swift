@@ -1,0 +1,93 @@
+import Foundation
+import Testing
+import SecurityGroupsCore
+import SecurityGroupsKernel
+import SecurityGroupsSandbox
+import TestSupport
+
+/// `security-groups resync` on a sandbox host: after a reboot (new vif
+/// names, empty kernel, empty run_dir), after drift, with a VM gone, with a
+/// corrupt state file.
+@Suite(.serialized) struct ResyncDataPlaneTests {
+    static let rules = [NotrackLayoutDataPlaneTests.open, NotrackLayoutDataPlaneTests.sshOnly, NotrackLayoutDataPlaneTests.egressRestricted]
+
+    private func dumps(_ sandbox: Sandbox) throws -> KernelDumps {
+        try KernelDumps.read(namespaceNamed: sandbox.host.hostNamespace)
+    }
+
+    /// The dumps with each vif renamed as a reboot renames it.
+    private func renamed(_ dumps: KernelDumps, by offset: Int, vms: Int) throws -> KernelDumps {
+        func rename(_ text: String) -> String {
+            (1...vms).reversed().reduce(text) { text, number in
+                text.replacingOccurrences(of: "tap\(number)(?![0-9])", with: "tap\(number + offset)", options: .regularExpression)
+            }
+        }
+        return KernelDumps(iptables: dumps.iptables.keys.sorted().map { rename(dumps.iptables[$0]!) }.joined(),
+                           ip6tables: dumps.ip6tables.keys.sorted().map { rename(dumps.ip6tables[$0]!) }.joined(),
+                           ipset: dumps.ipset.joined(separator: "\n"), ebtables: rename(dumps.ebtables))
+    }
+
+    private func ruleLogs(_ sandbox: Sandbox) throws -> [String: String] {
+        let names = try FileManager.default.contentsOfDirectory(atPath: sandbox.host.runDirectory)
+        return try Dictionary(uniqueKeysWithValues: names.map { ($0, try String(contentsOfFile: "\(sandbox.host.runDirectory)/\($0)", encoding: .utf8)) })
+    }
+
+    @Test(arguments: Layout.allCases)
+    func rebootRestoresTheSameRulesUnderTheNewNames(layout: Layout) throws {
+        let sandbox = try Sandbox("reboot", layout: layout, rules: Self.rules)
+        let before = try dumps(sandbox)
+        let logs = try ruleLogs(sandbox)
+        try sandbox.reboot()
+        #expect(try ruleLogs(sandbox).isEmpty)
+        let line = try sandbox.host.resync()
+        #expect(line.hasPrefix("resync: 3 VMs, "), "\(line)")
+        let after = try dumps(sandbox)
+        let expected = try renamed(before, by: 100, vms: 3)
+        #expect(after == expected, "\(after.difference(from: expected))")
+        #expect(try ruleLogs(sandbox) == logs, "rule logs written again")
+        #expect(try sandbox.delivered(Probe(.tcp, to: sandbox.vm(1).ipv4, port: 22), from: sandbox.outside))
+        #expect(try !sandbox.delivered(Probe(.tcp, to: sandbox.vm(2).ipv4, port: 80), from: sandbox.outside))
+        #expect(try sandbox.delivered(Probe(.tcp, to: sandbox.vm(2).ipv6, port: 22), from: sandbox.outside))
+        #expect(try !sandbox.delivered(Probe(.tcp, to: SandboxHost.outsideIPv4, port: 22), from: sandbox.namespace(3)))
+        #expect(try sandbox.host.resync().contains(" 0 changes "), "a second resync changes nothing")
+    }
+
+    @Test func driftIsRepaired() throws {
+        let sandbox = try Sandbox("drift", layout: .notrack, rules: Self.rules)
+        let before = try dumps(sandbox)
+        let host = sandbox.host.hostNamespace
+        for (program, arguments) in [("/usr/sbin/iptables-legacy", ["-F", "i-2-2-VM"]), ("/usr/sbin/ip6tables-legacy", ["-D", "FORWARD", "1"]),
+                                     ("/usr/sbin/iptables-legacy", ["-t", "raw", "-F", "PREROUTING"]), ("/usr/sbin/ipset", ["flush", "i-2-1-VM"]),
+                                     ("/usr/sbin/ebtables-nft", ["-t", "nat", "-F", "i-2-3-VM-in-src"])] {
+            _ = try RunningTool.run("/usr/sbin/ip", ["netns", "exec", host, program] + arguments, operation: program)
+        }
+        #expect(try dumps(sandbox) != before)
+        try sandbox.host.resync()
+        let after = try dumps(sandbox)
+        #expect(after == before, "\(after.difference(from: before))")
+    }
+
+    @Test func aVMThatIsGoneLosesItsRulesAndKeepsItsRecord() throws {
+        let sandbox = try Sandbox("gone", layout: .notrack, rules: Self.rules)
+        try sandbox.host.stop(sandbox.vm(2))
+        let line = try sandbox.host.resync()
+        #expect(line.contains("resync: 2 VMs, ") && line.contains("1 recorded not running"), "\(line)")
+        let after = try dumps(sandbox)
+        #expect(!after.description.contains("i-2-2-"), "\(after)")
+        #expect(!after.description.contains("10.77.0.12"))
+        #expect(FileManager.default.fileExists(atPath: "\(sandbox.host.stateDirectory)/i-2-2-VM.json"))
+        #expect(try sandbox.delivered(Probe(.tcp, to: sandbox.vm(1).ipv4, port: 22), from: sandbox.outside))
+    }
+
+    @Test func aCorruptStateFileIsReportedAndItsVMLeftAlone() throws {
+        let sandbox = try Sandbox("corrupt", layout: .classic, rules: Self.rules)
+        let before = try dumps(sandbox)
+        try "{ not json".write(toFile: "\(sandbox.host.stateDirectory)/i-2-2-VM.json", atomically: true, encoding: .utf8)
+        _ = try RunningTool.run("/usr/sbin/ip", ["netns", "exec", sandbox.host.hostNamespace, "/usr/sbin/iptables-legacy", "-F", "i-2-1-VM"],
+                                operation: "iptables")
+        let line = try sandbox.host.resync()
+        #expect(line.contains("resync: 2 VMs, ") && line.contains("1 running unrecorded left alone") && line.contains("1 problems"), "\(line)")
+        let after = try dumps(sandbox)
+        #expect(after == before, "the other VMs repaired, the unreadable one's rules kept: \(after.difference(from: before))")
+    }
+}
