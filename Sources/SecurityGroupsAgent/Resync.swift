@@ -39,42 +39,14 @@ extension Agent {
         do {
             let lock = try CommandLock(path: configuration.lockFile)
             defer { withExtendedLifetime(lock) {} }
+            progress("reading the state store and libvirt's domains")
+            let desired = try desiredHost()
             var summary = ResyncSummary()
-            progress("reading the state store")
-            let (recorded, problems) = store.load()
-            let annotations = store.annotations()
-            summary.problems = problems
-            let client = try libvirt()
-            let alive = try client.domains().filter { $0.state == .running || $0.state == .paused }
-            let aliveNames = Set(alive.map(\.name))
-            var host = HostState(bridges: recorded.bridges, vms: [])
-            var oldVIFs: Set<String> = []
-            progress("matching \(recorded.vms.count) recorded VMs with libvirt's")
-            for var vm in recorded.vms {
-                guard aliveNames.contains(vm.name.rawValue) else {
-                    summary.notRunning.append(vm.name.rawValue)
-                    continue
-                }
-                oldVIFs.formUnion(vm.nics.map(\.vif.rawValue))
-                let interfaces = try client.interfaces(of: vm.name.rawValue) ?? []
-                vm.nics = try Self.matching(vm.nics, to: interfaces, of: vm.name, problems: &summary.problems)
-                host.vms.append(vm)
-                summary.vms.append(vm.name.rawValue)
-            }
-            host.bridges = host.bridges.filter { bridge in host.vms.contains { $0.nics.contains { $0.bridge == bridge.name } } }
-            let recordedNames = Set(recorded.vms.map(\.name.rawValue))
-            let inKernel = try IPTablesAvailability.vmChainNames()
-            summary.unrecorded = inKernel.filter { aliveNames.contains($0) && !recordedNames.contains($0) }
-            // Without VMs of others in the kernel the whole host is ours;
-            // otherwise only the recorded VMs and the dead VMs' leftovers.
-            let scope: Scope
-            if summary.unrecorded.isEmpty {
-                scope = .host
-            } else {
-                let dead = inKernel.filter { !aliveNames.contains($0) }.compactMap { try? VMName($0) }
-                let vifs = oldVIFs.union(host.vms.flatMap { $0.nics.map(\.vif.rawValue) })
-                scope = .vms(Set(host.vms.map(\.name) + dead), vifs: vifs)
-            }
+            summary.vms = desired.host.vms.map(\.name.rawValue)
+            summary.notRunning = desired.notRunning
+            summary.unrecorded = desired.unrecorded
+            summary.problems = desired.problems
+            let (host, scope) = (desired.host, desired.scope)
             progress("rendering \(host.vms.count) VMs")
             let ruleset = Renderer.render(host, layout: configuration.layout, scope: scope)
             summary.rules = AddressFamily.allCases.flatMap { ruleset.iptables($0).tables }.map(\.ruleCount).reduce(0, +)
@@ -84,7 +56,7 @@ extension Agent {
             summary.report = try Applier().apply(ruleset, scope: scope, dryRun: dryRun)
             if !dryRun {
                 progress("recording state and rule logs")
-                try rewriteRecords(host, annotations: annotations, client: client)
+                try rewriteRecords(host, annotations: store.annotations(), client: try libvirt())
             }
             summary.seconds = Date().timeIntervalSince(started)
             return summary
@@ -93,6 +65,48 @@ extension Agent {
         } catch {
             throw AgentError("resync: \(error)")
         }
+    }
+
+    /// The host as recorded, reduced to the VMs libvirt runs or has paused,
+    /// their NICs renamed to the vifs libvirt reports for their MACs; and
+    /// the scope that re-programs it.
+    struct DesiredHost {
+        var host: HostState
+        var scope: Scope
+        var notRunning: [String] = []
+        var unrecorded: [String] = []
+        var problems: [String] = []
+    }
+
+    func desiredHost() throws -> DesiredHost {
+        let (recorded, problems) = store.load()
+        let client = try libvirt()
+        let aliveNames = Set(try client.domains().filter { $0.state == .running || $0.state == .paused }.map(\.name))
+        var desired = DesiredHost(host: HostState(bridges: recorded.bridges, vms: []), scope: .host, problems: problems)
+        var oldVIFs: Set<String> = []
+        for var vm in recorded.vms {
+            guard aliveNames.contains(vm.name.rawValue) else {
+                desired.notRunning.append(vm.name.rawValue)
+                continue
+            }
+            oldVIFs.formUnion(vm.nics.map(\.vif.rawValue))
+            let interfaces = try client.interfaces(of: vm.name.rawValue) ?? []
+            vm.nics = try Self.matching(vm.nics, to: interfaces, of: vm.name, problems: &desired.problems)
+            desired.host.vms.append(vm)
+        }
+        let host = desired.host
+        desired.host.bridges = host.bridges.filter { bridge in host.vms.contains { $0.nics.contains { $0.bridge == bridge.name } } }
+        let recordedNames = Set(recorded.vms.map(\.name.rawValue))
+        let inKernel = try IPTablesAvailability.vmChainNames()
+        desired.unrecorded = inKernel.filter { aliveNames.contains($0) && !recordedNames.contains($0) }
+        // Without VMs of others in the kernel the whole host is ours;
+        // otherwise only the recorded VMs and the dead VMs' leftovers.
+        if !desired.unrecorded.isEmpty {
+            let dead = inKernel.filter { !aliveNames.contains($0) }.compactMap { try? VMName($0) }
+            let vifs = oldVIFs.union(host.vms.flatMap { $0.nics.map(\.vif.rawValue) })
+            desired.scope = .vms(Set(host.vms.map(\.name) + dead), vifs: vifs)
+        }
+        return desired
     }
 
     /// The recorded NICs with the vif (and bridge) the running domain has now

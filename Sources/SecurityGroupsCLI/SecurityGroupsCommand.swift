@@ -6,7 +6,7 @@ public struct SecurityGroupsCommand: ParsableCommand {
         commandName: "security-groups",
         abstract: "CloudStack KVM security groups, programmed in-process.",
         discussion: AgentCommandLine.help,
-        subcommands: [PlanCommand.self, ApplyCommand.self, ShowCommand.self, ResyncCommand.self, DemoCommand.self, VersionCommand.self]
+        subcommands: [PlanCommand.self, ApplyCommand.self, ShowCommand.self, ResyncCommand.self, StatusCommand.self, DemoCommand.self, VersionCommand.self]
     )
 
     public init() {}

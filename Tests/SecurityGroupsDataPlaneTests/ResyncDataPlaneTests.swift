@@ -91,3 +91,39 @@ import TestSupport
         #expect(after == before, "the other VMs repaired, the unreadable one's rules kept: \(after.difference(from: before))")
     }
 }
+
+/// `security-groups status` against the same sandbox.
+@Suite(.serialized) struct StatusDataPlaneTests {
+    struct Status: Decodable {
+        struct VM: Decodable { var name: String; var running: Bool; var layout: String?; var ipv4: String; var ipv6: String; var rules: Int?; var inSync: Bool? }
+        var layout: String
+        var vms: [VM]
+        var tables: [String: Int]
+        var sets: Int
+        var conntrackEntries: Int?
+        var hostInSync: Bool
+        var pendingChanges: Int
+    }
+
+    private func readStatus(_ sandbox: Sandbox) throws -> Status {
+        try JSONDecoder().decode(Status.self, from: Data(try sandbox.host.agent("status", ["--json"]).utf8))
+    }
+
+    @Test func statusShowsTrackingDriftAndTotals() throws {
+        let sandbox = try Sandbox("status", layout: .notrack, rules: ResyncDataPlaneTests.rules)
+        var status = try readStatus(sandbox)
+        #expect(status.layout == "notrack" && status.pendingChanges == 0 && status.hostInSync)
+        #expect(status.vms.map(\.name) == ["i-2-1-VM", "i-2-2-VM", "i-2-3-VM"])
+        #expect(status.vms.map(\.ipv4) == ["untracked", "tracked", "tracked"])
+        #expect(status.vms.map(\.ipv6) == ["untracked", "tracked", "tracked"])
+        #expect(status.vms.map(\.rules) == [1, 1, 2] && status.vms.allSatisfy { $0.inSync == true && $0.layout == "notrack" })
+        #expect((status.tables["iptables filter"] ?? 0) > 30 && status.sets == 10 && status.conntrackEntries != nil)
+
+        _ = try RunningTool.run("/usr/sbin/ip", ["netns", "exec", sandbox.host.hostNamespace, "/usr/sbin/iptables-legacy", "-F", "i-2-2-VM"],
+                                operation: "iptables")
+        status = try readStatus(sandbox)
+        #expect(status.vms.map(\.inSync) == [true, false, true] && status.hostInSync && status.pendingChanges > 0)
+        try sandbox.host.resync()
+        #expect(try readStatus(sandbox).pendingChanges == 0)
+    }
+}

@@ -63,6 +63,22 @@ final class IPTablesHandle {
         return KernelTableState(name: table, chains: chains, otherChains: otherChains)
     }
 
+    /// The number of rules in all chains, without decoding any.
+    func ruleCount() -> Int {
+        var count = 0
+        var name = sg_table_first_chain(handle)
+        while let chain = name {
+            let chainName = String(cString: chain)
+            var entry = sg_table_first_rule(handle, chainName)
+            while let current = entry {
+                count += 1
+                entry = sg_table_next_rule(handle, current)
+            }
+            name = sg_table_next_chain(handle)
+        }
+        return count
+    }
+
     /// Makes one edit in memory.
     func apply(_ edit: TableEdit, codec: inout RuleCodec) throws(NetfilterError) {
         switch edit {

@@ -1,0 +1,101 @@
+import Foundation
+public import SecurityGroupsCore
+import SecurityGroupsKernel
+
+/// What `security-groups status` reports: each recorded VM and the host.
+public struct HostStatus: Codable, Sendable {
+    public struct VM: Codable, Sendable {
+        public var name: String
+        /// Whether libvirt runs it (or has it paused).
+        public var running: Bool
+        /// The layout it was last programmed in.
+        public var layout: String?
+        /// `tracked`, `untracked`, or `-` without an address of the family.
+        public var ipv4: String
+        public var ipv6: String
+        /// Security-group rules (`add_network_rules`); nil before any arrived.
+        public var rules: Int?
+        /// Whether the kernel holds exactly its desired objects; nil when not running.
+        public var inSync: Bool?
+    }
+
+    /// The configured layout.
+    public var layout: String
+    public var vms: [VM]
+    /// Rules per table, every chain counted.
+    public var tables: [String: Int]
+    public var sets: Int
+    public var conntrackEntries: Int?
+    /// Whether the shared objects (bridge framework, raw rules, …) are as desired.
+    public var hostInSync: Bool
+    /// Changes a resync would make.
+    public var pendingChanges: Int
+    /// Unreadable state files and similar.
+    public var problems: [String]
+}
+
+extension Agent {
+    /// Compares the recorded desired state with the kernel (a resync's dry run)
+    /// and counts what the host holds. Changes nothing.
+    public func status() throws(AgentError) -> HostStatus {
+        do {
+            let desired = try desiredHost()
+            let (recorded, _) = store.load()
+            let annotations = store.annotations()
+            let ruleset = Renderer.render(desired.host, layout: configuration.layout, scope: desired.scope)
+            let changes = try Applier().apply(ruleset, scope: desired.scope, dryRun: true).changes.filter { !$0.hasPrefix("*") }
+            let notrackSets = try KernelTotals.sets(named: AddressFamily.allCases.map(NetfilterNames.notrackSet))
+            let untracked = Set(notrackSets.flatMap(\.members))
+            var attributed = Set<Int>()
+            var vms: [HostStatus.VM] = []
+            for vm in recorded.vms {
+                let running = desired.host.vms.first { $0.name == vm.name }
+                let words = Self.objectWords(running ?? vm)
+                var inSync: Bool?
+                if running != nil {
+                    let mine = changes.indices.filter { !words.isDisjoint(with: Self.words(changes[$0])) }
+                    attributed.formUnion(mine)
+                    inSync = mine.isEmpty
+                }
+                func tracking(_ family: AddressFamily) -> String {
+                    let addresses = vm.nics.flatMap { $0.addresses(family) }.map(\.description)
+                    guard !addresses.isEmpty else { return "-" }
+                    return addresses.contains(where: untracked.contains) ? "untracked" : "tracked"
+                }
+                vms.append(HostStatus.VM(name: vm.name.rawValue, running: running != nil, layout: annotations[vm.name]?.layout,
+                                         ipv4: tracking(.ipv4), ipv6: tracking(.ipv6), rules: vm.rules?.count, inSync: inSync))
+            }
+            return HostStatus(layout: configuration.layout.rawValue, vms: vms,
+                              tables: Dictionary(uniqueKeysWithValues: try KernelTotals.ruleCounts().map { ($0.table, $0.rules) }),
+                              sets: try KernelTotals.sets().count, conntrackEntries: KernelTotals.conntrackEntries(),
+                              hostInSync: attributed.count == changes.count, pendingChanges: changes.count, problems: desired.problems)
+        } catch let error as AgentError {
+            throw error
+        } catch {
+            throw AgentError("status: \(error)")
+        }
+    }
+
+    /// The names that mark a change line as the VM's: its chains, sets,
+    /// ebtables chains, vifs and addresses.
+    private static func objectWords(_ vm: VirtualMachine) -> Set<String> {
+        let names = NetfilterNames(vm.name)
+        let addresses = AddressFamily.allCases.flatMap { family in vm.nics.flatMap { $0.addresses(family) } }
+        return Set([names.vmChain, names.egressChain, names.defaultChain, names.ipv4Set, names.ipv6Set] + names.ebtablesChains
+            + vm.nics.map(\.vif.rawValue) + addresses.flatMap { [$0.description, "\($0.description)/\($0.family == .ipv4 ? 32 : 128)"] })
+    }
+
+    private static func words(_ line: String) -> Set<String> {
+        Set(line.split(separator: " ").map(String.init))
+    }
+}
+
+extension NIC {
+    /// The NIC's addresses of one family (primary and secondary).
+    func addresses(_ family: AddressFamily) -> [IPAddress] {
+        switch family {
+        case .ipv4: ipv4Addresses.map(IPAddress.v4)
+        case .ipv6: ipv6Addresses.map(IPAddress.v6)
+        }
+    }
+}
