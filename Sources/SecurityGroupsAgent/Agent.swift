@@ -286,7 +286,7 @@ public final class Agent {
 
     private func log(_ report: ApplyReport, for subject: String) {
         let tables = report.committedTables.isEmpty ? "no commit" : "committed \(report.committedTables.joined(separator: ", "))"
-        logger.info("\(subject): \(report.changes.count) changes, \(tables)")
+        logger.info("\(subject): \(report.changeCount) changes, \(tables)")
         for change in report.changes { logger.debug("  \(change)") }
         for warning in report.warnings { logger.warning("\(subject): \(warning)") }
         let phases = report.timings.map { "\($0.phase) \(Int(($0.seconds * 1000).rounded())) ms" }

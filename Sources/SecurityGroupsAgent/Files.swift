@@ -48,6 +48,48 @@ enum Files {
         }
     }
 
+    /// Writes many files of one directory so that each is old or new, never
+    /// a mix, with one flush for all: temporary files, one syncfs, renames,
+    /// one fsync of the directory. For resync, which may rewrite thousands.
+    static func writeAtomically(_ files: [(path: String, contents: String)], in directory: String) throws(Failure) {
+        guard !files.isEmpty else { return }
+        var temporaries: [String] = []
+        defer { temporaries.forEach { unlink($0) } }
+        var last: Int32 = -1
+        defer { if last >= 0 { close(last) } }
+        for file in files {
+            let temporary = "\(directory)/.\((file.path as NSString).lastPathComponent).\(getpid()).tmp"
+            let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            guard descriptor >= 0 else { throw Failure(operation: "create", path: temporary, reason: lastError()) }
+            temporaries.append(temporary)
+            let bytes = Array(file.contents.utf8)
+            let written = bytes.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
+            guard written == bytes.count else {
+                let reason = lastError()
+                close(descriptor)
+                throw Failure(operation: "write", path: temporary, reason: reason)
+            }
+            if last >= 0 { close(last) }
+            last = descriptor
+        }
+        guard syncFileSystem(last) == 0 else { throw Failure(operation: "syncfs", path: directory, reason: lastError()) }
+        for (file, temporary) in zip(files, temporaries) {
+            guard rename(temporary, file.path) == 0 else { throw Failure(operation: "rename", path: file.path, reason: lastError()) }
+        }
+        temporaries = []
+        let directoryDescriptor = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if directoryDescriptor >= 0 {
+            fsync(directoryDescriptor)
+            close(directoryDescriptor)
+        }
+    }
+
+    /// glibc's `syncfs` (the Glibc module leaves it out, so it is looked up
+    /// by name): flushes the file system of `descriptor` once.
+    private static let syncFileSystem: @convention(c) (Int32) -> Int32 = {
+        unsafeBitCast(dlsym(UnsafeMutableRawPointer(bitPattern: 0), "syncfs"), to: (@convention(c) (Int32) -> Int32).self)
+    }()
+
     /// Writes plainly, as the script does its rule logs.
     static func write(_ contents: String, to path: String) throws(Failure) {
         do {

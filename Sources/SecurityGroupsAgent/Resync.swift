@@ -23,7 +23,7 @@ public struct ResyncSummary: Sendable {
             + (unrecorded.isEmpty ? "" : ", \(unrecorded.count) running unrecorded left alone")
             + (problems.isEmpty ? "" : ", \(problems.count) problems")
         let tables = report.committedTables.isEmpty ? "no commit" : "committed \(report.committedTables.joined(separator: ", "))"
-        return "resync: \(vms.count) VMs, \(rules) rules, \(sets) sets, \(report.changes.count) changes (\(tables))\(extra), "
+        return "resync: \(vms.count) VMs, \(rules) rules, \(sets) sets, \(report.changeCount) changes (\(tables))\(extra), "
             + String(format: "%.2f s", seconds)
     }
 }
@@ -53,7 +53,7 @@ extension Agent {
                 + ruleset.ebtables.ruleCount
             summary.sets = ruleset.ipsets.count
             progress("applying \(summary.rules) rules and \(summary.sets) sets")
-            summary.report = try Applier().apply(ruleset, scope: scope, dryRun: dryRun)
+            summary.report = try Applier(recordsChanges: dryRun).apply(ruleset, scope: scope, dryRun: dryRun)
             if !dryRun {
                 progress("recording state and rule logs")
                 try rewriteRecords(host, annotations: store.annotations(), client: try libvirt())
@@ -133,15 +133,17 @@ extension Agent {
         return result
     }
 
-    /// Saves each programmed VM's state and writes its rule logs again where
-    /// they are missing or differ, with the domain's id of now.
+    /// Saves the programmed VMs' state (files that change only) and writes
+    /// their rule logs again where they are missing or differ, with the
+    /// domain's id of now.
     private func rewriteRecords(_ host: HostState, annotations: [VMName: StateStore.Annotations], client: LibvirtClient) throws {
         try Files.makeDirectory(configuration.runDirectory)
+        let ids = Dictionary(try client.domains().map { ($0.name, $0.id.map(String.init) ?? "-1") }, uniquingKeysWith: { first, _ in first })
+        var records: [(vm: VirtualMachine, annotations: StateStore.Annotations)] = []
         for vm in host.vms {
             var recorded = annotations[vm.name] ?? StateStore.Annotations()
             if var log = recorded.ruleLog.flatMap(RuleLog.init(parsing:)) {
-                let domain = try client.domain(named: vm.name.rawValue)
-                log.domainID = domain.map { $0.id.map(String.init) ?? "-1" } ?? "None"
+                log.domainID = ids[vm.name.rawValue] ?? "None"
                 recorded.ruleLog = log.line
             }
             for (text, suffix) in [(recorded.ruleLog, "log"), (recorded.secondaryIPLog, "ip")] {
@@ -149,8 +151,9 @@ extension Agent {
                 try Files.write(text, to: logPath(vm.name, suffix))
             }
             recorded.layout = configuration.layout.rawValue
-            try store.save(vm, hostBridges: host.bridges, annotations: recorded)
+            records.append((vm, recorded))
         }
+        try store.save(records, hostBridges: host.bridges)
     }
 }
 

@@ -88,6 +88,23 @@ public struct StateStore: Sendable {
         }
     }
 
+    /// Records many VMs at once (resync): only the files whose text changes
+    /// are written, with one flush for all, and `bridges.json` once.
+    public func save(_ records: [(vm: VirtualMachine, annotations: Annotations)], hostBridges: [Bridge]) throws(AgentError) {
+        var files: [(path: String, contents: String)] = []
+        for record in records {
+            let own = hostBridges.filter { bridge in record.vm.nics.contains { $0.bridge == bridge.name } }
+            files.append((path(record.vm.name.rawValue), text(HostState(bridges: own, vms: [record.vm]), annotations: record.annotations)))
+        }
+        files.append((path("bridges"), text(HostState(bridges: hostBridges, vms: []))))
+        do {
+            try Files.makeDirectory(directory)
+            try Files.writeAtomically(files.filter { (try? Files.read($0.path)) != $0.contents }, in: directory)
+        } catch {
+            throw AgentError(error.description)
+        }
+    }
+
     public func remove(_ vm: VMName) throws(AgentError) {
         do { try Files.remove(path(vm.rawValue)) } catch { throw AgentError(error.description) }
     }

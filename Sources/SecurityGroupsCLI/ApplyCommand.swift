@@ -44,7 +44,7 @@ struct ApplyCommand: ParsableCommand {
         }
         let report: ApplyReport
         do {
-            report = try Applier().apply(scope: scope, dryRun: dryRun) {
+            report = try Applier(recordsChanges: dryRun).apply(scope: scope, dryRun: dryRun) {
                 Renderer.render(host, layout: options.layout, scope: scope)
             }
         } catch {
@@ -57,7 +57,7 @@ struct ApplyCommand: ParsableCommand {
         } else {
             let tables = report.committedTables.isEmpty ? "no iptables commit" : "committed \(report.committedTables.joined(separator: ", "))"
             let retried = report.retriedCommits > 0 ? ", \(report.retriedCommits) commit(s) retried" : ""
-            print("applied \(report.changes.count) changes: \(tables)\(retried)")
+            print("applied \(report.changeCount) changes: \(tables)\(retried)")
         }
         for warning in report.warnings { FileHandle.standardError.write(Data("Warning: \(warning)\n".utf8)) }
         if verbose {

@@ -7,8 +7,12 @@ public struct ApplyReport: Sendable {
     public var committedTables: [String] = []
     /// Every change, one line each, in the order made: ipset and ebtables in
     /// their restore syntax, iptables edits as `-A`/`-I`/`-D`/`-N`/`-F`/`-X`
-    /// lines under a `*family table` header.
+    /// lines under a `*family table` header. Empty when the applier was told
+    /// not to record them (a whole host's lines take tens of megabytes).
     public var changes: [String] = []
+    /// The number of those lines, recorded or not.
+    public var changeCount = 0
+    fileprivate var recordsChanges = true
     /// libiptc commits that failed with EAGAIN (someone changed the table
     /// between our read and our commit) and were redone on fresh state.
     public var retriedCommits = 0
@@ -17,9 +21,15 @@ public struct ApplyReport: Sendable {
     /// What went wrong without undoing the apply (conntrack clean-up).
     public var warnings: [String] = []
 
-    public var isEmpty: Bool { changes.isEmpty }
+    public var isEmpty: Bool { changeCount == 0 }
 
     public init() {}
+
+    /// Counts `count` change lines, and records them when asked to.
+    fileprivate mutating func add(count: Int, _ lines: () -> [String]) {
+        changeCount += count
+        if recordsChanges { changes += lines() }
+    }
 }
 
 /// A failure part-way through an apply: what failed, and what had been
@@ -47,10 +57,13 @@ public struct Applier: Sendable {
     public var lockTimeout: Double
     /// How often to redo a commit that failed with EAGAIN.
     public var commitAttempts: Int
+    /// Whether the report lists every change, or only counts them.
+    public var recordsChanges: Bool
 
-    public init(lockTimeout: Double = 60, commitAttempts: Int = 5) {
+    public init(lockTimeout: Double = 60, commitAttempts: Int = 5, recordsChanges: Bool = true) {
         self.lockTimeout = lockTimeout
         self.commitAttempts = commitAttempts
+        self.recordsChanges = recordsChanges
     }
 
     /// Applies `ruleset`, which must have been rendered for the same `scope`.
@@ -66,6 +79,7 @@ public struct Applier: Sendable {
     public func apply(scope: Scope, dryRun: Bool = false, ebtables: Bool = true,
                       render: () throws -> Ruleset) throws(ApplyError) -> ApplyReport {
         var report = ApplyReport()
+        report.recordsChanges = recordsChanges
         var applied: [String] = []
         var clock = PhaseClock()
         func step<T>(_ body: () throws -> T) throws(ApplyError) -> T { try Self.step(applied: applied, body) }
@@ -85,8 +99,7 @@ public struct Applier: Sendable {
         report.timings.append(("ebtables wait", clock.lap()))
         report.timings += outcome.timings
         if !outcome.lines.isEmpty {
-            report.changes.append("*ebtables nat")
-            report.changes += outcome.lines
+            report.add(count: 1 + outcome.lines.count) { ["*ebtables nat"] + outcome.lines }
         }
         return report
     }
@@ -110,7 +123,7 @@ public struct Applier: Sendable {
         let kernelSets = try step { try IPSetBackend.save(names: scope.setNames()) }
         let setPlan = IPSetPlanner.plan(desired: ruleset.ipsets, kernel: kernelSets, scope: scope)
         let untracked = UntrackedFlows.plan(desired: ruleset.ipsets, kernel: kernelSets)
-        report.changes += setPlan.beforeRules
+        report.add(count: setPlan.beforeRules.count) { setPlan.beforeRules }
         if !dryRun, !setPlan.beforeRules.isEmpty {
             try step { try IPSetBackend.run(setPlan.beforeRules) }
             applied.append("ipset additions")
@@ -123,18 +136,17 @@ public struct Applier: Sendable {
                 report.retriedCommits += table.retries
                 report.timings.append((table.object, table.seconds))
                 guard !table.edits.isEmpty else { continue }
-                report.changes.append("*\(table.object)")
-                report.changes += table.edits.map { $0.description }
+                report.add(count: 1 + table.edits.count) { ["*\(table.object)"] + table.edits.map(\.description) }
                 if !dryRun {
                     report.committedTables.append(table.object)
                     applied.append(table.object)
                 }
             }
         }
-        report.timings.append(("tables, both families side by side", clock.lap()))
+        report.timings.append(("tables", clock.lap()))
         if let failure = families.compactMap(\.failure).first { throw ApplyError(failure: failure, applied: applied) }
 
-        report.changes += setPlan.afterRules
+        report.add(count: setPlan.afterRules.count) { setPlan.afterRules }
         if !dryRun, !setPlan.afterRules.isEmpty {
             try step { try IPSetBackend.run(setPlan.afterRules) }
             applied.append("ipset removals")
@@ -150,12 +162,12 @@ public struct Applier: Sendable {
         guard !flows.isEmpty else { return }
         let addresses = flows.addresses.map(\.description).sorted().joined(separator: " ")
         guard !dryRun else {
-            report.changes.append("conntrack: forget the entries of flows of \(addresses), now untracked")
+            report.add(count: 1) { ["conntrack: forget the entries of flows of \(addresses), now untracked"] }
             return
         }
         do {
             let count = try ConntrackTable.forget(flows, local: ConntrackTable.localAddresses())
-            report.changes.append("conntrack: forgot \(count) entries of flows of \(addresses), now untracked")
+            report.add(count: 1) { ["conntrack: forgot \(count) entries of flows of \(addresses), now untracked"] }
         } catch {
             report.warnings.append("conntrack: entries of flows of \(addresses) not forgotten: \(error)")
         }
@@ -197,9 +209,16 @@ public struct Applier: Sendable {
     /// under one hold of the xtables lock. The families' tables are separate
     /// kernel objects, and libip4tc and libip6tc separate libraries with
     /// separate state, so the two run side by side, one on each core.
+    /// For the whole host they run one after the other: each family's
+    /// libiptc copy of a large table costs a hundred megabytes or more, and
+    /// the ebtables batch, longer than both, runs beside them anyway.
     private func syncTables(_ ruleset: Ruleset, scope: Scope, dryRun: Bool) throws(NetfilterError) -> [FamilySync] {
         let lock = try XtablesLock(timeout: lockTimeout)
         defer { withExtendedLifetime(lock) {} }
+        if case .host = scope {
+            let ipv4 = syncFamily(ruleset.ipv4, family: .ipv4, scope: scope, dryRun: dryRun)
+            return [ipv4, syncFamily(ruleset.ipv6, family: .ipv6, scope: scope, dryRun: dryRun)]
+        }
         let ipv6 = BackgroundWork { self.syncFamily(ruleset.ipv6, family: .ipv6, scope: scope, dryRun: dryRun) }
         let ipv4 = syncFamily(ruleset.ipv4, family: .ipv4, scope: scope, dryRun: dryRun)
         return [ipv4, try ipv6.finish()]

@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# resync of N recorded dual-stack VMs into an empty namespace, next to the
+# kernel's floor measured in the same run (ipset restore + iptables-legacy-
+# restore + ip6tables-legacy-restore + ebtables-nft-restore of the same final
+# state), with resync's peak RSS. Each sample in a fresh namespace; medians.
+#
+#   benchmarks/resync/run.sh              # SIZES="1000 5000" RUNS=3 LAYOUT=notrack
+#
+# With SG_REFERENCE_SCRIPT=/path/to/security_group.py and SCRIPT_SIZE=250 it
+# also times the script programming SCRIPT_SIZE VMs one by one
+# (default_network_rules + add_network_rules each), next to one resync.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+source scripts/install-deps.sh >/dev/null
+swift build -c release --product security-groups --static-swift-stdlib --scratch-path .build-static >/dev/null
+binary=$PWD/.build-static/release/security-groups
+sizes=${SIZES:-1000 5000}
+runs=${RUNS:-3}
+layout=${LAYOUT:-notrack}
+work=$(mktemp -d)
+namespace=sgresync-$$
+cleanup() { ip netns delete "$namespace" 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT INT TERM
+export XTABLES_LOCKFILE=$work/xtables.lock
+
+in_ns() { ip netns exec "$namespace" "$@"; }
+fresh() {
+  ip netns delete "$namespace" 2>/dev/null || true; ip netns add "$namespace"
+  for bridge in cloudbr0 cloudbr1; do ip -n "$namespace" link add "$bridge" type bridge; done
+}
+seconds() { local start=$(date +%s.%N); "$@" >/dev/null; echo "$(date +%s.%N) - $start" | bc; }
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+section() { sed -n "/^# $2\$/,/^# $3\$/p" "$1" | sed '1d;$d'; }
+configure() {
+  printf 'layout = %s\nlibvirt_uri = test://%s/domains.xml\nrun_dir = %s/run\nstate_dir = %s/state\nlock_file = %s/sg.lock\nlog_file = %s/sg.log\n' \
+    "$layout" "$work" "$work" "$work" "$work" "$work" > "$work/sg.conf"
+}
+
+echo "| VMs | resync (s) | restore floor (s) | resync / floor | resync peak RSS (MB) |"
+echo "| --- | --- | --- | --- | --- |"
+for size in $sizes; do
+  python3 benchmarks/apply/make-host.py "$size" > "$work/host.json"
+  rm -rf "$work/state"; python3 benchmarks/resync/make-state.py "$work/host.json" "$work/state" "$work/domains.xml" "$layout"
+  configure
+  # The floor restores what resync programs: the plan of the same host, vifs renamed.
+  sed 's/"vnet/"tap/g' "$work/host.json" > "$work/host-tap.json"
+  "$binary" plan --host "$work/host-tap.json" --layout "$layout" > "$work/plan.txt"
+  section "$work/plan.txt" iptables-save ip6tables-save > "$work/v4.txt"
+  section "$work/plan.txt" ip6tables-save "ipset save" > "$work/v6.txt"
+  section "$work/plan.txt" "ipset save" ebtables-save > "$work/ipset.txt"
+  sed -n '/^# ebtables-save$/,$p' "$work/plan.txt" | sed '1d' > "$work/eb.txt"
+  restore="ipset restore < $work/ipset.txt && iptables-legacy-restore < $work/v4.txt && ip6tables-legacy-restore < $work/v6.txt && ebtables-nft-restore < $work/eb.txt"
+  : > "$work/resync"; : > "$work/floor"; : > "$work/rss"
+  for run in $(seq "$runs"); do
+    fresh; rm -rf "$work/run"
+    start=$(date +%s.%N)
+    SECURITY_GROUPS_CONFIG=$work/sg.conf in_ns /usr/bin/time -f "%M" -o "$work/rss-sample" "$binary" resync > "$work/resync-out"
+    echo "$(date +%s.%N) - $start" | bc >> "$work/resync"
+    echo $(( $(cat "$work/rss-sample") / 1024 )) >> "$work/rss"
+    fresh; seconds in_ns bash -c "$restore" >> "$work/floor"
+  done
+  resync=$(median < "$work/resync"); floor=$(median < "$work/floor"); rss=$(sort -n "$work/rss" | tail -1)
+  printf "| %s | %.3f | %.3f | %.2f× | %s |\n" "$size" "$resync" "$floor" "$(echo "$resync / $floor" | bc -l)" "$rss"
+done
+
+script=${SG_REFERENCE_SCRIPT:-}
+[ -n "$script" ] || exit 0
+count=${SCRIPT_SIZE:-250}
+echo
+echo "| VMs | script, one by one (s) | resync (s) | script / resync |"
+echo "| --- | --- | --- | --- |"
+/usr/bin/python3 -c 'import libvirt' 2>/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-libvirt >/dev/null
+python3 benchmarks/apply/make-host.py "$count" > "$work/host.json"
+rm -rf "$work/state"; python3 benchmarks/resync/make-state.py "$work/host.json" "$work/state" "$work/domains.xml" classic
+layout=classic; configure
+mkdir -p "$work/shim" "$work/script-run/logs"
+for tool in iptables ip6tables; do
+  ln -sf "/usr/sbin/$tool-legacy" "$work/shim/$tool"; ln -sf "/usr/sbin/$tool-legacy-save" "$work/shim/$tool-save"
+done
+ln -sf /usr/sbin/ebtables-nft "$work/shim/ebtables"; ln -sf /usr/sbin/ebtables-nft-save "$work/shim/ebtables-save"; ln -sf /bin/true "$work/shim/modprobe"
+sed -e "s|^driver = \"[^\"]*\"|driver = \"test://$work/domains.xml\"|" \
+    -e "s|^logpath = \"[^\"]*\"|logpath = \"$work/script-run/logs/\"|" \
+    -e "s|\"/var/log/cloudstack/agent/security_group\\.log\"|\"$work/script-run/agent.log\"|" \
+    -e "s|^lock_file = \"[^\"]*\"|lock_file = \"$work/script-run/sg.lock\"|" "$script" > "$work/security_group.py"
+python3 - "$work/host.json" > "$work/script-cmds.txt" <<'PY'
+import json, sys
+for vm in json.load(open(sys.argv[1]))["vms"]:
+    nic = vm["nics"][0]
+    common = (f"--vmname {vm['name']} --vmid {vm['id']} --vmip {nic['ipv4']} --vmip6 {nic['ipv6']} --vmmac {nic['mac']} "
+              f"--vif {nic['vif'].replace('vnet', 'tap')} --brname {nic['bridge']} --nicsecips {nic['secondaryIps'][0]};")
+    print(f"default_network_rules {common} --isFirstNic")
+    print(f"add_network_rules {common} --sig 0123456789abcdef --seq 1 --rules {vm['rules']}")
+PY
+fresh
+start=$(date +%s.%N)
+while read -r line; do
+  # shellcheck disable=SC2086
+  in_ns env PATH="$work/shim:$PATH" /usr/bin/python3 "$work/security_group.py" $line >/dev/null 2>&1 || true
+done < "$work/script-cmds.txt"
+theirs=$(echo "$(date +%s.%N) - $start" | bc)
+fresh; rm -rf "$work/run"
+ours=$(SECURITY_GROUPS_CONFIG=$work/sg.conf seconds in_ns "$binary" resync)
+printf "| %s | %.1f | %.3f | %.0f× |\n" "$count" "$theirs" "$ours" "$(echo "$theirs / $ours" | bc -l)"
