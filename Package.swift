@@ -31,19 +31,21 @@ let package = Package(
         .target(name: "CIPTables", dependencies: ["CLibIPTC"], path: "CShims/CIPTables"),
         .target(name: "CIPSet", dependencies: ["CLibIPSet"], path: "CShims/CIPSet"),
         .target(name: "CLibvirt", dependencies: ["CLibvirtSystem"], path: "CShims/CLibvirt"),
+        // glibc's GNU extensions (setns, syncfs, malloc_trim), which Swift's Glibc module leaves out.
+        .target(name: "CGlibcExtensions", path: "CShims/CGlibcExtensions"),
 
         // Pure: CloudStack inputs, host model, renderer, text forms. No I/O.
         .target(name: "SecurityGroupsCore"),
         // The only place that talks to the kernel and libvirt.
-        .target(name: "SecurityGroupsKernel", dependencies: ["SecurityGroupsCore", "CIPTables", "CIPSet", "CLibvirt"]),
+        .target(name: "SecurityGroupsKernel", dependencies: ["SecurityGroupsCore", "CIPTables", "CIPSet", "CLibvirt", "CGlibcExtensions"]),
         // The agent commands' semantics: state store, rule logs, lock, config.
         .target(
             name: "SecurityGroupsAgent",
-            dependencies: ["SecurityGroupsCore", "SecurityGroupsKernel", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["SecurityGroupsCore", "SecurityGroupsKernel", "CGlibcExtensions", .product(name: "Logging", package: "swift-log")]
         ),
         // A KVM host made of network namespaces, probed with real packets:
         // the demo and the data-plane tests.
-        .target(name: "SecurityGroupsSandbox", dependencies: ["SecurityGroupsCore", "SecurityGroupsKernel"]),
+        .target(name: "SecurityGroupsSandbox", dependencies: ["SecurityGroupsCore", "SecurityGroupsKernel", "CGlibcExtensions"]),
         .target(
             name: "SecurityGroupsCLI",
             dependencies: [
@@ -83,7 +85,7 @@ let package = Package(
     ]
 )
 
-let cTargets: Set<String> = ["CLibIPTC", "CLibIPSet", "CLibvirtSystem", "CIPTables", "CIPSet", "CLibvirt"]
+let cTargets: Set<String> = ["CLibIPTC", "CLibIPSet", "CLibvirtSystem", "CIPTables", "CIPSet", "CLibvirt", "CGlibcExtensions"]
 for target in package.targets where !cTargets.contains(target.name) {
     var settings = target.swiftSettings ?? []
     settings.append(.enableUpcomingFeature("ExistentialAny"))

@@ -6,13 +6,16 @@
 # leaves it, that every state file still parses, and that the next resync
 # converges. Prints one line per kill and a summary.
 #
-#   scripts/resync-torture.sh              # KILLS=60 VMS=300 MAX_DELAY_MS=900
+#   scripts/resync-torture.sh              # KILLS=60 VMS=300
+#
+# Kill points are uniform over the duration of an uninterrupted layout
+# switch (the shortest of three, measured first).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/install-deps.sh >/dev/null
 swift build -c release --product security-groups --static-swift-stdlib --scratch-path .build-static >/dev/null
 binary=$PWD/.build-static/release/security-groups
-kills=${KILLS:-60}; vms=${VMS:-300}; max_delay=${MAX_DELAY_MS:-900}
+kills=${KILLS:-60}; vms=${VMS:-300}
 work=$(mktemp -d)
 namespace=sgtorture-$$
 cleanup() { ip netns delete "$namespace" 2>/dev/null || true; rm -rf "$work"; }
@@ -49,8 +52,14 @@ for layout in classic notrack; do
   fresh; configure "$layout"; resync; dump "$work/ref-$layout"
 done
 fresh; configure notrack; resync
-target=classic
-mixed=0; unconverged=0; unreadable=0; partial_sets=0; declare -A old new
+max_delay=999999
+for layout in classic notrack classic; do
+  configure "$layout"; start=$(date +%s%N); resync; took=$(( ($(date +%s%N) - start) / 1000000 ))
+  [ "$took" -lt "$max_delay" ] && max_delay=$took
+done
+echo "an uninterrupted layout switch of $vms VMs: $max_delay ms (shortest of 3); kill points 0-$max_delay ms"
+target=notrack
+mixed=0; unconverged=0; unreadable=0; partial_sets=0; declare -A old new same
 for kill in $(seq "$kills"); do
   vm=$(( RANDOM % vms + 10 ))
   in_ns ebtables-nft -t nat -F "i-2-$vm-VM-in-src" 2>/dev/null || true
@@ -59,13 +68,15 @@ for kill in $(seq "$kills"); do
   delay=$(( RANDOM % max_delay ))
   SECURITY_GROUPS_CONFIG=$work/sg.conf in_ns "$binary" resync >/dev/null 2>&1 &
   pid=$!
-  sleep "$(printf '0.%03d' "$delay")"
+  sleep "$(printf '%d.%03d' $(( delay / 1000 )) $(( delay % 1000 )))"
   kill -9 "$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
   dump "$work/killed"
   states=""
   for table in $tables; do
-    if cmp -s "$work/killed/$table" "$work/ref-$target/$table"; then state=new; new[$table]=$(( ${new[$table]:-0} + 1 ))
+    if cmp -s "$work/before/$table" "$work/ref-$target/$table"; then state=same; same[$table]=$(( ${same[$table]:-0} + 1 ))
+      cmp -s "$work/killed/$table" "$work/before/$table" || { state=MIXED; mixed=$(( mixed + 1 )); }
+    elif cmp -s "$work/killed/$table" "$work/ref-$target/$table"; then state=new; new[$table]=$(( ${new[$table]:-0} + 1 ))
     elif cmp -s "$work/killed/$table" "$work/before/$table"; then state=old; old[$table]=$(( ${old[$table]:-0} + 1 ))
     else state=MIXED; mixed=$(( mixed + 1 )); fi
     states="$states $table=$state"
@@ -73,7 +84,13 @@ for kill in $(seq "$kills"); do
   if ! cmp -s "$work/killed/ipset" "$work/ref-$target/ipset" && ! cmp -s "$work/killed/ipset" "$work/before/ipset"; then
     partial_sets=$(( partial_sets + 1 )); states="$states ipset=partial"
   fi
-  for file in "$work"/state/*.json; do python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$file" 2>/dev/null || unreadable=$(( unreadable + 1 )); done
+  unreadable=$(( unreadable + $(python3 -c '
+import glob, json, sys
+bad = 0
+for path in glob.glob(sys.argv[1] + "/*.json"):
+    try: json.load(open(path))
+    except Exception: bad += 1
+print(bad)' "$work/state") ))
   resync
   rm -rf "$work/after"; dump "$work/after"
   if diff -rq "$work/after" "$work/ref-$target" >/dev/null; then converged=yes; else converged=NO; unconverged=$(( unconverged + 1 )); fi
@@ -82,4 +99,4 @@ for kill in $(seq "$kills"); do
 done
 echo
 echo "kills: $kills; tables neither old nor new: $mixed; unreadable state files: $unreadable; ipset left partial: $partial_sets; next resync did not converge: $unconverged"
-for table in $tables; do echo "  $table: old ${old[$table]:-0}, new ${new[$table]:-0}"; done
+for table in $tables; do echo "  $table: old ${old[$table]:-0}, new ${new[$table]:-0}, unchanged by the run ${same[$table]:-0}"; done

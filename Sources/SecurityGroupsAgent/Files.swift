@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import CGlibcExtensions
 
 /// Small file operations with errors that name the file.
 enum Files {
@@ -72,7 +73,7 @@ enum Files {
             if last >= 0 { close(last) }
             last = descriptor
         }
-        guard syncFileSystem(last) == 0 else { throw Failure(operation: "syncfs", path: directory, reason: lastError()) }
+        guard sg_syncfs(last) == 0 else { throw Failure(operation: "syncfs", path: directory, reason: lastError()) }
         for (file, temporary) in zip(files, temporaries) {
             guard rename(temporary, file.path) == 0 else { throw Failure(operation: "rename", path: file.path, reason: lastError()) }
         }
@@ -83,12 +84,6 @@ enum Files {
             close(directoryDescriptor)
         }
     }
-
-    /// glibc's `syncfs` (the Glibc module leaves it out, so it is looked up
-    /// by name): flushes the file system of `descriptor` once.
-    private static let syncFileSystem: @convention(c) (Int32) -> Int32 = {
-        unsafeBitCast(dlsym(UnsafeMutableRawPointer(bitPattern: 0), "syncfs"), to: (@convention(c) (Int32) -> Int32).self)
-    }()
 
     /// Writes plainly, as the script does its rule logs.
     static func write(_ contents: String, to path: String) throws(Failure) {

@@ -47,13 +47,18 @@ extension Agent {
             summary.unrecorded = desired.unrecorded
             summary.problems = desired.problems
             let (host, scope) = (desired.host, desired.scope)
-            progress("rendering \(host.vms.count) VMs")
-            let ruleset = Renderer.render(host, layout: configuration.layout, scope: scope)
-            summary.rules = AddressFamily.allCases.flatMap { ruleset.iptables($0).tables }.map(\.ruleCount).reduce(0, +)
-                + ruleset.ebtables.ruleCount
-            summary.sets = ruleset.ipsets.count
-            progress("applying \(summary.rules) rules and \(summary.sets) sets")
-            summary.report = try Applier(recordsChanges: dryRun).apply(ruleset, scope: scope, dryRun: dryRun)
+            progress("rendering \(host.vms.count) VMs and applying them")
+            var counts = (rules: 0, sets: 0)
+            // Rendered inside the apply, which then owns the ruleset and lets
+            // go of each family's rules once they are committed.
+            summary.report = try Applier(recordsChanges: dryRun).apply(scope: scope, dryRun: dryRun) {
+                let ruleset = Renderer.render(host, layout: configuration.layout, scope: scope)
+                counts.rules = AddressFamily.allCases.flatMap { ruleset.iptables($0).tables }.map(\.ruleCount).reduce(0, +)
+                    + ruleset.ebtables.ruleCount
+                counts.sets = ruleset.ipsets.count
+                return ruleset
+            }
+            (summary.rules, summary.sets) = counts
             if !dryRun {
                 progress("recording state and rule logs")
                 try rewriteRecords(host, annotations: store.annotations(), client: try libvirt())

@@ -1,5 +1,6 @@
 public import SecurityGroupsCore
 private import Glibc
+private import CGlibcExtensions
 
 /// What one apply did (or, in a dry run, would do).
 public struct ApplyReport: Sendable {
@@ -84,11 +85,11 @@ public struct Applier: Sendable {
         var clock = PhaseClock()
         func step<T>(_ body: () throws -> T) throws(ApplyError) -> T { try Self.step(applied: applied, body) }
 
-        let ruleset = try step { try render() }
+        var ruleset = try step { try render() }
         report.timings.append(("render", clock.lap()))
-        let ebtablesSync = ebtables ? Self.syncEbtables(ruleset.ebtables, scope: scope, dryRun: dryRun) : nil
+        let ebtablesSync = ebtables ? syncEbtables(ruleset.ebtables, scope: scope, dryRun: dryRun) : nil
         do throws(ApplyError) {
-            try applySetsAndTables(ruleset, scope: scope, dryRun: dryRun, report: &report, applied: &applied, clock: &clock)
+            try applySetsAndTables(&ruleset, scope: scope, dryRun: dryRun, report: &report, applied: &applied, clock: &clock)
         } catch {
             var error = error
             if let outcome = try? ebtablesSync?.finish(), outcome.applied { error.applied.append("ebtables nat") }
@@ -98,8 +99,8 @@ public struct Applier: Sendable {
         let outcome = try step { try ebtablesSync.finish() }
         report.timings.append(("ebtables wait", clock.lap()))
         report.timings += outcome.timings
-        if !outcome.lines.isEmpty {
-            report.add(count: 1 + outcome.lines.count) { ["*ebtables nat"] + outcome.lines }
+        if outcome.lineCount > 0 {
+            report.add(count: 1 + outcome.lineCount) { ["*ebtables nat"] + outcome.lines }
         }
         return report
     }
@@ -117,7 +118,7 @@ public struct Applier: Sendable {
 
     /// Sets, then the tables, then set removals: a set exists before a rule
     /// names it and goes only once no rule does.
-    private func applySetsAndTables(_ ruleset: Ruleset, scope: Scope, dryRun: Bool, report: inout ApplyReport,
+    private func applySetsAndTables(_ ruleset: inout Ruleset, scope: Scope, dryRun: Bool, report: inout ApplyReport,
                                     applied: inout [String], clock: inout PhaseClock) throws(ApplyError) {
         func step<T>(_ body: () throws -> T) throws(ApplyError) -> T { try Self.step(applied: applied, body) }
         let kernelSets = try step { try IPSetBackend.save(names: scope.setNames()) }
@@ -130,13 +131,13 @@ public struct Applier: Sendable {
         }
         report.timings.append(("ipset read and additions", clock.lap()))
 
-        let families = try step { try syncTables(ruleset, scope: scope, dryRun: dryRun) }
+        let families = try step { try syncTables(&ruleset, scope: scope, dryRun: dryRun) }
         for family in families {
             for table in family.tables {
                 report.retriedCommits += table.retries
                 report.timings.append((table.object, table.seconds))
-                guard !table.edits.isEmpty else { continue }
-                report.add(count: 1 + table.edits.count) { ["*\(table.object)"] + table.edits.map(\.description) }
+                guard table.editCount > 0 else { continue }
+                report.add(count: 1 + table.editCount) { ["*\(table.object)"] + table.lines }
                 if !dryRun {
                     report.committedTables.append(table.object)
                     applied.append(table.object)
@@ -173,25 +174,29 @@ public struct Applier: Sendable {
         }
     }
 
-    /// What the ebtables phase did: its batch lines, whether they were
-    /// applied, and its own phase timings.
+    /// What the ebtables phase did: its batch lines (kept only when changes
+    /// are recorded), whether they were applied, and its own phase timings.
     private struct EbtablesOutcome: Sendable {
         var lines: [String] = []
+        var lineCount = 0
         var applied = false
         var timings: [(phase: String, seconds: Double)] = []
     }
 
     /// Starts reading the scope's ebtables chains, planning against
     /// `desired` and (unless a dry run) applying the batch.
-    private static func syncEbtables(_ desired: EbtablesTable, scope: Scope, dryRun: Bool) -> BackgroundWork<EbtablesOutcome> {
-        BackgroundWork { () throws(NetfilterError) in
+    private func syncEbtables(_ desired: EbtablesTable, scope: Scope, dryRun: Bool) -> BackgroundWork<EbtablesOutcome> {
+        let recordsChanges = recordsChanges
+        return BackgroundWork { () throws(NetfilterError) in
             var outcome = EbtablesOutcome()
             var clock = PhaseClock()
-            let kernel = try EbtablesBackend.read(chains: scope.ebtablesChainNames())
-            outcome.lines = EbtablesPlanner.plan(desired: desired, kernel: kernel, scope: scope)
+            let lines = EbtablesPlanner.plan(desired: desired, kernel: try EbtablesBackend.read(chains: scope.ebtablesChainNames()),
+                                             scope: scope)
+            outcome.lineCount = lines.count
+            if recordsChanges { outcome.lines = lines }
             outcome.timings.append(("ebtables read (beside the tables)", clock.lap()))
-            if !dryRun, !outcome.lines.isEmpty {
-                try EbtablesBackend.restore(outcome.lines)
+            if !dryRun, !lines.isEmpty {
+                try EbtablesBackend.restore(lines)
                 outcome.applied = true
                 outcome.timings.append(("ebtables batch (beside the tables)", clock.lap()))
             }
@@ -199,9 +204,10 @@ public struct Applier: Sendable {
         }
     }
 
-    /// What one family's tables did, in order, up to the first failure.
+    /// What one family's tables did, in order, up to the first failure: the
+    /// number of edits, and their lines when changes are recorded.
     private struct FamilySync: Sendable {
-        var tables: [(object: String, edits: [TableEdit], retries: Int, seconds: Double)] = []
+        var tables: [(object: String, editCount: Int, lines: [String], retries: Int, seconds: Double)] = []
         var failure: NetfilterError?
     }
 
@@ -212,15 +218,20 @@ public struct Applier: Sendable {
     /// For the whole host they run one after the other: each family's
     /// libiptc copy of a large table costs a hundred megabytes or more, and
     /// the ebtables batch, longer than both, runs beside them anyway.
-    private func syncTables(_ ruleset: Ruleset, scope: Scope, dryRun: Bool) throws(NetfilterError) -> [FamilySync] {
+    private func syncTables(_ ruleset: inout Ruleset, scope: Scope, dryRun: Bool) throws(NetfilterError) -> [FamilySync] {
         let lock = try XtablesLock(timeout: lockTimeout)
         defer { withExtendedLifetime(lock) {} }
         if case .host = scope {
             let ipv4 = syncFamily(ruleset.ipv4, family: .ipv4, scope: scope, dryRun: dryRun)
+            // The IPv4 tables are done: let go of their desired rules and of
+            // libip4tc's copy before libip6tc makes its own.
+            ruleset.ipv4 = IPTablesFamily()
+            sg_malloc_trim()
             return [ipv4, syncFamily(ruleset.ipv6, family: .ipv6, scope: scope, dryRun: dryRun)]
         }
-        let ipv6 = BackgroundWork { self.syncFamily(ruleset.ipv6, family: .ipv6, scope: scope, dryRun: dryRun) }
-        let ipv4 = syncFamily(ruleset.ipv4, family: .ipv4, scope: scope, dryRun: dryRun)
+        let (desired4, desired6) = (ruleset.ipv4, ruleset.ipv6)
+        let ipv6 = BackgroundWork { self.syncFamily(desired6, family: .ipv6, scope: scope, dryRun: dryRun) }
+        let ipv4 = syncFamily(desired4, family: .ipv4, scope: scope, dryRun: dryRun)
         return [ipv4, try ipv6.finish()]
     }
 
@@ -231,7 +242,7 @@ public struct Applier: Sendable {
             do {
                 let (edits, retries) = try syncTable(table, family: family, scope: scope, dryRun: dryRun)
                 let object = "\(family == .ipv4 ? "iptables" : "ip6tables") \(table.name.rawValue)"
-                result.tables.append((object, edits, retries, clock.lap()))
+                result.tables.append((object, edits.count, recordsChanges ? edits.map(\.description) : [], retries, clock.lap()))
             } catch {
                 result.failure = error
                 break

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import CGlibcExtensions
 import SecurityGroupsKernel
 
 /// Work done inside a network namespace: on a thread of its own that joins
@@ -14,7 +15,7 @@ enum NamespaceThread {
         defer { close(descriptor) }
         let outcome = Outcome<T>()
         let thread = Thread {
-            if joinNetworkNamespace(descriptor) != 0 {
+            if sg_setns_network(descriptor) != 0 {
                 outcome.result = .failure(NetfilterError(operation: "join namespace", object: namespace,
                                                          reason: String(cString: strerror(errno))))
             } else {
@@ -25,17 +26,6 @@ enum NamespaceThread {
         thread.start()
         outcome.done.wait()
         return try outcome.result!.get()
-    }
-
-    /// glibc's `setns(fd, CLONE_NEWNET)`; Swift's Glibc module leaves the
-    /// GNU extension out, so it is looked up by name.
-    private static let joinNetworkNamespace: @convention(c) (Int32, Int32) -> Int32 = {
-        unsafeBitCast(dlsym(UnsafeMutableRawPointer(bitPattern: 0), "setns"), to: (@convention(c) (Int32, Int32) -> Int32).self)
-    }()
-
-    private static func joinNetworkNamespace(_ descriptor: Int32) -> Int32 {
-        let cloneNewNet: Int32 = 0x4000_0000
-        return joinNetworkNamespace(descriptor, cloneNewNet)
     }
 
     private final class Outcome<T>: @unchecked Sendable {

@@ -51,10 +51,17 @@ enum EbtablesBackend {
         try read(chains: nil)
     }
 
-    static func restore(_ lines: [String]) throws(NetfilterError) {
+    /// Applies `lines` in one `ebtables-restore --noflush` transaction. The
+    /// lines and their text are let go once the tool has its input: for a
+    /// whole host they are tens of megabytes, and the tool runs for seconds.
+    static func restore(_ lines: consuming [String]) throws(NetfilterError) {
         guard !lines.isEmpty else { return }
-        let input = "*nat\n" + lines.joined(separator: "\n") + "\n"
-        _ = try RunningTool(try tool("ebtables", verb: "restore"), ["--noflush"], input: input, operation: "ebtables-restore").finish()
+        let program = try tool("ebtables", verb: "restore")
+        var input = "*nat\n" + lines.joined(separator: "\n") + "\n"
+        _ = consume lines
+        let running = try RunningTool(program, ["--noflush"], input: input, operation: "ebtables-restore")
+        input = ""
+        _ = try running.finish()
     }
 
     /// `ebtables-nft[-verb]` where installed, else `ebtables[-verb]`.

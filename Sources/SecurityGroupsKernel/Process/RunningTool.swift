@@ -71,13 +71,17 @@ private final class TemporaryFile {
         _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC)
         template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
         self.descriptor = descriptor
-        let bytes = Array(contents.utf8)
-        var written = 0
-        while written < bytes.count {
-            let result = bytes[written...].withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
-            guard result > 0 else { close(descriptor); return nil }
-            written += result
+        var text = contents
+        let complete = text.withUTF8 { bytes in
+            var written = 0
+            while written < bytes.count {
+                let result = write(descriptor, bytes.baseAddress! + written, bytes.count - written)
+                guard result > 0 else { return false }
+                written += result
+            }
+            return true
         }
+        guard complete else { close(descriptor); return nil }
         lseek(descriptor, 0, SEEK_SET)
     }
 
