@@ -24,9 +24,14 @@ trap cleanup EXIT INT TERM
 export XTABLES_LOCKFILE=$work/xtables.lock
 
 in_ns() { ip netns exec "$namespace" "$@"; }
+# The host file's two bridges, each with its uplink port (the script needs one).
 fresh() {
   ip netns delete "$namespace" 2>/dev/null || true; ip netns add "$namespace"
-  for bridge in cloudbr0 cloudbr1; do ip -n "$namespace" link add "$bridge" type bridge; done
+  for index in 0 1; do
+    ip -n "$namespace" link add "cloudbr$index" type bridge; ip -n "$namespace" link set "cloudbr$index" up
+    ip -n "$namespace" link add "eth$index" type veth peer name "uplink$index"
+    ip -n "$namespace" link set "eth$index" master "cloudbr$index" up
+  done
 }
 seconds() { local start=$(date +%s.%N); "$@" >/dev/null; echo "$(date +%s.%N) - $start" | bc; }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
@@ -98,6 +103,9 @@ while read -r line; do
   in_ns env PATH="$work/shim:$PATH" /usr/bin/python3 "$work/security_group.py" $line >/dev/null 2>&1 || true
 done < "$work/script-cmds.txt"
 theirs=$(echo "$(date +%s.%N) - $start" | bc)
+# The script swallows its failures: check it really programmed every VM.
+programmed=$(in_ns iptables-legacy-save | grep -c '^:i-2-[0-9]*-VM ' || true)
+[ "$programmed" = "$count" ] || { echo "the script programmed $programmed of $count VMs; see $work/script-run/agent.log" >&2; exit 1; }
 fresh; rm -rf "$work/run"
 ours=$(SECURITY_GROUPS_CONFIG=$work/sg.conf seconds in_ns "$binary" resync)
 printf "| %s | %.1f | %.3f | %.0f× |\n" "$count" "$theirs" "$ours" "$(echo "$theirs / $ours" | bc -l)"

@@ -12,6 +12,9 @@ public enum Scope: Equatable, Sendable {
     case host
     case vms(VMSelection)
 
+    /// Up to this many VMs, a scope reads their sets and ebtables chains one by one.
+    static let fewVMs = 8
+
     /// Some VMs' scope.
     public static func vms(_ names: Set<VMName>, vifs: Set<String>) -> Scope { .vms(VMSelection(names, vifs: vifs)) }
 
@@ -92,9 +95,10 @@ public enum Scope: Equatable, Sendable {
 
     // MARK: - ipset
 
-    /// Sets to read: all of ours for the host; the VM's and the `notrack` ones for a VM.
+    /// Sets to read: all of ours for the host (or for many VMs, where one
+    /// listing beats one per set); the VMs' and the `notrack` ones otherwise.
     public func setNames() -> [String]? {
-        guard case .vms(let selection) = self else { return nil }
+        guard case .vms(let selection) = self, selection.names.count <= Self.fewVMs else { return nil }
         return selection.sets + AddressFamily.allCases.flatMap { [NetfilterNames.notrackSet($0), NetfilterNames.trackedSet($0)] }
     }
 
@@ -108,9 +112,10 @@ public enum Scope: Equatable, Sendable {
 
     // MARK: - ebtables
 
-    /// The ebtables chains to read; nil for the host (the whole table).
+    /// The ebtables chains to read; nil for the host or many VMs (the whole
+    /// table: one ebtables-save beats a listing per chain).
     public func ebtablesChainNames() -> [String]? {
-        guard case .vms(let selection) = self else { return nil }
+        guard case .vms(let selection) = self, selection.names.count <= Self.fewVMs else { return nil }
         return ["PREROUTING", "POSTROUTING"] + selection.ebtablesChains
     }
 
