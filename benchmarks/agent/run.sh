@@ -28,6 +28,7 @@ cleanup() { ip netns delete "$namespace" 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT INT TERM
 gcc -O2 -o "$work/table-floor" benchmarks/apply/table-floor.c -lip4tc -lip6tc -lpthread
 export XTABLES_LOCKFILE=$work/xtables.lock
+source benchmarks/common.sh
 
 if [ -n "$script" ]; then
   command -v /usr/bin/python3 >/dev/null && /usr/bin/python3 -c 'import libvirt' 2>/dev/null \
@@ -44,9 +45,8 @@ if [ -n "$script" ]; then
       -e "s|^lock_file = \"[^\"]*\"|lock_file = \"$work/script-run/sg.lock\"|" "$script" > "$work/security_group.py"
 fi
 
+# Unlike common.sh's: a failing run (the script swallows its own) still counts.
 seconds() { local start=$(date +%s.%N); "$@" >/dev/null 2>&1 || true; echo "$(date +%s.%N) - $start" | bc; }
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-in_ns() { ip netns exec "$namespace" "$@"; }
 vm=99999
 args="--vmname i-2-$vm-VM --vmid $vm --vmip 10.9.0.1 --vmip6 2001:db8:9::1 --vmmac 02:00:00:09:00:01 --vif vnet$vm --brname cloudbr0 --nicsecips 0;"
 rules='I:tcp;22;22;0.0.0.0/0,::/0,NEXT;I:tcp;80;443;0.0.0.0/0,::/0,NEXT;I:icmp;-1;-1;0.0.0.0/0,NEXT;I:udp;53;53;10.0.0.0/8,2001:db8::/32,NEXT;'

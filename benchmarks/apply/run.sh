@@ -22,12 +22,9 @@ cleanup() { ip netns delete "$namespace" 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT INT TERM
 gcc -O2 -o "$work/table-floor" benchmarks/apply/table-floor.c -lip4tc -lip6tc -lpthread
 export XTABLES_LOCKFILE=$work/xtables.lock
+source benchmarks/common.sh
 
-in_ns() { ip netns exec "$namespace" "$@"; }
 fresh() { ip netns delete "$namespace" 2>/dev/null || true; ip netns add "$namespace"; }
-seconds() { local start=$(date +%s.%N); "$@" >/dev/null; echo "$(date +%s.%N) - $start" | bc; }
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-section() { sed -n "/^# $2\$/,/^# $3\$/p" "$1" | sed '1d;$d'; }
 
 echo "| case | VMs | apply (s) | restore floor (s) | ratio | commit floor (s) | ratio |"
 echo "| --- | --- | --- | --- | --- | --- | --- |"
@@ -36,11 +33,7 @@ for size in $sizes; do
   python3 benchmarks/apply/make-host.py "$size" > "$host"
   python3 benchmarks/apply/make-host.py "$size" --change $((size / 2)) > "$work/change-$size.json"
   "$binary" plan --host "$host" --layout "$layout" > "$work/plan.txt"
-  section "$work/plan.txt" iptables-save ip6tables-save > "$work/v4.txt"
-  section "$work/plan.txt" ip6tables-save "ipset save" > "$work/v6.txt"
-  section "$work/plan.txt" "ipset save" ebtables-save > "$work/ipset.txt"
-  sed -n '/^# ebtables-save$/,$p' "$work/plan.txt" | sed '1d' > "$work/eb.txt"
-  restore="ipset restore < $work/ipset.txt && iptables-legacy-restore < $work/v4.txt && ip6tables-legacy-restore < $work/v6.txt && ebtables-nft-restore < $work/eb.txt"
+  restore=$(restore_floor "$work/plan.txt" "$work")
   floor_tables="$work/table-floor 4:filter 4:raw 6:filter 6:raw"
   : > "$work/full"; : > "$work/restore"; : > "$work/commit"; : > "$work/change"; : > "$work/change-floor"
   for run in $(seq "$runs"); do

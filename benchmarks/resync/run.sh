@@ -22,8 +22,8 @@ namespace=sgresync-$$
 cleanup() { ip netns delete "$namespace" 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT INT TERM
 export XTABLES_LOCKFILE=$work/xtables.lock
+source benchmarks/common.sh
 
-in_ns() { ip netns exec "$namespace" "$@"; }
 # The host file's two bridges, each with its uplink port (the script needs one).
 fresh() {
   ip netns delete "$namespace" 2>/dev/null || true; ip netns add "$namespace"
@@ -33,9 +33,6 @@ fresh() {
     ip -n "$namespace" link set "eth$index" master "cloudbr$index" up
   done
 }
-seconds() { local start=$(date +%s.%N); "$@" >/dev/null; echo "$(date +%s.%N) - $start" | bc; }
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-section() { sed -n "/^# $2\$/,/^# $3\$/p" "$1" | sed '1d;$d'; }
 configure() {
   printf 'layout = %s\nlibvirt_uri = test://%s/domains.xml\nrun_dir = %s/run\nstate_dir = %s/state\nlock_file = %s/sg.lock\nlog_file = %s/sg.log\n' \
     "$layout" "$work" "$work" "$work" "$work" "$work" > "$work/sg.conf"
@@ -50,11 +47,7 @@ for size in $sizes; do
   # The floor restores what resync programs: the plan of the same host, vifs renamed.
   sed 's/"vnet/"tap/g' "$work/host.json" > "$work/host-tap.json"
   "$binary" plan --host "$work/host-tap.json" --layout "$layout" > "$work/plan.txt"
-  section "$work/plan.txt" iptables-save ip6tables-save > "$work/v4.txt"
-  section "$work/plan.txt" ip6tables-save "ipset save" > "$work/v6.txt"
-  section "$work/plan.txt" "ipset save" ebtables-save > "$work/ipset.txt"
-  sed -n '/^# ebtables-save$/,$p' "$work/plan.txt" | sed '1d' > "$work/eb.txt"
-  restore="ipset restore < $work/ipset.txt && iptables-legacy-restore < $work/v4.txt && ip6tables-legacy-restore < $work/v6.txt && ebtables-nft-restore < $work/eb.txt"
+  restore=$(restore_floor "$work/plan.txt" "$work")
   : > "$work/resync"; : > "$work/floor"; : > "$work/rss"
   for run in $(seq "$runs"); do
     fresh; rm -rf "$work/run"
