@@ -143,6 +143,7 @@ extension Agent {
     /// domain's id of now.
     private func rewriteRecords(_ host: HostState, annotations: [VMName: StateStore.Annotations], client: LibvirtClient) throws {
         try Files.makeDirectory(configuration.runDirectory)
+        store.removeLeftovers()
         let ids = Dictionary(try client.domains().map { ($0.name, $0.id.map(String.init) ?? "-1") }, uniquingKeysWith: { first, _ in first })
         var records: [(vm: VirtualMachine, annotations: StateStore.Annotations)] = []
         for vm in host.vms {

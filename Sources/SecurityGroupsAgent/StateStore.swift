@@ -105,6 +105,15 @@ public struct StateStore: Sendable {
         }
     }
 
+    /// Deletes the temporary files of writes that were killed midway
+    /// (`.<file>.<pid>.tmp`); call it only under the command lock.
+    public func removeLeftovers() {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        for name in names where name.hasPrefix(".") && name.hasSuffix(".tmp") {
+            try? FileManager.default.removeItem(atPath: "\(directory)/\(name)")
+        }
+    }
+
     public func remove(_ vm: VMName) throws(AgentError) {
         do { try Files.remove(path(vm.rawValue)) } catch { throw AgentError(error.description) }
     }
