@@ -7,6 +7,9 @@ let package = Package(
     products: [
         .executable(name: "security-groups", targets: ["security-groups"]),
         .library(name: "SecurityGroupsCore", targets: ["SecurityGroupsCore"]),
+        // For benchmarks/: the kernel backend's encoder and the agent's argv parsing.
+        .library(name: "SecurityGroupsKernel", targets: ["SecurityGroupsKernel"]),
+        .library(name: "SecurityGroupsAgent", targets: ["SecurityGroupsAgent"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),

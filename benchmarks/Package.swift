@@ -13,12 +13,14 @@ let package = Package(
     ],
     targets: [
         .executableTarget(
-            name: "Render",
+            name: "SecurityGroups",
             dependencies: [
                 .product(name: "SecurityGroupsCore", package: "main"),
+                .product(name: "SecurityGroupsKernel", package: "main"),
+                .product(name: "SecurityGroupsAgent", package: "main"),
                 .product(name: "Benchmark", package: "package-benchmark"),
             ],
-            path: "Benchmarks/Render",
+            path: "Benchmarks/SecurityGroups",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
         ),
     ]

@@ -9,6 +9,14 @@ struct RuleCodec {
     private var indexes: [String: UInt16] = [:]
     private var names: [UInt16: String] = [:]
 
+    init() {}
+
+    /// A codec that knows these set indexes without asking the kernel.
+    init(setIndexes: [String: UInt16]) {
+        indexes = setIndexes
+        names = Dictionary(setIndexes.map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
+    }
+
     /// The entry bytes of `rule`, as iptables-legacy would write them.
     mutating func encode(_ rule: IPTablesRule, family: AddressFamily) throws(NetfilterError) -> [UInt8] {
         var flat = sg_rule()
