@@ -42,22 +42,12 @@ gcc -O2 -o "$work/table-floor" benchmarks/apply/table-floor.c -lip4tc -lip6tc -l
 timed() { local start=$(date +%s.%N); "$@" >/dev/null 2>&1 || true; echo "$(date +%s.%N) - $start" | bc; }
 
 if [ -n "$script" ]; then
-  /usr/bin/python3 -c 'import libvirt' 2>/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-libvirt >/dev/null
-  mkdir -p "$work/shim" "$work/script-run/logs"
-  for tool in iptables ip6tables; do
-    ln -s "/usr/sbin/$tool-legacy" "$work/shim/$tool"; ln -s "/usr/sbin/$tool-legacy-save" "$work/shim/$tool-save"
-  done
-  ln -s /usr/sbin/ebtables-nft "$work/shim/ebtables"; ln -s /usr/sbin/ebtables-nft-save "$work/shim/ebtables-save"
-  ln -s /bin/true "$work/shim/modprobe"
-  sed -e "s|^driver = \"[^\"]*\"|driver = \"test://$work/domains.xml\"|" \
-      -e "s|^logpath = \"[^\"]*\"|logpath = \"$work/script-run/logs/\"|" \
-      -e "s|\"/var/log/cloudstack/agent/security_group\\.log\"|\"$work/script-run/agent.log\"|" \
-      -e "s|^lock_file = \"[^\"]*\"|lock_file = \"$work/script-run/sg.lock\"|" "$script" > "$work/security_group.py"
+  prepare_script "$script"
 else
   echo "SG_REFERENCE_SCRIPT is unset: the script's columns are skipped." >&2
 fi
 ours_cmd() { SECURITY_GROUPS_CONFIG=$work/sg.conf in_ns "$binary" "$@"; }
-theirs_cmd() { in_ns env PATH="$work/shim:$PATH" /usr/bin/python3 "$work/security_group.py" "$@"; }
+theirs_cmd() { script_cmd "$@"; }
 
 vm=99999
 vmargs="--vmname i-2-$vm-VM --vmid $vm --vmip 10.9.0.1 --vmip6 2001:db8:9::1 --vmmac 02:00:00:09:00:01 --vif tap$vm --brname cloudbr0 --nicsecips 0;"
@@ -96,7 +86,7 @@ XML
 # (ours: ip, the binary; the script: ip, env, python3).
 spawned() {
   strace -f -qq -e trace=execve -o "$work/strace" bash -c \
-    "$(declare -f in_ns ours_cmd theirs_cmd start_vm); $(declare -p binary work namespace vmargs rules vm); start_vm $1" >/dev/null 2>&1 || true
+    "$(declare -f in_ns script_cmd ours_cmd theirs_cmd start_vm); $(declare -p binary work namespace vmargs rules vm); start_vm $1" >/dev/null 2>&1 || true
   echo $(( $(grep -c 'execve(.*= 0$' "$work/strace") - 1 - 2 * $2 ))
 }
 cell() { [ -n "$1" ] && printf "%.3f" "$1" || printf "%s" "${2:-not run}"; }
@@ -155,24 +145,8 @@ for size in $sizes; do
     ours=$(median < "$work/ours-resync"); floor=$(median < "$work/floor-resync"); theirs=""
     if [ -n "$script" ] && [ "$size" -le "$script_resync_max" ]; then
       cp "$work/domains-resync.xml" "$work/domains.xml"
-      python3 - "$work/host-$size.json" > "$work/script-cmds.txt" <<'PY'
-import json, sys
-for vm in json.load(open(sys.argv[1]))["vms"]:
-    nic = vm["nics"][0]
-    common = (f"--vmname {vm['name']} --vmid {vm['id']} --vmip {nic['ipv4']} --vmip6 {nic['ipv6']} --vmmac {nic['mac']} "
-              f"--vif {nic['vif']} --brname {nic['bridge']} --nicsecips {nic['secondaryIps'][0]};")
-    print(f"default_network_rules {common} --isFirstNic")
-    print(f"add_network_rules {common} --sig 0123456789abcdef --seq 1 --rules {vm['rules']}")
-PY
       world 0
-      start=$(date +%s.%N)
-      while read -r line; do
-        # shellcheck disable=SC2086
-        theirs_cmd $line >/dev/null 2>&1 || true
-      done < "$work/script-cmds.txt"
-      theirs=$(echo "$(date +%s.%N) - $start" | bc)
-      programmed=$(in_ns iptables-legacy-save | grep -c '^:i-2-[0-9]*-VM ' || true)
-      [ "$programmed" = "$size" ] || theirs=""
+      theirs=$(script_one_by_one "$work/host-$size.json" || true)
       domains
     fi
     note=$([ -n "$script" ] && echo "not run: over SCRIPT_RESYNC_MAX=$script_resync_max (one by one)" || echo "(no SG_REFERENCE_SCRIPT)")

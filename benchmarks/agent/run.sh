@@ -30,20 +30,7 @@ gcc -O2 -o "$work/table-floor" benchmarks/apply/table-floor.c -lip4tc -lip6tc -l
 export XTABLES_LOCKFILE=$work/xtables.lock
 source benchmarks/common.sh
 
-if [ -n "$script" ]; then
-  command -v /usr/bin/python3 >/dev/null && /usr/bin/python3 -c 'import libvirt' 2>/dev/null \
-    || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-libvirt >/dev/null
-  mkdir -p "$work/shim" "$work/script-run/logs"
-  for tool in iptables ip6tables; do
-    ln -s "/usr/sbin/$tool-legacy" "$work/shim/$tool"; ln -s "/usr/sbin/$tool-legacy-save" "$work/shim/$tool-save"
-  done
-  ln -s /usr/sbin/ebtables-nft "$work/shim/ebtables"; ln -s /usr/sbin/ebtables-nft-save "$work/shim/ebtables-save"
-  ln -s /bin/true "$work/shim/modprobe"
-  sed -e "s|^driver = \"[^\"]*\"|driver = \"test://$work/domains.xml\"|" \
-      -e "s|^logpath = \"[^\"]*\"|logpath = \"$work/script-run/logs/\"|" \
-      -e "s|\"/var/log/cloudstack/agent/security_group\\.log\"|\"$work/script-run/agent.log\"|" \
-      -e "s|^lock_file = \"[^\"]*\"|lock_file = \"$work/script-run/sg.lock\"|" "$script" > "$work/security_group.py"
-fi
+[ -n "$script" ] && prepare_script "$script"
 
 # Unlike common.sh's: a failing run (the script swallows its own) still counts.
 seconds() { local start=$(date +%s.%N); "$@" >/dev/null 2>&1 || true; echo "$(date +%s.%N) - $start" | bc; }
@@ -87,8 +74,8 @@ for size in $sizes; do
     if [ -n "$script" ]; then
       world "$size"
       theirs() {
-        in_ns env PATH="$work/shim:$PATH" /usr/bin/python3 "$work/security_group.py" default_network_rules $args --isFirstNic
-        in_ns env PATH="$work/shim:$PATH" /usr/bin/python3 "$work/security_group.py" add_network_rules $args --sig 0123456789abcdef --seq 1 --rules "$rules"
+        script_cmd default_network_rules $args --isFirstNic
+        script_cmd add_network_rules $args --sig 0123456789abcdef --seq 1 --rules "$rules"
       }
       seconds theirs >> "$work/script"
     fi

@@ -67,38 +67,12 @@ count=${SCRIPT_SIZE:-250}
 echo
 echo "| VMs | script, one by one (s) | resync (s) | script / resync |"
 echo "| --- | --- | --- | --- |"
-/usr/bin/python3 -c 'import libvirt' 2>/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-libvirt >/dev/null
 python3 benchmarks/apply/make-host.py "$count" > "$work/host.json"
 rm -rf "$work/state"; python3 benchmarks/resync/make-state.py "$work/host.json" "$work/state" "$work/domains.xml" classic
 layout=classic; configure
-mkdir -p "$work/shim" "$work/script-run/logs"
-for tool in iptables ip6tables; do
-  ln -sf "/usr/sbin/$tool-legacy" "$work/shim/$tool"; ln -sf "/usr/sbin/$tool-legacy-save" "$work/shim/$tool-save"
-done
-ln -sf /usr/sbin/ebtables-nft "$work/shim/ebtables"; ln -sf /usr/sbin/ebtables-nft-save "$work/shim/ebtables-save"; ln -sf /bin/true "$work/shim/modprobe"
-sed -e "s|^driver = \"[^\"]*\"|driver = \"test://$work/domains.xml\"|" \
-    -e "s|^logpath = \"[^\"]*\"|logpath = \"$work/script-run/logs/\"|" \
-    -e "s|\"/var/log/cloudstack/agent/security_group\\.log\"|\"$work/script-run/agent.log\"|" \
-    -e "s|^lock_file = \"[^\"]*\"|lock_file = \"$work/script-run/sg.lock\"|" "$script" > "$work/security_group.py"
-python3 - "$work/host.json" > "$work/script-cmds.txt" <<'PY'
-import json, sys
-for vm in json.load(open(sys.argv[1]))["vms"]:
-    nic = vm["nics"][0]
-    common = (f"--vmname {vm['name']} --vmid {vm['id']} --vmip {nic['ipv4']} --vmip6 {nic['ipv6']} --vmmac {nic['mac']} "
-              f"--vif {nic['vif'].replace('vnet', 'tap')} --brname {nic['bridge']} --nicsecips {nic['secondaryIps'][0]};")
-    print(f"default_network_rules {common} --isFirstNic")
-    print(f"add_network_rules {common} --sig 0123456789abcdef --seq 1 --rules {vm['rules']}")
-PY
+prepare_script "$script"
 fresh
-start=$(date +%s.%N)
-while read -r line; do
-  # shellcheck disable=SC2086
-  in_ns env PATH="$work/shim:$PATH" /usr/bin/python3 "$work/security_group.py" $line >/dev/null 2>&1 || true
-done < "$work/script-cmds.txt"
-theirs=$(echo "$(date +%s.%N) - $start" | bc)
-# The script swallows its failures: check it really programmed every VM.
-programmed=$(in_ns iptables-legacy-save | grep -c '^:i-2-[0-9]*-VM ' || true)
-[ "$programmed" = "$count" ] || { echo "the script programmed $programmed of $count VMs; see $work/script-run/agent.log" >&2; exit 1; }
+theirs=$(script_one_by_one "$work/host.json")
 fresh; rm -rf "$work/run"
 ours=$(SECURITY_GROUPS_CONFIG=$work/sg.conf seconds in_ns "$binary" resync)
 printf "| %s | %.1f | %.3f | %.0f× |\n" "$count" "$theirs" "$ours" "$(echo "$theirs / $ours" | bc -l)"
