@@ -5,7 +5,7 @@ import SecurityGroupsKernel
 
 /// A KVM host made of network namespaces: `<prefix>-host` holds bridge
 /// `cloudbr0` (the hypervisor's own address is on it), an uplink port to
-/// `<prefix>-out` (the outside world) and one `vnetN` port per VM, each VM a
+/// `<prefix>-out` (the outside world) and one `tapN` port per VM, each VM a
 /// namespace `<prefix>-vmN` behind it. VMs are programmed only through the
 /// agent commands of a `security-groups` binary run in the host namespace,
 /// with libvirt's test driver describing the same VMs.
