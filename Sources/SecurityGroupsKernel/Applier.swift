@@ -190,8 +190,8 @@ public struct Applier: Sendable {
         return BackgroundWork { () throws(NetfilterError) in
             var outcome = EbtablesOutcome()
             var clock = PhaseClock()
-            let lines = EbtablesPlanner.plan(desired: desired, kernel: try EbtablesBackend.read(chains: scope.ebtablesChainNames()),
-                                             scope: scope)
+            let kernel = try EbtablesBackend.read(chains: scope.ebtablesChainNames(), wanted: Set(desired.chains.keys))
+            let lines = EbtablesPlanner.plan(desired: desired, kernel: kernel, scope: scope)
             outcome.lineCount = lines.count
             if recordsChanges { outcome.lines = lines }
             outcome.timings.append(("ebtables read (beside the tables)", clock.lap()))

@@ -71,4 +71,23 @@ import Testing
         same.chains = ["PREROUTING": ["-i vnet9 -j i-2-9-VM-in"], "i-2-9-VM-in": ["-j i-2-9-VM-in-src"], "i-2-9-VM-in-src": ["-j DROP"]]
         #expect(EbtablesPlanner.plan(desired: desired, kernel: same).isEmpty)
     }
+
+    /// Chains known only to exist (a destroy does not list what it deletes
+    /// whole) are flushed and deleted like listed ones; a wanted chain whose
+    /// rules were not read is rewritten.
+    @Test func unlistedChainsAreDeletedWholeOrRewritten() {
+        let kernel = KernelEbtablesState(chains: ["PREROUTING": ["-i vnet8 -j i-2-8-VM-in"], "i-2-8-VM-in": ["-j i-2-8-VM-in-src"]],
+                                         unlisted: ["i-2-8-VM-in-src"])
+        #expect(EbtablesPlanner.plan(desired: EbtablesTable(), kernel: kernel, scope: .vm(try! VMName("i-2-8-VM"))) == [
+            "-D PREROUTING -i vnet8 -j i-2-8-VM-in",
+            "-F i-2-8-VM-in",
+            "-F i-2-8-VM-in-src",
+            "-X i-2-8-VM-in",
+            "-X i-2-8-VM-in-src",
+        ])
+        var desired = EbtablesTable()
+        desired.chains["i-2-8-VM-in-src"] = [EbtablesRule(target: .drop)]
+        #expect(EbtablesPlanner.plan(desired: desired, kernel: kernel, scope: .vm(try! VMName("i-2-8-VM"))).prefix(2)
+            == [":i-2-8-VM-in-src ACCEPT", "-A i-2-8-VM-in-src -j DROP"])
+    }
 }

@@ -2,8 +2,14 @@
 public struct KernelEbtablesState: Equatable, Sendable {
     /// Every chain with its rules as ebtables-save prints them, `-A CHAIN ` cut off.
     public var chains: [String: [String]]
+    /// Chains known to exist (a listed chain jumps to them) whose rules were
+    /// not read, because the run deletes them whole.
+    public var unlisted: Set<String>
 
-    public init(chains: [String: [String]] = [:]) { self.chains = chains }
+    public init(chains: [String: [String]] = [:], unlisted: Set<String> = []) {
+        self.chains = chains
+        self.unlisted = unlisted
+    }
 
     /// Parses ebtables-save output, keeping the `nat` table.
     public static func parseSave(_ text: String) -> KernelEbtablesState {
@@ -56,10 +62,10 @@ public enum EbtablesPlanner {
             let present = Set(ours)
             lines += wanted.filter { !present.contains($0) }.map { "-A \(chain) \($0)" }
         }
-        let obsolete = kernel.chains.keys.filter {
+        let obsolete = Set(kernel.chains.keys).union(kernel.unlisted).filter {
             desired.chains[$0] == nil && !EbtablesTable.builtinChains.contains($0) && scope.ownsEbtablesChain($0)
         }.sorted()
-        lines += obsolete.filter { !(kernel.chains[$0] ?? []).isEmpty }.map { "-F \($0)" }
+        lines += obsolete.filter { kernel.unlisted.contains($0) || !(kernel.chains[$0] ?? []).isEmpty }.map { "-F \($0)" }
         lines += obsolete.map { "-X \($0)" }
         return lines
     }

@@ -8,8 +8,11 @@ enum EbtablesBackend {
     /// Reads `chains`, or the whole table when nil: a chain listing
     /// (`ebtables -L CHAIN --Lx`) is far cheaper than ebtables-save on a
     /// large table. ebtables-nft commits a batch even to list, so the
-    /// listings run one after the other, never side by side.
-    static func read(chains: [String]?) throws(NetfilterError) -> KernelEbtablesState {
+    /// listings run one after the other, never side by side. Only what the
+    /// plan needs is listed: the built-in chains, the VMs' chains they jump
+    /// to, and the chains those jump to when `wanted` has them (to compare);
+    /// the others are only noted as existing (they are deleted whole).
+    static func read(chains: [String]?, wanted: Set<String> = []) throws(NetfilterError) -> KernelEbtablesState {
         guard let chains else {
             return KernelEbtablesState.parseSave(
                 try RunningTool(try tool("ebtables", verb: "save"), ["-t", "nat"], operation: "ebtables-save").finish())
@@ -19,16 +22,28 @@ enum EbtablesBackend {
         func list(_ chain: String) {
             if let rules = listChain(chain, program: program) { state.chains[chain] = rules }
         }
+        func targets(_ listed: [String]) -> Set<String> {
+            Set(listed.flatMap { chain in state.chains[chain] ?? [] }.compactMap { rule in
+                let words = rule.split(separator: " ")
+                return words.firstIndex(of: "-j").flatMap { $0 + 1 < words.count ? String(words[$0 + 1]) : nil }
+            })
+        }
         let builtins = chains.filter { EbtablesTable.builtinChains.contains($0) }
         builtins.forEach(list)
         // A VM chain nothing jumps to is rewritten whole anyway (`:CHAIN`
         // creates or flushes it): listing it would only cost time.
-        let builtinRules: [String] = builtins.flatMap { (chain: String) -> [String] in state.chains[chain] ?? [] }
-        let jumpTargets = Set(builtinRules.compactMap { $0.split(separator: " ").last.map(String.init) })
-        let inTargets = chains.filter { !builtins.contains($0) && jumpTargets.contains($0) }
-        for chain in chains where !builtins.contains(chain) {
+        let builtinTargets = targets(builtins)
+        let top = chains.filter { !builtins.contains($0) && builtinTargets.contains($0) }
+        top.forEach(list)
+        let referenced = targets(top)
+        for chain in chains where !builtins.contains(chain) && !top.contains(chain) {
             let base = chain.replacingOccurrences(of: #"-(in|out)(-ips|-src|-dst)?$"#, with: "", options: .regularExpression)
-            if inTargets.contains(where: { $0.hasPrefix(base + "-") }) { list(chain) }
+            guard top.contains(where: { $0.hasPrefix(base + "-") }) else { continue }
+            if wanted.contains(chain) {
+                list(chain)
+            } else if referenced.contains(chain) {
+                state.unlisted.insert(chain)
+            }
         }
         return state
     }
