@@ -69,6 +69,19 @@ static int sg_add_match(struct sg_buffer *buffer, const char *name, uint8_t revi
     return 0;
 }
 
+static int sg_add_target(struct sg_buffer *buffer, const char *name, uint8_t revision, const void *payload, size_t length)
+{
+    size_t size = XT_ALIGN(sizeof(struct xt_entry_target) + length);
+    struct xt_entry_target *target = sg_reserve(buffer, size);
+    if (target == NULL)
+        return -1;
+    target->u.user.target_size = size;
+    strncpy(target->u.user.name, name, sizeof(target->u.user.name) - 1);
+    target->u.user.revision = revision;
+    memcpy(target->data, payload, length);
+    return 0;
+}
+
 static void sg_interface(const char *name, char out[IFNAMSIZ], unsigned char mask[IFNAMSIZ])
 {
     size_t length = strnlen(name, IFNAMSIZ - 1);
@@ -180,31 +193,20 @@ static int sg_encode_target(struct sg_buffer *buffer, const struct sg_rule *rule
         return 0;
     }
     case SG_TARGET_DNAT: {
-        size_t size = XT_ALIGN(sizeof(struct xt_entry_target) + sizeof(struct nf_nat_range2));
-        struct xt_entry_target *target = sg_reserve(buffer, size);
-        if (target == NULL)
-            return -1;
-        target->u.user.target_size = size;
-        strcpy(target->u.user.name, "DNAT");
-        target->u.user.revision = 2;
-        struct nf_nat_range2 *range = (struct nf_nat_range2 *)target->data;
-        range->flags = NF_NAT_RANGE_MAP_IPS | NF_NAT_RANGE_PROTO_SPECIFIED;
-        memcpy(&range->min_addr.ip, rule->dnat_address, 4);
-        memcpy(&range->max_addr.ip, rule->dnat_address, 4);
-        range->min_proto.tcp.port = htons(rule->dnat_port);
-        range->max_proto.tcp.port = htons(rule->dnat_port);
-        return 0;
+        struct nf_nat_range2 range;
+        memset(&range, 0, sizeof(range));
+        range.flags = NF_NAT_RANGE_MAP_IPS | NF_NAT_RANGE_PROTO_SPECIFIED;
+        memcpy(&range.min_addr.ip, rule->dnat_address, 4);
+        memcpy(&range.max_addr.ip, rule->dnat_address, 4);
+        range.min_proto.tcp.port = htons(rule->dnat_port);
+        range.max_proto.tcp.port = htons(rule->dnat_port);
+        return sg_add_target(buffer, "DNAT", 2, &range, sizeof(range));
     }
     case SG_TARGET_NOTRACK: {
-        size_t size = XT_ALIGN(sizeof(struct xt_entry_target) + sizeof(struct xt_ct_target_info_v1));
-        struct xt_entry_target *target = sg_reserve(buffer, size);
-        if (target == NULL)
-            return -1;
-        target->u.user.target_size = size;
-        strcpy(target->u.user.name, "CT");
-        target->u.user.revision = 2;
-        ((struct xt_ct_target_info_v1 *)target->data)->flags = XT_CT_NOTRACK;
-        return 0;
+        struct xt_ct_target_info_v1 info;
+        memset(&info, 0, sizeof(info));
+        info.flags = XT_CT_NOTRACK;
+        return sg_add_target(buffer, "CT", 2, &info, sizeof(info));
     }
     }
     return -1;

@@ -40,7 +40,6 @@ extension Agent {
     public func status() throws(AgentError) -> HostStatus {
         do {
             let desired = try desiredHost()
-            let (recorded, _) = store.load()
             let annotations = store.annotations()
             let ruleset = Renderer.render(desired.host, layout: configuration.layout, scope: desired.scope)
             let changes = try Applier().apply(ruleset, scope: desired.scope, dryRun: true).changes.filter { !$0.hasPrefix("*") }
@@ -48,7 +47,7 @@ extension Agent {
             let untracked = Set(notrackSets.flatMap(\.members))
             var attributed = Set<Int>()
             var vms: [HostStatus.VM] = []
-            for vm in recorded.vms {
+            for vm in desired.recorded {
                 let running = desired.host.vms.first { $0.name == vm.name }
                 let words = Self.objectWords(running ?? vm)
                 var inSync: Bool?

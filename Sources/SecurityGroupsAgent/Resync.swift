@@ -61,9 +61,11 @@ extension Agent {
             (summary.rules, summary.sets) = counts
             if !dryRun {
                 progress("recording state and rule logs")
-                try rewriteRecords(host, annotations: store.annotations(), client: try libvirt())
+                try rewriteRecords(host, annotations: store.annotations(), domainIDs: desired.domainIDs)
             }
             summary.seconds = Date().timeIntervalSince(started)
+            logger.info("\(summary.line)")
+            for problem in summary.problems { logger.warning("resync: \(problem)") }
             return summary
         } catch let error as AgentError {
             throw error
@@ -78,6 +80,10 @@ extension Agent {
     struct DesiredHost {
         var host: HostState
         var scope: Scope
+        /// Every recorded VM, as recorded.
+        var recorded: [VirtualMachine] = []
+        /// libvirt's domain ids by name, as the rule logs write them (`-1` when not running).
+        var domainIDs: [String: String] = [:]
         var notRunning: [String] = []
         var unrecorded: [String] = []
         var problems: [String] = []
@@ -86,8 +92,12 @@ extension Agent {
     func desiredHost() throws -> DesiredHost {
         let (recorded, problems) = store.load()
         let client = try libvirt()
-        let aliveNames = Set(try client.domains().filter { $0.state == .running || $0.state == .paused }.map(\.name))
-        var desired = DesiredHost(host: HostState(bridges: recorded.bridges, vms: []), scope: .host, problems: problems)
+        let domains = try client.domains()
+        let aliveNames = Set(domains.filter { $0.state == .running || $0.state == .paused }.map(\.name))
+        var desired = DesiredHost(host: HostState(bridges: recorded.bridges, vms: []), scope: .host, recorded: recorded.vms,
+                                  domainIDs: Dictionary(domains.map { ($0.name, $0.id.map(String.init) ?? "-1") },
+                                                        uniquingKeysWith: { first, _ in first }),
+                                  problems: problems)
         var oldVIFs: Set<String> = []
         for var vm in recorded.vms {
             guard aliveNames.contains(vm.name.rawValue) else {
@@ -141,10 +151,9 @@ extension Agent {
     /// Saves the programmed VMs' state (files that change only) and writes
     /// their rule logs again where they are missing or differ, with the
     /// domain's id of now.
-    private func rewriteRecords(_ host: HostState, annotations: [VMName: StateStore.Annotations], client: LibvirtClient) throws {
+    private func rewriteRecords(_ host: HostState, annotations: [VMName: StateStore.Annotations], domainIDs ids: [String: String]) throws {
         try Files.makeDirectory(configuration.runDirectory)
         store.removeLeftovers()
-        let ids = Dictionary(try client.domains().map { ($0.name, $0.id.map(String.init) ?? "-1") }, uniquingKeysWith: { first, _ in first })
         var records: [(vm: VirtualMachine, annotations: StateStore.Annotations)] = []
         for vm in host.vms {
             var recorded = annotations[vm.name] ?? StateStore.Annotations()

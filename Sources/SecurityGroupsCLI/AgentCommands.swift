@@ -21,9 +21,7 @@ public enum AgentCommandLine {
         }
         do {
             let parsed = try AgentArguments(parsing: words)
-            let configuration = try loadConfiguration()
-            let logger = Logger(label: "security-groups") { _ in FileLogHandler(path: configuration.logFile) }
-            let outcome = try Agent(configuration: configuration, logger: logger).run(command, parsed)
+            let outcome = try agent().run(command, parsed)
             print(outcome.output, terminator: "")
             return outcome.status
         } catch {
@@ -37,8 +35,16 @@ public enum AgentCommandLine {
         + Agent.Command.allCases.map(\.rawValue).joined(separator: ", ")
         + " (`security-groups COMMAND --help` lists the arguments)."
 
+    /// An agent with the configuration of `SECURITY_GROUPS_CONFIG`, logging to its `log_file`.
+    static func agent() throws -> Agent {
+        let configuration = try loadConfiguration()
+        return Agent(configuration: configuration, logger: Logger(label: "security-groups") { _ in
+            FileLogHandler(path: configuration.logFile)
+        })
+    }
+
     /// The configuration of `SECURITY_GROUPS_CONFIG` (or the default path; defaults when missing).
-    static func loadConfiguration() throws -> AgentConfiguration {
+    private static func loadConfiguration() throws -> AgentConfiguration {
         // getenv, not ProcessInfo.environment, which copies the whole environment.
         let path = getenv("SECURITY_GROUPS_CONFIG").map { String(cString: $0) } ?? AgentConfiguration.defaultPath
         guard FileManager.default.fileExists(atPath: path) else { return AgentConfiguration() }

@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import Logging
 import SecurityGroupsAgent
 
 /// `security-groups resync`: every recorded VM that libvirt runs, programmed
@@ -19,16 +18,12 @@ struct ResyncCommand: ParsableCommand {
     func run() throws {
         let summary: ResyncSummary
         do {
-            let configuration = try AgentCommandLine.loadConfiguration()
-            let logger = Logger(label: "security-groups") { _ in FileLogHandler(path: configuration.logFile) }
             let onTerminal = isatty(STDERR_FILENO) == 1
-            summary = try Agent(configuration: configuration, logger: logger).resync(dryRun: dryRun) { step in
+            summary = try AgentCommandLine.agent().resync(dryRun: dryRun) { step in
                 guard onTerminal else { return }
                 FileHandle.standardError.write(Data("\r\u{1B}[K\(step)…".utf8))
             }
             if onTerminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
-            logger.info("\(summary.line)")
-            for problem in summary.problems { logger.warning("resync: \(problem)") }
         } catch {
             throw CLIError("\(error)")
         }

@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import Logging
 import SecurityGroupsAgent
 
 /// `security-groups status`: each recorded VM against the kernel, and the host's totals.
@@ -16,9 +15,7 @@ struct StatusCommand: ParsableCommand {
     func run() throws {
         let status: HostStatus
         do {
-            let configuration = try AgentCommandLine.loadConfiguration()
-            let logger = Logger(label: "security-groups") { _ in FileLogHandler(path: configuration.logFile) }
-            status = try Agent(configuration: configuration, logger: logger).status()
+            status = try AgentCommandLine.agent().status()
         } catch {
             throw CLIError("\(error)")
         }
