@@ -21,9 +21,12 @@ public final class Agent {
     public struct Outcome: Equatable, Sendable {
         public var output: String
         public var status: Int32
-        public init(output: String = "", status: Int32 = 0) {
+        /// Input left out, one line each (also in the log): for stderr, never stdout.
+        public var warnings: [String]
+        public init(output: String = "", status: Int32 = 0, warnings: [String] = []) {
             self.output = output
             self.status = status
+            self.warnings = warnings
         }
     }
 
@@ -44,6 +47,7 @@ public final class Agent {
         logger.info("Executing command: \(command.rawValue) \(arguments.summary)")
         do {
             let outcome = try execute(command, arguments)
+            for warning in outcome.warnings { logger.warning("\(warning)") }
             logger.info("\(command.rawValue) done, exit \(outcome.status)\(outcome.output.isEmpty ? "" : ": \(outcome.output.trimmingCharacters(in: .newlines))")")
             return outcome
         } catch {
@@ -61,7 +65,7 @@ public final class Agent {
             case .defaultNetworkRules: try defaultNetworkRules(arguments)
             case .defaultNetworkRulesSystemVM: try systemVM(arguments)
             case .postDefaultNetworkRules: try postDefault(arguments)
-            case .addNetworkRules: try addNetworkRules(arguments)
+            case .addNetworkRules: return try addNetworkRules(arguments)
             case .secondaryIP: try secondaryIP(arguments)
             case .destroy: try destroy(arguments)
             case .cleanup: try cleanup()
@@ -72,7 +76,7 @@ public final class Agent {
         } catch let error as AgentError {
             throw error
         } catch let error as InputError {
-            throw AgentError(error.description)
+            throw AgentError(error.description, kind: .badInput)
         } catch let error as ApplyError {
             throw AgentError(error.description)
         } catch let error as NetfilterError {
@@ -87,7 +91,8 @@ public final class Agent {
     // MARK: - Commands
 
     private func canBridgeFirewall(_ arguments: AgentArguments) throws -> Outcome {
-        if let nic = arguments.privateNIC { _ = try InterfaceName(nic, field: "privnic") }
+        // The agent passes the public NIC it found, or an empty string; the script ignores it.
+        if let nic = arguments.privateNIC, !nic.isEmpty { _ = try InterfaceName(nic, field: "privnic") }
         guard IPTablesAvailability.legacyUsable() else { return Outcome(output: "no iptables on your host machine\n", status: 1) }
         guard IPTablesAvailability.ebtablesInstalled() else { return Outcome(output: "no ebtables on your host machine\n", status: 2) }
         try Files.makeDirectory(configuration.runDirectory)
@@ -174,18 +179,21 @@ public final class Agent {
         try record(vm, host)
     }
 
-    private func addNetworkRules(_ arguments: AgentArguments) throws {
+    private func addNetworkRules(_ arguments: AgentArguments) throws -> Outcome {
         let name = try arguments.name
         let signature = try AgentArgument.signature(try arguments.required(arguments.signature, "sig"))
         let sequence = try AgentArgument.sequenceNumber(try arguments.required(arguments.sequence, "seq"))
         let rules = try RuleParser.parse(arguments.rules ?? "")
+        let skipped = rules.flatMap { rule in
+            rule.unusableCIDRs.map { "rules: skipped '\($0)' in '\(rule.wireForm)': not a CIDR, allows nothing" }
+        }
         let nic = try arguments.nic()
         let log = RuleLog(vmName: name.rawValue, vmID: arguments.vmID ?? "", vmIP: arguments.vmIP ?? "",
                           domainID: try domainID(name), signature: signature, sequence: String(sequence))
         var (host, _) = store.load(name)
         let previous = host.vms.first { $0.name == name }
         // The script's "already programmed" check: nothing changed since the last log.
-        if previous != nil, let logged = try readLog(name), logged == log { return }
+        if previous != nil, let logged = try readLog(name), logged == log { return Outcome(warnings: skipped) }
         let id = try arguments.id
         var vm = try previous ?? adopted(name, id: id, nic: nic) ?? VirtualMachine(name: name, id: id, nics: [nic])
         vm.rules = rules
@@ -195,6 +203,7 @@ public final class Agent {
         try apply(host, name, previous: previous, ebtablesUnchanged: true)
         try writeLog(log)
         try record(vm, host)
+        return Outcome(warnings: skipped)
     }
 
     private func secondaryIP(_ arguments: AgentArguments) throws {

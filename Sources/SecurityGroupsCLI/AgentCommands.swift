@@ -20,13 +20,15 @@ public enum AgentCommandLine {
             return 0
         }
         do {
-            let parsed = try AgentArguments(parsing: words)
+            let parsed: AgentArguments
+            do { parsed = try AgentArguments(parsing: words) } catch { throw AgentError(error.description, kind: .badInput) }
             let outcome = try agent().run(command, parsed)
+            for warning in outcome.warnings { FileHandle.standardError.write(Data("Warning: \(warning)\n".utf8)) }
             print(outcome.output, terminator: "")
             return outcome.status
         } catch {
             FileHandle.standardError.write(Data("Error: \(error)\n".utf8))
-            return 1
+            return (error as? AgentError)?.exitStatus ?? 1
         }
     }
 
@@ -54,7 +56,7 @@ public enum AgentCommandLine {
         do {
             return try AgentConfiguration(parsing: text, path: path)
         } catch {
-            throw AgentError(error.description)
+            throw AgentError(error.description, kind: .badInput)
         }
     }
 }

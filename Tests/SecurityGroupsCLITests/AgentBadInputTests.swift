@@ -49,7 +49,7 @@ import TestSupport
         let before = try KernelDumps.read(replay.namespace)
         let logs = try replay.ruleLogs()
         let result = try replay.agent([command] + arguments)
-        #expect(result.status != 0)
+        #expect(result.status == 2)
         #expect(result.stderr.hasPrefix("Error: " + expected), "\(result.stderr)")
         #expect(result.stderr.split(separator: "\n").count == 1)
         #expect(try KernelDumps.read(replay.namespace) == before)

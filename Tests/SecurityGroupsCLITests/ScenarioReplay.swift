@@ -66,6 +66,23 @@ final class ScenarioReplay {
         }
     }
 
+    /// What the script printed and returned for each command of a scenario
+    /// (`stdout.txt`), in order. The harness sorts `get_rule_logs_for_vms`
+    /// entries, and loses an empty entry that came last.
+    static func recorded(_ scenario: String) throws -> [(command: String, stdout: String, status: Int32)] {
+        let text = try String(contentsOf: fixtures.appendingPathComponent(scenario).appendingPathComponent("stdout.txt"), encoding: .utf8)
+        return try text.components(separatedBy: "\n$ [").map { block in
+            let lines = block.split(separator: "\n", omittingEmptySubsequences: false)
+            guard let header = lines.first, let close = header.firstIndex(of: "]"),
+                  let stdoutStart = lines.firstIndex(where: { $0.hasPrefix("--- stdout") }),
+                  let stderrStart = lines.firstIndex(of: "--- stderr"),
+                  let status = lines.last(where: { $0.hasPrefix("--- rc=") }).flatMap({ Int32($0.dropFirst(7)) })
+            else { throw ToolError("\(scenario)/stdout.txt: unreadable block '\(block.prefix(80))'") }
+            let stdout = lines[(stdoutStart + 1)..<stderrStart].map { $0 + "\n" }.joined()
+            return (String(header[header.index(after: close)...].dropFirst()), stdout, status)
+        }
+    }
+
     /// The agent log (`log_file`).
     func agentLog() throws -> String {
         try String(contentsOf: directory.appendingPathComponent("sg.log"), encoding: .utf8)

@@ -30,6 +30,17 @@ import Testing
         #expect(names.ebtablesIn == "i-2-7-abcdefghijklmnop-in")
     }
 
+    /// An egress rule whose only CIDR is no CIDR (`null/32`: the allowed
+    /// group's members have no IPv4 address) allows nothing. The script then
+    /// counts no IPv4 egress rule and leaves IPv4 egress open; we keep it
+    /// closed, as a rule that names the family means default deny.
+    @Test func egressRuleOfUnusableCIDRsKeepsEgressClosed() throws {
+        let vm = TestHosts.guest("i-2-7-VM", nics: [TestHosts.nic(7, ipv4: "10.1.0.7")], rules: "E:tcp;80;80;null/32,NEXT;")
+        let ruleset = Renderer.render(TestHosts.host(vm), layout: .classic)
+        #expect(TestHosts.lines(ruleset.ipv4.filter, "i-2-7-VM-eg") == ["-A i-2-7-VM-eg -j DROP"])
+        #expect(TestHosts.lines(ruleset.ipv6.filter, "i-2-7-VM-eg") == ["-A i-2-7-VM-eg -j RETURN"])
+    }
+
     /// The script cuts set names to 30 characters and then appends `-6`,
     /// which ipset refuses (31 at most). We cut the IPv6 set name to 29.
     @Test func ipv6SetNameFitsTheIpsetLimit() throws {

@@ -31,10 +31,11 @@ public enum AgentArgument {
         return address
     }
 
-    /// `--nicsecips`: `0;` (or `0`) means none; otherwise `ip;ip;` of either family.
+    /// `--nicsecips`: `0;` (or `0`) means none, and so does an empty string
+    /// (the agent's form for a NIC whose list of secondary addresses is
+    /// empty); otherwise `ip;ip;` of either family.
     public static func secondaryIPs(_ text: String, field: String = "nicsecips") throws(InputError) -> [IPAddress] {
-        guard !text.isEmpty else { throw InputError(field: field, value: text, reason: "must not be empty; '0;' means none") }
-        if text == "0;" || text == "0" { return [] }
+        if text.isEmpty || text == "0;" || text == "0" { return [] }
         var items = text.split(separator: ";", omittingEmptySubsequences: false)
         if items.last == "" { items.removeLast() }
         var addresses: [IPAddress] = []

@@ -3,7 +3,10 @@
 /// The form is a sequence of `D:proto;start;end;cidr,cidr,...,NEXT;` where D
 /// is `I` (ingress) or `E` (egress) and the CIDR list may be empty. Unlike
 /// the script, which skips what it cannot read, any malformed rule or
-/// trailing text is an error naming the rule.
+/// trailing text is an error naming the rule. One exception, as the script:
+/// a CIDR that is not one but holds only address characters (the management
+/// server sends `null/32` for a member of an allowed group without an IPv4
+/// address) is kept aside in `unusableCIDRs` and matches nothing.
 public enum RuleParser {
     public static func parse(_ text: String, field: String = "rules") throws(InputError) -> [SecurityGroupRule] {
         var rules: [SecurityGroupRule] = []
@@ -68,21 +71,36 @@ public enum RuleParser {
         }
         var ipv4: [IPNetwork] = []
         var ipv6: [IPNetwork] = []
+        var unusable: [String] = []
         let cidrText = tokens[3]
         if !cidrText.isEmpty {
             guard cidrText.hasSuffix(",") else { throw refuse("CIDR list must end with ','") }
             for cidr in cidrText.dropLast().split(separator: ",", omittingEmptySubsequences: false) {
-                guard let network = IPNetwork(String(cidr)) else { throw refuse("'\(cidr)' is not a CIDR") }
-                if network.family == .ipv4 { ipv4.append(network) } else { ipv6.append(network) }
+                if let network = IPNetwork(String(cidr)) {
+                    if network.family == .ipv4 { ipv4.append(network) } else { ipv6.append(network) }
+                } else if cidr.unicodeScalars.allSatisfy(\.isAddressCharacter) {
+                    unusable.append(String(cidr))
+                } else {
+                    throw refuse("'\(cidr)' is not a CIDR")
+                }
             }
         }
         return SecurityGroupRule(direction: direction, ipProtocol: ipProtocol, startPort: start, endPort: end,
-                                 ipv4: ipv4, ipv6: ipv6)
+                                 ipv4: ipv4, ipv6: ipv6, unusableCIDRs: unusable)
     }
 
     private static func parseInteger(_ text: Substring) -> Int? {
         let digits = text.first == "-" ? text.dropFirst() : text
         guard digits.isDecimal, digits.count <= 6 else { return nil }
         return Int(text)
+    }
+}
+
+extension Unicode.Scalar {
+    /// ASCII letters, digits, `.`, `:` and `/`: what a CIDR, or a CIDR
+    /// made of a missing address (`null/32`), is written with.
+    fileprivate var isAddressCharacter: Bool {
+        ("a"..."z").contains(self) || ("A"..."Z").contains(self) || ("0"..."9").contains(self)
+            || self == "." || self == ":" || self == "/"
     }
 }

@@ -112,20 +112,16 @@ struct GuestRules {
         guard let rules = vm.rules else { return ([IPTablesRule(target: .drop)], []) }
         var ingress: [IPTablesRule] = []
         var egress: [IPTablesRule] = []
-        var familyHasEgressRule = false
         for rule in rules {
             for cidr in rule.cidrs(family) {
                 let built = iptablesRule(rule, cidr: cidr, family: family)
-                if rule.direction == .ingress {
-                    ingress.insert(built, at: 0)
-                } else {
-                    egress.insert(built, at: 0)
-                    familyHasEgressRule = true
-                }
+                if rule.direction == .ingress { ingress.insert(built, at: 0) } else { egress.insert(built, at: 0) }
             }
         }
         ingress.append(IPTablesRule(target: .drop))
-        // Egress is open until some egress rule names this family.
+        // Egress is open until some egress rule names this family, even if
+        // only with an unusable CIDR (the script leaves egress open then).
+        let familyHasEgressRule = rules.contains { $0.direction == .egress && $0.names(family) }
         egress.append(IPTablesRule(target: familyHasEgressRule ? .drop : .return))
         return (ingress, egress)
     }
