@@ -80,15 +80,19 @@ let package = Package(
             name: "SecurityGroupsDataPlaneTests",
             dependencies: ["security-groups", "SecurityGroupsCore", "SecurityGroupsKernel", "SecurityGroupsSandbox", "TestSupport"]
         ),
+        // Runs a command as on a kernel without legacy x_tables (seccomp), for the host-world tests.
+        .executableTarget(name: "without-legacy-xtables", path: "Tests/WithoutLegacyXtables"),
         .testTarget(
             name: "SecurityGroupsCLITests",
-            dependencies: ["security-groups", "SecurityGroupsCore", "TestSupport"],
+            dependencies: ["security-groups", "without-legacy-xtables", "SecurityGroupsCore", "TestSupport"],
             exclude: ["Fixtures"]
         ),
     ]
 )
 
-let cTargets: Set<String> = ["CLibIPTC", "CLibIPSet", "CLibvirtSystem", "CIPTables", "CIPSet", "CLibvirt", "CGlibcExtensions"]
+let cTargets: Set<String> = [
+    "CLibIPTC", "CLibIPSet", "CLibvirtSystem", "CIPTables", "CIPSet", "CLibvirt", "CGlibcExtensions", "without-legacy-xtables",
+]
 for target in package.targets where !cTargets.contains(target.name) {
     var settings = target.swiftSettings ?? []
     settings.append(.enableUpcomingFeature("ExistentialAny"))

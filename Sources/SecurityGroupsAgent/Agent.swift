@@ -60,6 +60,8 @@ public final class Agent {
         do {
             let lock = try CommandLock(path: configuration.lockFile)
             defer { withExtendedLifetime(lock) {} }
+            // Before anything changes: never a second rule set beside CloudStack's.
+            try HostWorld.verify()
             switch command {
             case .canBridgeFirewall: return try canBridgeFirewall(arguments)
             case .defaultNetworkRules: try defaultNetworkRules(arguments)
@@ -93,7 +95,6 @@ public final class Agent {
     private func canBridgeFirewall(_ arguments: AgentArguments) throws -> Outcome {
         // The agent passes the public NIC it found, or an empty string; the script ignores it.
         if let nic = arguments.privateNIC, !nic.isEmpty { _ = try InterfaceName(nic, field: "privnic") }
-        guard IPTablesAvailability.legacyUsable() else { return Outcome(output: "no iptables on your host machine\n", status: 1) }
         guard IPTablesAvailability.ebtablesInstalled() else { return Outcome(output: "no ebtables on your host machine\n", status: 2) }
         try Files.makeDirectory(configuration.runDirectory)
         try cleanup()

@@ -39,6 +39,7 @@ extension Agent {
         do {
             let lock = try CommandLock(path: configuration.lockFile)
             defer { withExtendedLifetime(lock) {} }
+            try HostWorld.verify()
             progress("reading the state store and libvirt's domains")
             let desired = try desiredHost()
             var summary = ResyncSummary()

@@ -38,7 +38,7 @@ struct ApplyCommand: ParsableCommand {
             throw CLIError(error.description)
         }
         do {
-            try HostCheck.verify(allowNFTables: allowNftHost)
+            try HostWorld.verify(allowNFTables: allowNftHost)
         } catch {
             throw CLIError(error.description)
         }

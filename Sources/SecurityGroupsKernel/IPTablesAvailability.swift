@@ -3,11 +3,6 @@ import SecurityGroupsCore
 
 /// Quick checks of what the host offers, for `can_bridge_firewall` and `cleanup_rules`.
 public enum IPTablesAvailability {
-    /// Whether legacy iptables can be opened (the IPv4 filter table).
-    public static func legacyUsable() -> Bool {
-        (try? IPTablesHandle(family: .ipv4, table: .filter)) != nil
-    }
-
     public static func ebtablesInstalled() -> Bool {
         ["/usr/sbin", "/sbin", "/usr/bin", "/bin"].contains { directory in
             ["ebtables-nft-restore", "ebtables-restore"].contains { FileManager.default.isExecutableFile(atPath: "\(directory)/\($0)") }

@@ -32,16 +32,21 @@ extension GoldenHosts {
                            ipset: try file("ipset.txt"), ebtables: try file("ebtables.txt"))
     }
 
+    /// Which iptables the script's rules are loaded with: legacy x_tables,
+    /// or nf_tables as through Debian 12's default `iptables` (iptables-nft).
+    enum Netfilter { case legacy, nfTables }
+
     /// Loads the script's dumps of a scenario into a namespace with the
     /// restore tools: a host whose rules the script wrote.
-    static func loadScriptState(_ scenario: String, into namespace: NetworkNamespace) throws {
+    static func loadScriptState(_ scenario: String, into namespace: NetworkNamespace, through netfilter: Netfilter = .legacy) throws {
         func file(_ name: String) throws -> String {
             try String(contentsOf: root.appendingPathComponent(scenario).appendingPathComponent(name), encoding: .utf8)
         }
         try namespace.run("/usr/sbin/ipset", ["restore"], input: try file("ipset.txt").split(separator: "\n")
             .sorted { $0.hasPrefix("create") && !$1.hasPrefix("create") }.joined(separator: "\n") + "\n")
-        try namespace.run("/usr/sbin/iptables-legacy-restore", input: try file("iptables.txt"))
-        try namespace.run("/usr/sbin/ip6tables-legacy-restore", input: try file("ip6tables.txt"))
+        let variant = netfilter == .legacy ? "legacy" : "nft"
+        try namespace.run("/usr/sbin/iptables-\(variant)-restore", input: try file("iptables.txt"))
+        try namespace.run("/usr/sbin/ip6tables-\(variant)-restore", input: try file("ip6tables.txt"))
         let ebtables = try file("ebtables.txt")
         if !ebtables.isEmpty { try namespace.run("/usr/sbin/ebtables-nft-restore", input: ebtables) }
     }

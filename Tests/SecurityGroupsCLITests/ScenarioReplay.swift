@@ -90,8 +90,8 @@ final class ScenarioReplay {
 
     /// Puts the script's kernel state and rule logs of a scenario in place,
     /// with our state store empty: a host the script programmed.
-    func loadScriptState(_ scenario: String, logs logScenario: String? = nil) throws {
-        try GoldenHosts.loadScriptState(scenario, into: namespace)
+    func loadScriptState(_ scenario: String, logs logScenario: String? = nil, through netfilter: GoldenHosts.Netfilter = .legacy) throws {
+        try GoldenHosts.loadScriptState(scenario, into: namespace, through: netfilter)
         let logs = try String(contentsOf: Self.fixtures.appendingPathComponent(logScenario ?? scenario)
             .appendingPathComponent("runlogs.txt"), encoding: .utf8)
         for block in logs.components(separatedBy: "== ").dropFirst() {
@@ -108,11 +108,20 @@ final class ScenarioReplay {
         try writeDomains()
     }
 
-    /// Runs one agent command (`security-groups <command> <arguments>`) in the namespace.
-    func agent(_ arguments: [String]) throws -> Tool.Result {
-        try namespace.exec(BinaryRunner.binary.path, arguments,
-                           environment: ["SECURITY_GROUPS_CONFIG": directory.appendingPathComponent("sg.conf").path]
-                               .merging(NetworkNamespace.lockEnvironment) { first, _ in first })
+    /// Runs one agent command (`security-groups <command> <arguments>`) in
+    /// the namespace, through `wrapper` (a program that runs its arguments) if given.
+    func agent(_ arguments: [String], wrapper: String? = nil) throws -> Tool.Result {
+        let binary = BinaryRunner.binary.path
+        return try namespace.exec(wrapper ?? binary, (wrapper == nil ? [] : [binary]) + arguments,
+                                  environment: ["SECURITY_GROUPS_CONFIG": directory.appendingPathComponent("sg.conf").path]
+                                      .merging(NetworkNamespace.lockEnvironment) { first, _ in first })
+    }
+
+    /// The state store's files (`state_dir`): `== name` then content.
+    func stateFiles() throws -> String {
+        let state = directory.appendingPathComponent("state")
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: state.path))?.sorted() ?? []
+        return try names.map { "== \($0)\n" + (try String(contentsOf: state.appendingPathComponent($0), encoding: .utf8)) }.joined()
     }
 
     /// The rule-log directory as the harness writes it: `== name` then content.

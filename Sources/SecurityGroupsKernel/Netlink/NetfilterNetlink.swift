@@ -1,0 +1,105 @@
+private import Glibc
+
+/// A `NETLINK_NETFILTER` socket (no library): one request at a time and
+/// its answers. ctnetlink (conntrack) and nf_tables speak through it.
+final class NetfilterNetlink {
+    private static let netfilter: Int32 = 12                    // NETLINK_NETFILTER
+    static let (request, acknowledge, dump): (UInt16, UInt16, UInt16) = (0x1, 0x4, 0x300)
+
+    private let descriptor: Int32
+    private let subject: String
+    private var sequence: UInt32 = 0
+
+    /// `subject` names the socket in errors (`ctnetlink`, `nf_tables`).
+    init(subject: String) throws(NetfilterError) {
+        self.subject = subject
+        descriptor = socket(AF_NETLINK, Int32(SOCK_RAW.rawValue) | Int32(SOCK_CLOEXEC.rawValue), Self.netfilter)
+        guard descriptor >= 0 else { throw Self.failure("open", subject, errno) }
+        // struct sockaddr_nl (not in Swift's Glibc): family, pad, pid 0 (the kernel picks), groups 0.
+        let address = Self.bytes(UInt16(AF_NETLINK)) + [UInt8](repeating: 0, count: 10)
+        let bound = address.withUnsafeBytes { bind(descriptor, $0.baseAddress!.assumingMemoryBound(to: sockaddr.self), 12) }
+        guard bound == 0 else {
+            let code = errno
+            close(descriptor)
+            throw Self.failure("bind", subject, code)
+        }
+    }
+
+    deinit { close(descriptor) }
+
+    /// Sends one request: `type` is the subsystem shifted left by 8 plus the message.
+    func send(type: UInt16, flags: UInt16, family: UInt8, attributes: [UInt8]) throws(NetfilterError) {
+        sequence += 1
+        var message: [UInt8] = []
+        message.append(contentsOf: Self.bytes(UInt32(16 + 4 + attributes.count)))
+        message.append(contentsOf: Self.bytes(type))
+        message.append(contentsOf: Self.bytes(flags))
+        message.append(contentsOf: Self.bytes(sequence))
+        message.append(contentsOf: Self.bytes(UInt32(0)))
+        message += [family, 0, 0, 0] + attributes            // nfgenmsg: family, version 0, res_id 0
+        guard Glibc.send(descriptor, message, message.count, 0) == message.count else { throw Self.failure("send", subject, errno) }
+    }
+
+    /// Reads answers to the last request until its end (NLMSG_DONE, or the
+    /// acknowledgement), passing each message's family and attributes to `body`.
+    func receive(_ body: (UInt8, ArraySlice<UInt8>) -> Void) throws(NetfilterError) {
+        var buffer = [UInt8](repeating: 0, count: 256 * 1024)
+        while true {
+            let count = recv(descriptor, &buffer, buffer.count, 0)
+            guard count > 0 else {
+                if count < 0, errno == EINTR { continue }
+                throw Self.failure("receive", subject, errno)
+            }
+            var offset = 0
+            while offset + 16 <= count {
+                let length = Int(Self.value(UInt32.self, buffer, offset))
+                let type = Self.value(UInt16.self, buffer, offset + 4)
+                guard length >= 16, offset + length <= count else { break }
+                if Self.value(UInt32.self, buffer, offset + 8) == sequence {
+                    switch type {
+                    case 3: return                                                   // NLMSG_DONE
+                    case 2:                                                          // NLMSG_ERROR, 0 = acknowledged
+                        let code = -Int32(bitPattern: Self.value(UInt32.self, buffer, offset + 16))
+                        if code == 0 { return }
+                        throw Self.failure("request", subject, code)
+                    default:
+                        if length >= 20 { body(buffer[offset + 16], buffer[(offset + 20)..<(offset + length)]) }
+                    }
+                }
+                offset += (length + 3) & ~3
+            }
+        }
+    }
+
+    /// (type without flags, the whole attribute padded, its payload) of each attribute.
+    static func attributes(_ bytes: ArraySlice<UInt8>) -> [(UInt16, ArraySlice<UInt8>, ArraySlice<UInt8>)] {
+        var result: [(UInt16, ArraySlice<UInt8>, ArraySlice<UInt8>)] = []
+        var offset = bytes.startIndex
+        while offset + 4 <= bytes.endIndex {
+            let length = Int(UInt16(bytes[offset]) | UInt16(bytes[offset + 1]) << 8)
+            let type = (UInt16(bytes[offset + 2]) | UInt16(bytes[offset + 3]) << 8) & 0x3fff
+            guard length >= 4, offset + length <= bytes.endIndex else { break }
+            let padded = min(offset + ((length + 3) & ~3), bytes.endIndex)
+            result.append((type, bytes[offset..<padded], bytes[(offset + 4)..<(offset + length)]))
+            offset = padded
+        }
+        return result
+    }
+
+    /// A NUL-terminated string attribute's text.
+    static func string(_ payload: ArraySlice<UInt8>) -> String {
+        String(decoding: payload.prefix { $0 != 0 }, as: UTF8.self)
+    }
+
+    private static func bytes<T: FixedWidthInteger>(_ value: T) -> [UInt8] {
+        withUnsafeBytes(of: value.littleEndian) { Array($0) }
+    }
+
+    private static func value<T: FixedWidthInteger>(_ type: T.Type, _ buffer: [UInt8], _ offset: Int) -> T {
+        buffer[offset..<(offset + MemoryLayout<T>.size)].reversed().reduce(T(0)) { $0 << 8 | T($1) }
+    }
+
+    private static func failure(_ operation: String, _ subject: String, _ code: Int32) -> NetfilterError {
+        NetfilterError(operation: "netlink \(operation)", object: subject, reason: String(cString: strerror(code)), errno: code)
+    }
+}
