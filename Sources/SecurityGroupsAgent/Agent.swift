@@ -255,7 +255,8 @@ public final class Agent {
         let alive = try libvirt().domains().filter { $0.state == .running || $0.state == .paused }.map(\.name)
         var (host, _) = store.load()
         var dead = Set(host.vms.map(\.name).filter { !alive.contains($0.rawValue) })
-        for chain in try IPTablesAvailability.vmChainNames() where !alive.contains(where: { $0.hasPrefix(chain) }) {
+        let aliveChains = Set(alive.compactMap { try? VMName($0) }.flatMap { [NetfilterNames($0).vmChain, NetfilterNames.script($0).vmChain] })
+        for chain in try IPTablesAvailability.vmChainNames() where !aliveChains.contains(chain) && !alive.contains(where: { $0.hasPrefix(chain) }) {
             if let name = try? VMName(chain) { dead.insert(name) }
         }
         guard !dead.isEmpty else { return }

@@ -192,11 +192,13 @@ public struct Applier: Sendable {
             var clock = PhaseClock()
             let kernel = try EbtablesBackend.read(chains: scope.ebtablesChainNames(), wanted: Set(desired.chains.keys))
             let lines = EbtablesPlanner.plan(desired: desired, kernel: kernel, scope: scope)
-            outcome.lineCount = lines.count
-            if recordsChanges { outcome.lines = lines }
+            let oversized = EbtablesPlanner.oversizedObsoleteChains(desired: desired, kernel: kernel, scope: scope)
+            outcome.lineCount = lines.count + 2 * oversized.count
+            if recordsChanges { outcome.lines = lines + oversized.flatMap { ["-F \($0)", "-X \($0)"] } }
             outcome.timings.append(("ebtables read (beside the tables)", clock.lap()))
-            if !dryRun, !lines.isEmpty {
+            if !dryRun, !lines.isEmpty || !oversized.isEmpty {
                 try EbtablesBackend.restore(lines)
+                try EbtablesBackend.delete(oversized)
                 outcome.applied = true
                 outcome.timings.append(("ebtables batch (beside the tables)", clock.lap()))
             }

@@ -1,6 +1,7 @@
 public import SecurityGroupsCore
 
-/// Questions about what the kernel holds for one VM, for the agent commands.
+/// Questions about what the script left in the kernel for one VM, for the
+/// agent commands that take such a VM over: its objects by the script's names.
 public enum KernelQuery {
     /// Whether a bridge chain already sends `vif` into the VM's default
     /// chain (IPv4): the script's test for "default rules are programmed".
@@ -14,7 +15,7 @@ public enum KernelQuery {
     public static func defaultJumps(_ vm: VMName) throws(NetfilterError) -> [(bridge: String, vif: String)] {
         var codec = RuleCodec()
         let table = try IPTablesHandle(family: .ipv4, table: .filter).read(codec: &codec, scope: .vm(vm))
-        let target = Target.jump(NetfilterNames(vm).defaultChain)
+        let target = Target.jump(NetfilterNames.script(vm).defaultChain)
         var jumps: [(bridge: String, vif: String)] = []
         for chain in table.chains.keys.sorted() where chain.hasPrefix("BF-") && chain.hasSuffix("-IN") {
             let bridge = String(chain.dropFirst(3).dropLast(3))
@@ -29,7 +30,7 @@ public enum KernelQuery {
 
     /// The MACs of the VM's `-in-src` chain, in rule order (newest NIC first).
     public static func sourceMACs(_ vm: VMName) throws(NetfilterError) -> [MACAddress] {
-        (try EbtablesBackend.list(NetfilterNames(vm).ebtablesInSource) ?? []).compactMap { rule in
+        (try EbtablesBackend.list(NetfilterNames.script(vm).ebtablesInSource) ?? []).compactMap { rule in
             let words = rule.split(separator: " ").map(String.init)
             guard let at = words.firstIndex(of: "-s"), at + 1 < words.count else { return nil }
             return MACAddress(words[at + 1])
@@ -39,7 +40,7 @@ public enum KernelQuery {
     /// The IPv4 addresses the VM's ARP chain (`<vm>-in-ips`) allows, by MAC,
     /// in the order the rules stand (newest first, as the script inserts).
     public static func arpAddresses(_ vm: VMName) throws(NetfilterError) -> [(mac: MACAddress, ip: IPv4Address)] {
-        let rules = try EbtablesBackend.list(NetfilterNames(vm).ebtablesInIPs) ?? []
+        let rules = try EbtablesBackend.list(NetfilterNames.script(vm).ebtablesInIPs) ?? []
         return rules.compactMap { rule in
             let words = rule.split(separator: " ").map(String.init)
             guard let macAt = words.firstIndex(of: "-s"), macAt + 1 < words.count, let mac = MACAddress(words[macAt + 1]),
@@ -51,14 +52,14 @@ public enum KernelQuery {
 
     /// The members of the VM's IPv6 address set.
     public static func ipv6SetMembers(_ vm: VMName) throws(NetfilterError) -> [IPv6Address] {
-        try IPSetBackend.save(names: [NetfilterNames(vm).ipv6Set]).flatMap { $0.members.compactMap { IPv6Address($0) } }
+        try IPSetBackend.save(names: [NetfilterNames.script(vm).ipv6Set]).flatMap { $0.members.compactMap { IPv6Address($0) } }
     }
 
     /// The VM's ingress and egress chains in both families, or nil when its
     /// IPv4 ingress chain does not exist.
     public static func securityGroupChains(_ vm: VMName) throws(NetfilterError)
         -> (ingress4: [KernelRule], egress4: [KernelRule], ingress6: [KernelRule], egress6: [KernelRule])? {
-        let names = NetfilterNames(vm)
+        let names = NetfilterNames.script(vm)
         var codec = RuleCodec()
         let v4 = try IPTablesHandle(family: .ipv4, table: .filter).read(codec: &codec, scope: .vm(vm))
         let v6 = try IPTablesHandle(family: .ipv6, table: .filter).read(codec: &codec, scope: .vm(vm))
@@ -71,7 +72,7 @@ public enum KernelQuery {
     public static func metadataRedirects(_ vm: VMName, vifs: Set<String>) throws(NetfilterError) -> [String: MetadataRedirect] {
         var codec = RuleCodec()
         let nat = try IPTablesHandle(family: .ipv4, table: .nat).read(codec: &codec, scope: .vm(vm, vifs: vifs))
-        let hostMAC = (try EbtablesBackend.list(NetfilterNames(vm).ebtablesIn) ?? []).compactMap { rule -> MACAddress? in
+        let hostMAC = (try EbtablesBackend.list(NetfilterNames.script(vm).ebtablesIn) ?? []).compactMap { rule -> MACAddress? in
             let words = rule.split(separator: " ").map(String.init)
             guard let at = words.firstIndex(of: "--to-dst"), at + 1 < words.count else { return nil }
             return MACAddress(words[at + 1])

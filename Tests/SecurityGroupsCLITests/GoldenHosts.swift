@@ -39,16 +39,32 @@ extension GoldenHosts {
     /// Loads the script's dumps of a scenario into a namespace with the
     /// restore tools: a host whose rules the script wrote.
     static func loadScriptState(_ scenario: String, into namespace: NetworkNamespace, through netfilter: Netfilter = .legacy) throws {
+        try loadScriptState(from: root.appendingPathComponent(scenario), into: namespace, through: netfilter)
+    }
+
+    /// Loads the four dumps in `directory`. ebtables chains over 28
+    /// characters, which ebtables-restore refuses but the script makes with
+    /// `ebtables -N`, are made the script's way.
+    static func loadScriptState(from directory: URL, into namespace: NetworkNamespace, through netfilter: Netfilter = .legacy) throws {
         func file(_ name: String) throws -> String {
-            try String(contentsOf: root.appendingPathComponent(scenario).appendingPathComponent(name), encoding: .utf8)
+            try String(contentsOf: directory.appendingPathComponent(name), encoding: .utf8)
         }
         try namespace.run("/usr/sbin/ipset", ["restore"], input: try file("ipset.txt").split(separator: "\n")
             .sorted { $0.hasPrefix("create") && !$1.hasPrefix("create") }.joined(separator: "\n") + "\n")
         let variant = netfilter == .legacy ? "legacy" : "nft"
         try namespace.run("/usr/sbin/iptables-\(variant)-restore", input: try file("iptables.txt"))
         try namespace.run("/usr/sbin/ip6tables-\(variant)-restore", input: try file("ip6tables.txt"))
-        let ebtables = try file("ebtables.txt")
-        if !ebtables.isEmpty { try namespace.run("/usr/sbin/ebtables-nft-restore", input: ebtables) }
+        let lines = try file("ebtables.txt").split(separator: "\n").map(String.init)
+        let oversized = { (line: String) in line.split(separator: " ").prefix(2).contains { $0.count > 28 && !$0.hasPrefix("-") } }
+        let batch = lines.filter { !oversized($0) }
+        if !batch.isEmpty {
+            try namespace.run("/usr/sbin/ebtables-nft-restore", input: batch.joined(separator: "\n") + "\n")
+        }
+        for line in lines.filter(oversized) {
+            let words = line.split(separator: " ").map(String.init)
+            let arguments = line.hasPrefix(":") ? ["-N", String(words[0].dropFirst())] : words
+            try namespace.run("/usr/sbin/ebtables-nft", ["-t", "nat"] + arguments)
+        }
     }
 
     /// A host file with some of a scenario's VMs, written to a temporary path.

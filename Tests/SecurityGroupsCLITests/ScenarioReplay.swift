@@ -92,8 +92,20 @@ final class ScenarioReplay {
     /// with our state store empty: a host the script programmed.
     func loadScriptState(_ scenario: String, logs logScenario: String? = nil, through netfilter: GoldenHosts.Netfilter = .legacy) throws {
         try GoldenHosts.loadScriptState(scenario, into: namespace, through: netfilter)
-        let logs = try String(contentsOf: Self.fixtures.appendingPathComponent(logScenario ?? scenario)
-            .appendingPathComponent("runlogs.txt"), encoding: .utf8)
+        try writeRuleLogs(Self.fixtures.appendingPathComponent(logScenario ?? scenario).appendingPathComponent("runlogs.txt"))
+    }
+
+    /// The same for a script state recorded for its own sake, with no
+    /// golden host file: `Fixtures/script-states/<name>` (see `scenarios/`).
+    func loadRecordedScriptState(_ name: String) throws {
+        let directory = Self.fixtures.deletingLastPathComponent().appendingPathComponent("script-states").appendingPathComponent(name)
+        try GoldenHosts.loadScriptState(from: directory, into: namespace)
+        try writeRuleLogs(directory.appendingPathComponent("runlogs.txt"))
+    }
+
+    /// Writes the rule logs of a `runlogs.txt` (`== name`, then content) into `run_dir`.
+    private func writeRuleLogs(_ file: URL) throws {
+        let logs = try String(contentsOf: file, encoding: .utf8)
         for block in logs.components(separatedBy: "== ").dropFirst() {
             let name = block.prefix { $0 != "\n" }
             try String(block.dropFirst(name.count + 1)).write(

@@ -23,8 +23,10 @@ import Testing
         #expect(try VMName("s-1-VM").kind == .system)
         #expect(try VMName("v-3-VM").kind == .system)
         #expect(error { _ = try VMName("") } == "invalid vmname '': must not be empty")
-        #expect(error { _ = try VMName(String(repeating: "a", count: 65)) }
-            == "invalid vmname '\(String(repeating: "a", count: 65))': longer than 64 characters")
+        let longest = "i-2-7-" + String(repeating: "a", count: 194)
+        #expect(try VMName(longest).rawValue.count == 200)
+        #expect(error { _ = try VMName(longest + "a") }
+            == "invalid vmname '\((longest + "a").printableForError)': longer than 200 characters")
         #expect(error { _ = try VMName("i-2-7-VM;rm -rf /") }
             == "invalid vmname 'i-2-7-VM;rm -rf /': only letters, digits, '-', '_' and '.' are allowed")
         #expect(error { _ = try VMName("i-2-7-VM$(id)") }

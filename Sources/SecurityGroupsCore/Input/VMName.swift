@@ -2,8 +2,12 @@
 /// for guests, `r-`, `s-` or `v-<id>-<suffix>` for routers, secondary
 /// storage and console proxy VMs.
 public struct VMName: Hashable, Comparable, Sendable, CustomStringConvertible {
-    /// Longest name accepted; netfilter names derived from it are truncated.
-    public static let maximumLength = 64
+    /// Longest name accepted. CloudStack builds at most 105 characters
+    /// (`i-`, two 19-digit ids, a 63-character host name as the suffix when
+    /// `vm.instancename.flag` is set); 200 keeps the rule logs' and state
+    /// files' names, temporary ones included, within 255 bytes. Netfilter
+    /// names derived from long names are shortened (`NetfilterNames`).
+    public static let maximumLength = 200
 
     public enum Kind: Sendable, Hashable {
         /// A guest (`i-`): gets security group chains, sets and ebtables rules.

@@ -1,6 +1,19 @@
-/// The kernel object names `security_group.py` derives from a VM name, with
-/// its truncations, so our chains and sets are the script's.
+/// The kernel object names derived from a VM name: the script's names,
+/// except for VM names too long for them.
+///
+/// One rule: a VM name of up to 20 characters gets exactly the names
+/// `security_group.py` gives it. A longer name is first replaced by its
+/// short form (`shortForm`, 20 characters, unique by a hash of the whole
+/// name), which then gets the script's names. 20 is what the longest
+/// suffix needs: `-out-dst` and `-out-ips` on an ebtables chain whose name
+/// ebtables-nft's restore and jumps take up to 28 characters. The other
+/// limits (iptables chains 28, ipset 31) hold for every name so derived.
 public struct NetfilterNames: Hashable, Sendable {
+    /// Longest VM name whose objects are named after it; longer names are shortened.
+    public static let longestUnshortened = 20
+    /// Longest chain name ebtables-restore and ebtables jumps take.
+    public static let longestEbtablesChain = 28
+
     /// iptables ingress chain: the VM name, cut to 24 characters when longer
     /// than 25 (room for `-eg`; legacy chain names hold 28 characters).
     public let vmChain: String
@@ -17,14 +30,42 @@ public struct NetfilterNames: Hashable, Sendable {
     /// Prefix of the six ebtables chains: the name cut to 22 characters.
     public let ebtablesBase: String
 
+    /// The names of `vm`'s objects.
     public init(_ vm: VMName) {
-        let name = vm.rawValue
+        self.init(deriving: vm.rawValue.count > Self.longestUnshortened ? Self.shortForm(vm.rawValue) : vm.rawValue)
+    }
+
+    /// The names `security_group.py` derives from `vm`, unshortened: what
+    /// it left in the kernel for the VM, to read it back and remove it.
+    /// Equal to `init(vm)` for names of up to 20 characters.
+    public static func script(_ vm: VMName) -> NetfilterNames { NetfilterNames(deriving: vm.rawValue) }
+
+    /// The script's derivation (its truncations, with the IPv6 set fixed).
+    private init(deriving name: String) {
         vmChain = name.count > 25 ? String(name.prefix(24)) : name
         egressChain = vmChain + "-eg"
         defaultChain = vmChain.split(separator: "-", omittingEmptySubsequences: false).dropLast().joined(separator: "-") + "-def"
         ipv4Set = String(name.prefix(30))
         ipv6Set = String(name.prefix(29)) + "-6"
         ebtablesBase = String(name.prefix(22))
+    }
+
+    /// `<first 9 characters>-<8 hex digits of the name's FNV-1a hash>-L`:
+    /// keeps the `i-<account>-<id>` a reader looks for, a trailing `-` of
+    /// the cut dropped. The hash is not the last `-` part, so the default
+    /// chain (`<first 9>-<hash>-def`) keeps it too; and the form is itself
+    /// a VM name whose script names are these names, so objects found in
+    /// the kernel lead back to all of them.
+    public static func shortForm(_ name: String) -> String {
+        var hash: UInt32 = 0x811c_9dc5
+        for byte in name.utf8 {
+            hash ^= UInt32(byte)
+            hash &*= 0x0100_0193
+        }
+        let digits = String(hash, radix: 16)
+        var prefix = Substring(name.prefix(9))
+        while prefix.hasSuffix("-") { prefix = prefix.dropLast() }
+        return "\(prefix)-\(String(repeating: "0", count: 8 - digits.count))\(digits)-L"
     }
 
     public var ebtablesIn: String { ebtablesBase + "-in" }

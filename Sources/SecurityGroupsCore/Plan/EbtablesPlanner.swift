@@ -62,12 +62,25 @@ public enum EbtablesPlanner {
             let present = Set(ours)
             lines += wanted.filter { !present.contains($0) }.map { "-A \(chain) \($0)" }
         }
-        let obsolete = Set(kernel.chains.keys).union(kernel.unlisted).filter {
-            desired.chains[$0] == nil && !EbtablesTable.builtinChains.contains($0) && scope.ownsEbtablesChain($0)
-        }.sorted()
+        let obsolete = obsoleteChains(desired: desired, kernel: kernel, scope: scope)
+            .filter { $0.count <= NetfilterNames.longestEbtablesChain }
         lines += obsolete.filter { kernel.unlisted.contains($0) || !(kernel.chains[$0] ?? []).isEmpty }.map { "-F \($0)" }
         lines += obsolete.map { "-X \($0)" }
         return lines
+    }
+
+    /// Chains of ours to delete whose names ebtables-restore refuses (over
+    /// 28 characters): the script makes them with `ebtables -N` for VM names
+    /// over 20 characters, and no rule can jump to them. They are flushed
+    /// and deleted one by one (`ebtables -F`, `-X`), after the batch.
+    public static func oversizedObsoleteChains(desired: EbtablesTable, kernel: KernelEbtablesState, scope: Scope = .host) -> [String] {
+        obsoleteChains(desired: desired, kernel: kernel, scope: scope).filter { $0.count > NetfilterNames.longestEbtablesChain }
+    }
+
+    private static func obsoleteChains(desired: EbtablesTable, kernel: KernelEbtablesState, scope: Scope) -> [String] {
+        Set(kernel.chains.keys).union(kernel.unlisted).filter {
+            desired.chains[$0] == nil && !EbtablesTable.builtinChains.contains($0) && scope.ownsEbtablesChain($0)
+        }.sorted()
     }
 
     /// `-i VIF -j i-...-in` / `-o VIF -j i-...-out` into a chain of the scope's.

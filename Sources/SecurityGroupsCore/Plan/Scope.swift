@@ -155,15 +155,22 @@ public struct VMSelection: Equatable, Sendable {
     /// Their ebtables chains, VMs by name.
     let ebtablesChains: [String]
 
+    /// The VMs' objects are named as `NetfilterNames` says; a VM whose name
+    /// is shortened also owns what the script named after its whole name,
+    /// so a run removes what the script left of it.
     public init(_ names: Set<VMName>, vifs: Set<String>) {
         self.names = names
         self.vifs = vifs
-        let objects = names.sorted().map { ($0, NetfilterNames($0)) }
+        let objects = names.sorted().flatMap { name in
+            let ours = NetfilterNames(name), script = NetfilterNames.script(name)
+            return ours == script ? [(name, ours)] : [(name, ours), (name, script)]
+        }
         chains = Set(objects.flatMap { name, objects in
             name.kind == .user ? [objects.vmChain, objects.egressChain, objects.defaultChain] : [objects.vmChain]
         })
         jumpTargets = Set(objects.flatMap { [$0.1.defaultChain, $0.1.vmChain] })
-        sets = objects.flatMap { [$0.1.ipv4Set, $0.1.ipv6Set] }
+        // ipset refuses names over 31 characters: the script never made such a set.
+        sets = objects.flatMap { [$0.1.ipv4Set, $0.1.ipv6Set] }.filter { $0.count <= 31 }
         ebtablesChains = objects.flatMap { $0.1.ebtablesChains }
     }
 }

@@ -37,6 +37,11 @@ enum EbtablesBackend {
         top.forEach(list)
         let referenced = targets(top)
         for chain in chains where !builtins.contains(chain) && !top.contains(chain) {
+            // Too long for a jump: only the script's leftovers, found by listing them.
+            if chain.count > NetfilterNames.longestEbtablesChain {
+                list(chain)
+                continue
+            }
             let base = chain.replacingOccurrences(of: #"-(in|out)(-ips|-src|-dst)?$"#, with: "", options: .regularExpression)
             guard top.contains(where: { $0.hasPrefix(base + "-") }) else { continue }
             if wanted.contains(chain) {
@@ -77,6 +82,18 @@ enum EbtablesBackend {
         let running = try RunningTool(program, ["--noflush"], input: input, operation: "ebtables-restore")
         input = ""
         _ = try running.finish()
+    }
+
+    /// Flushes and deletes `chains` one `ebtables` run each: for chains whose
+    /// names ebtables-restore refuses. A chain already gone counts as deleted.
+    static func delete(_ chains: [String]) throws(NetfilterError) {
+        guard !chains.isEmpty else { return }
+        let program = try tool("ebtables", verb: nil)
+        for chain in chains {
+            guard listChain(chain, program: program) != nil else { continue }
+            _ = try RunningTool(program, ["-t", "nat", "-F", chain], operation: "ebtables -F").finish()
+            _ = try RunningTool(program, ["-t", "nat", "-X", chain], operation: "ebtables -X").finish()
+        }
     }
 
     /// `ebtables-nft[-verb]` where installed, else `ebtables[-verb]`.
