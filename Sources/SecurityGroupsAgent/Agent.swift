@@ -232,11 +232,14 @@ public final class Agent {
         let vif = try arguments.vif.map { (text) throws(InputError) in try InterfaceName(text, field: "vif") }
         var (host, _) = store.load(name)
         let previous = host.vms.first { $0.name == name }
-        if arguments.vmIP != nil {
-            // One NIC of the VM.
-            let ip = try AgentArgument.ipv4(try arguments.required(arguments.vmIP, "vmip"))
+        if arguments.vmIP != nil || arguments.vmMAC != nil {
+            // One NIC of the VM (an unplug: the agent sends its MAC, and its
+            // IPv4 address when it has one). The script takes a NIC without
+            // IPv4 for the whole VM and leaves the VM's other NICs without rules.
+            let ip = try arguments.vmIP.map { (text) throws(InputError) in try AgentArgument.ipv4(text) }
+            let mac = try arguments.vmMAC.map { (text) throws(InputError) in try AgentArgument.mac(text) }
             guard var vm = previous else { return }
-            vm.nics.removeAll { $0.vif == vif || $0.ipv4 == ip }
+            vm.nics.removeAll { $0.vif == vif || (ip != nil && $0.ipv4 == ip) || (mac != nil && $0.mac == mac) }
             host.replace(vm)
             try apply(host, name, previous: previous, extraVIFs: vif.map { [$0.rawValue] } ?? [])
             try record(vm, host)

@@ -24,6 +24,23 @@ import TestSupport
         #expect(try replay.agentLog().contains("rules: skipped 'null/32'"))
     }
 
+    /// An unplugged NIC without IPv4 (no `--vmip`): only that NIC's rules go.
+    /// The script destroys the whole VM then, leaving its other NICs without rules.
+    @Test func unpluggingANICWithoutIPv4RemovesOnlyThatNIC() throws {
+        let replay = try ScenarioReplay(layout: .classic)
+        try replay.run("agent-forms")
+        let result = try replay.agent(["destroy_network_rules_for_vm", "--vmname", "i-2-7-VM", "--vmmac", "02:00:00:00:01:07",
+                                       "--vif", "vnet17", "--nicsecips", ""])
+        #expect(result.status == 0, "\(result.stderr)")
+        let dumps = try KernelDumps.read(replay.namespace)
+        for table in [dumps.iptables["filter"] ?? "", dumps.ip6tables["filter"] ?? "", dumps.ebtables] {
+            #expect(!table.contains("vnet17"))
+            #expect(table.contains("vnet7 "))
+        }
+        #expect(dumps.ipset.contains("add i-2-7-VM 10.1.0.7") && !dumps.ipset.contains("add i-2-7-VM 10.1.1.7"))
+        #expect(try replay.ruleLogs().contains("== i-2-7-VM.log"))
+    }
+
     /// `can_bridge_firewall --privnic ''` (no public NIC found) succeeds:
     /// a failure would make the agent disable security groups on the host.
     @Test func emptyPrivateNICIsAccepted() throws {
