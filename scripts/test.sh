@@ -4,5 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/install-deps.sh
+# A short run of every libFuzzer target over its corpus (fuzz/README.md).
+fuzz/run.sh --time 10
 swift build --build-tests
 swift test --skip-build --disable-xctest

@@ -11,7 +11,8 @@ public final class CommandLock {
     public init(path: String, attempts: Int = 30, interval: Double = 0.5) throws(AgentError) {
         let descriptor = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else {
-            throw AgentError("lock \(path): \(String(cString: strerror(errno)))")
+            let code = errno
+            throw AgentError("lock \(path): \(String(cString: strerror(code)))")
         }
         var attempt = 1
         while flock(descriptor, LOCK_EX | LOCK_NB) != 0 {

@@ -16,7 +16,7 @@ final class IPTablesHandle {
         self.family = family
         self.table = table
         guard let handle = sg_table_open(family == .ipv4 ? 4 : 6, table.rawValue) else {
-            var error = failure("open table")
+            var error = failure(errno, "open table")
             error.reason += " (are legacy x_tables available on this kernel?)"
             throw error
         }
@@ -27,9 +27,10 @@ final class IPTablesHandle {
 
     var objectName: String { "\(family == .ipv4 ? "iptables" : "ip6tables") \(table.rawValue)" }
 
-    /// The error for a libiptc call that just failed, with libiptc's message.
-    private func failure(_ operation: String, chain: String? = nil) -> NetfilterError {
-        let code = errno
+    /// The error for a libiptc call that just failed with `code`, with
+    /// libiptc's message. Callers pass `errno` first, so it is read before
+    /// the other arguments are built.
+    private func failure(_ code: Int32, _ operation: String, chain: String? = nil) -> NetfilterError {
         let message = LibraryVersions.iptcMessage(errno: code, family: family)
         let object = chain.map { "\(objectName) chain \($0)" } ?? objectName
         return NetfilterError(operation: operation, object: object, reason: message, errno: code)
@@ -83,27 +84,27 @@ final class IPTablesHandle {
     func apply(_ edit: TableEdit, codec: inout RuleCodec) throws(NetfilterError) {
         switch edit {
         case .createChain(let chain):
-            guard sg_table_create_chain(handle, chain) == 0 else { throw failure("create chain", chain: chain) }
+            guard sg_table_create_chain(handle, chain) == 0 else { throw failure(errno, "create chain", chain: chain) }
         case .flushChain(let chain):
-            guard sg_table_flush_chain(handle, chain) == 0 else { throw failure("flush chain", chain: chain) }
+            guard sg_table_flush_chain(handle, chain) == 0 else { throw failure(errno, "flush chain", chain: chain) }
         case .deleteChain(let chain):
-            guard sg_table_delete_chain(handle, chain) == 0 else { throw failure("delete chain", chain: chain) }
+            guard sg_table_delete_chain(handle, chain) == 0 else { throw failure(errno, "delete chain", chain: chain) }
         case .delete(let chain, let index):
-            guard sg_table_delete_at(handle, chain, UInt32(index)) == 0 else { throw failure("delete rule \(index + 1)", chain: chain) }
+            guard sg_table_delete_at(handle, chain, UInt32(index)) == 0 else { throw failure(errno, "delete rule \(index + 1)", chain: chain) }
         case .insert(let chain, let index, let rule):
             let entry = try codec.encode(rule, family: family)
             let result = entry.withUnsafeBytes { sg_table_insert(handle, chain, $0.baseAddress, UInt32(index)) }
-            guard result == 0 else { throw failure("insert rule \(index + 1)", chain: chain) }
+            guard result == 0 else { throw failure(errno, "insert rule \(index + 1)", chain: chain) }
         case .append(let chain, let rule):
             let entry = try codec.encode(rule, family: family)
             let result = entry.withUnsafeBytes { sg_table_append(handle, chain, $0.baseAddress) }
-            guard result == 0 else { throw failure("append rule", chain: chain) }
+            guard result == 0 else { throw failure(errno, "append rule", chain: chain) }
         }
     }
 
     /// Replaces the table in the kernel in one transaction (iptc_commit).
     /// EAGAIN means someone else changed the table since we read it.
     func commit() throws(NetfilterError) {
-        guard sg_table_commit(handle) == 0 else { throw failure("commit") }
+        guard sg_table_commit(handle) == 0 else { throw failure(errno, "commit") }
     }
 }

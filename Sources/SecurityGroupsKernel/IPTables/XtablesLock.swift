@@ -17,7 +17,8 @@ final class XtablesLock {
         let path = Self.path
         let descriptor = open(path, O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else {
-            throw NetfilterError(operation: "open lock", object: path, reason: String(cString: strerror(errno)), errno: errno)
+            let code = errno
+            throw NetfilterError(operation: "open lock", object: path, reason: String(cString: strerror(code)), errno: code)
         }
         let deadline = Self.now() + timeout
         var wait: useconds_t = 1_000

@@ -14,14 +14,14 @@ final class NetfilterNetlink {
     init(subject: String) throws(NetfilterError) {
         self.subject = subject
         descriptor = socket(AF_NETLINK, Int32(SOCK_RAW.rawValue) | Int32(SOCK_CLOEXEC.rawValue), Self.netfilter)
-        guard descriptor >= 0 else { throw Self.failure("open", subject, errno) }
+        guard descriptor >= 0 else { throw Self.failure(errno, "open", subject) }
         // struct sockaddr_nl (not in Swift's Glibc): family, pad, pid 0 (the kernel picks), groups 0.
         let address = Self.bytes(UInt16(AF_NETLINK)) + [UInt8](repeating: 0, count: 10)
         let bound = address.withUnsafeBytes { bind(descriptor, $0.baseAddress!.assumingMemoryBound(to: sockaddr.self), 12) }
         guard bound == 0 else {
             let code = errno
             close(descriptor)
-            throw Self.failure("bind", subject, code)
+            throw Self.failure(code, "bind", subject)
         }
     }
 
@@ -37,7 +37,7 @@ final class NetfilterNetlink {
         message.append(contentsOf: Self.bytes(sequence))
         message.append(contentsOf: Self.bytes(UInt32(0)))
         message += [family, 0, 0, 0] + attributes            // nfgenmsg: family, version 0, res_id 0
-        guard Glibc.send(descriptor, message, message.count, 0) == message.count else { throw Self.failure("send", subject, errno) }
+        guard Glibc.send(descriptor, message, message.count, 0) == message.count else { throw Self.failure(errno, "send", subject) }
     }
 
     /// Reads answers to the last request until its end (NLMSG_DONE, or the
@@ -48,7 +48,7 @@ final class NetfilterNetlink {
             let count = recv(descriptor, &buffer, buffer.count, 0)
             guard count > 0 else {
                 if count < 0, errno == EINTR { continue }
-                throw Self.failure("receive", subject, errno)
+                throw Self.failure(errno, "receive", subject)
             }
             var offset = 0
             while offset + 16 <= count {
@@ -61,7 +61,7 @@ final class NetfilterNetlink {
                     case 2:                                                          // NLMSG_ERROR, 0 = acknowledged
                         let code = -Int32(bitPattern: Self.value(UInt32.self, buffer, offset + 16))
                         if code == 0 { return }
-                        throw Self.failure("request", subject, code)
+                        throw Self.failure(code, "request", subject)
                     default:
                         if length >= 20 { body(buffer[offset + 16], buffer[(offset + 20)..<(offset + length)]) }
                     }
@@ -99,7 +99,7 @@ final class NetfilterNetlink {
         buffer[offset..<(offset + MemoryLayout<T>.size)].reversed().reduce(T(0)) { $0 << 8 | T($1) }
     }
 
-    private static func failure(_ operation: String, _ subject: String, _ code: Int32) -> NetfilterError {
+    private static func failure(_ code: Int32, _ operation: String, _ subject: String) -> NetfilterError {
         NetfilterError(operation: "netlink \(operation)", object: subject, reason: String(cString: strerror(code)), errno: code)
     }
 }

@@ -16,8 +16,9 @@ public final class RunningTool {
         // Unlinked temporary files: no pipe can fill up and block either side.
         guard let stdin = TemporaryFile(contents: input), let stdout = TemporaryFile(contents: ""),
               let stderr = TemporaryFile(contents: "") else {
+            let code = errno
             throw NetfilterError(operation: operation, object: program,
-                                 reason: "cannot create a temporary file: \(String(cString: strerror(errno)))")
+                                 reason: "cannot create a temporary file: \(String(cString: strerror(code)))", errno: code)
         }
         self.stdout = stdout
         self.stderr = stderr
@@ -45,8 +46,9 @@ public final class RunningTool {
     public func finish() throws(NetfilterError) -> String {
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 {
-            guard errno == EINTR else {
-                throw NetfilterError(operation: operation, object: program, reason: "waitpid: \(String(cString: strerror(errno)))")
+            let code = errno
+            guard code == EINTR else {
+                throw NetfilterError(operation: operation, object: program, reason: "waitpid: \(String(cString: strerror(code)))", errno: code)
             }
         }
         let exited = status & 0x7f == 0
