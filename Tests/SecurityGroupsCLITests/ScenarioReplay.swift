@@ -41,8 +41,9 @@ final class ScenarioReplay {
 
     deinit { try? FileManager.default.removeItem(at: directory) }
 
-    func run(_ scenario: String) throws {
-        let commands = try String(contentsOf: Self.fixtures.appendingPathComponent(scenario).appendingPathComponent("cmds.txt"), encoding: .utf8)
+    /// Replays `cmds.txt` of a scenario in `scripted/`, or in `directory`.
+    func run(_ scenario: String, in directory: URL = fixtures) throws {
+        let commands = try String(contentsOf: directory.appendingPathComponent(scenario).appendingPathComponent("cmds.txt"), encoding: .utf8)
         for line in commands.split(separator: "\n").map(String.init) {
             if line.hasPrefix("# libvirt: define+start ") {
                 let words = line.split(separator: " ").map(String.init)
@@ -95,10 +96,13 @@ final class ScenarioReplay {
         try writeRuleLogs(Self.fixtures.appendingPathComponent(logScenario ?? scenario).appendingPathComponent("runlogs.txt"))
     }
 
-    /// The same for a script state recorded for its own sake, with no
-    /// golden host file: `Fixtures/script-states/<name>` (see `scenarios/`).
+    /// Script states recorded for their own sake, with no golden host file
+    /// (`scenarios/` says how): `Fixtures/script-states/<name>`.
+    static let scriptStates = fixtures.deletingLastPathComponent().appendingPathComponent("script-states")
+
+    /// The same for a script state recorded for its own sake.
     func loadRecordedScriptState(_ name: String) throws {
-        let directory = Self.fixtures.deletingLastPathComponent().appendingPathComponent("script-states").appendingPathComponent(name)
+        let directory = Self.scriptStates.appendingPathComponent(name)
         try GoldenHosts.loadScriptState(from: directory, into: namespace)
         try writeRuleLogs(directory.appendingPathComponent("runlogs.txt"))
     }
