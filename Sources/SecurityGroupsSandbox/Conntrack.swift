@@ -39,8 +39,12 @@ public enum Conntrack {
     /// All entries in use (`nf_conntrack_count`).
     public static func count(in namespace: String) throws -> Int {
         try NamespaceThread.run(in: namespace) {
-            let text = try String(contentsOfFile: "/proc/sys/net/netfilter/nf_conntrack_count", encoding: .utf8)
-            return Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+            let path = "/proc/sys/net/netfilter/nf_conntrack_count"
+            let text = try String(contentsOfFile: path, encoding: .utf8)
+            guard let count = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+                throw ConntrackUnreadable(path: path, namespace: namespace, code: EINVAL)
+            }
+            return count
         }
     }
 
@@ -49,22 +53,33 @@ public enum Conntrack {
         try lines(in: namespace).map(String.init)
     }
 
+    /// The table that cannot be read is an error, never "no entries": a
+    /// check that counts none would pass for the wrong reason.
     private static func lines(in namespace: String) throws -> [Substring] {
         try NamespaceThread.run(in: namespace) {
-            // Missing until the namespace has used conntrack: no entries.
             // Read to the end: procfs gives a page per read, and Foundation's
             // file reading stops after the first.
-            let descriptor = open("/proc/thread-self/net/nf_conntrack", O_RDONLY | O_CLOEXEC)
-            guard descriptor >= 0 else { return [] }
+            let path = "/proc/thread-self/net/nf_conntrack"
+            let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+            guard descriptor >= 0 else { throw ConntrackUnreadable(path: path, namespace: namespace, code: errno) }
             defer { close(descriptor) }
             var bytes: [UInt8] = []
             var buffer = [UInt8](repeating: 0, count: 65_536)
             while true {
                 let count = read(descriptor, &buffer, buffer.count)
+                if count < 0 { throw ConntrackUnreadable(path: path, namespace: namespace, code: errno) }
                 guard count > 0 else { break }
                 bytes += buffer[..<count]
             }
             return String(decoding: bytes, as: UTF8.self).split(separator: "\n")
         }
     }
+}
+
+/// The conntrack table of a namespace could not be read.
+public struct ConntrackUnreadable: Error, CustomStringConvertible {
+    public let path: String
+    public let namespace: String
+    public let code: Int32
+    public var description: String { "cannot read \(path) in \(namespace): \(String(cString: strerror(code)))" }
 }

@@ -7,8 +7,13 @@ import TestSupport
 /// our binary: the kernel, the rule logs and what the agent reads on stdout
 /// end up as with the script.
 @Suite struct ParityTests {
-    static var scenarios: [String] {
-        (try? FileManager.default.contentsOfDirectory(atPath: ScenarioReplay.fixtures.path))?.sorted() ?? []
+    /// The recorded scenarios; a missing directory stops the run, an empty
+    /// one fails `everyRecordingIsThere` (a parameterised test without
+    /// arguments would only be skipped).
+    static let scenarios: [String] = try! FileManager.default.contentsOfDirectory(atPath: ScenarioReplay.fixtures.path).sorted()
+
+    @Test func everyRecordingIsThere() {
+        #expect(Self.scenarios.count == 16, "\(Self.scenarios)")
     }
 
     @Test(arguments: scenarios)
