@@ -12,7 +12,7 @@ final class ScenarioReplay {
     let namespace: NetworkNamespace
     let directory: URL
     let layout: Layout
-    private var domains: [(name: String, nics: [(bridge: String, dev: String, mac: String)])] = []
+    private var domains: [(name: String, nics: [(bridge: String, dev: String, mac: String)], paused: Bool)] = []
     /// Per command: the command line, its stdout and exit status.
     private(set) var results: [(command: String, stdout: String, status: Int32)] = []
     /// Dumps taken at `# snapshot:` lines.
@@ -52,7 +52,7 @@ final class ScenarioReplay {
                     return (parts[0], parts[1], parts[2])
                 }
                 for nic in nics { try addPort(bridge: nic.0, dev: nic.1) }
-                domains.append((words[3], nics.map { (bridge: $0.0, dev: $0.1, mac: $0.2) }))
+                domains.append((words[3], nics.map { (bridge: $0.0, dev: $0.1, mac: $0.2) }, false))
                 try writeDomains()
             } else if line.hasPrefix("# libvirt: remove ") {
                 let name = line.split(separator: " ")[3]
@@ -118,9 +118,15 @@ final class ScenarioReplay {
     }
 
     /// Adds a VM to the libvirt test driver's domains, with its ports on the bridges.
-    func define(_ name: String, nics: [(bridge: String, dev: String, mac: String)]) throws {
+    func define(_ name: String, nics: [(bridge: String, dev: String, mac: String)], paused: Bool = false) throws {
         for nic in nics { try addPort(bridge: nic.bridge, dev: nic.dev) }
-        domains.append((name, nics))
+        domains.append((name, nics, paused))
+        try writeDomains()
+    }
+
+    /// Removes a VM from the libvirt test driver's domains (its ports stay).
+    func remove(_ name: String) throws {
+        domains.removeAll { $0.name == name }
         try writeDomains()
     }
 
@@ -177,7 +183,8 @@ final class ScenarioReplay {
             for nic in domain.nics {
                 xml += "      <interface type='bridge'><mac address='\(nic.mac)'/><source bridge='\(nic.bridge)'/><target dev='\(nic.dev)'/></interface>\n"
             }
-            xml += "    </devices>\n    <test:runstate>1</test:runstate>\n  </domain>\n"
+            // libvirt's domain states: 1 running, 3 paused.
+            xml += "    </devices>\n    <test:runstate>\(domain.paused ? 3 : 1)</test:runstate>\n  </domain>\n"
         }
         try (xml + "</node>\n").write(to: directory.appendingPathComponent("domains.xml"), atomically: true, encoding: .utf8)
     }
