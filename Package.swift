@@ -61,7 +61,7 @@ let package = Package(
 
         .testTarget(
             name: "SecurityGroupsCoreTests",
-            dependencies: ["SecurityGroupsCore"],
+            dependencies: ["SecurityGroupsCore", "TestSupport"],
             resources: [.copy("Fixtures")]
         ),
         // Network namespaces and tool runs for the tests that touch the kernel.

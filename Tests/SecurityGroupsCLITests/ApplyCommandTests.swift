@@ -19,7 +19,7 @@ import TestSupport
         let namespace = try namespace()
         let first = try namespace.apply(scenario, layout)
         #expect(first.hasPrefix("applied "))
-        #expect(try KernelDumps.read(namespace) == GoldenHosts.rendered(scenario, layout))
+        #expect(try KernelDumps.read(namespace) == GoldenHosts.expected(scenario, layout))
         #expect(try namespace.apply(scenario, layout) == "no changes\n")
     }
 
@@ -36,7 +36,7 @@ import TestSupport
         let namespace = try namespace()
         for step in steps {
             try namespace.apply(step, layout)
-            #expect(try KernelDumps.read(namespace) == GoldenHosts.rendered(step, layout), "after \(step)")
+            #expect(try KernelDumps.read(namespace) == GoldenHosts.expected(step, layout), "after \(step)")
         }
     }
 
@@ -51,13 +51,13 @@ import TestSupport
         // Destroying i-2-8-VM in its scope removes its chains, sets and jumps.
         try namespace.apply("three-vms-then-destroy", layout, extra: ["--vm", "i-2-8-VM"])
         let after = try KernelDumps.read(namespace)
-        var expected = try GoldenHosts.rendered("three-vms-then-destroy", layout)
+        var expected = try GoldenHosts.expected("three-vms-then-destroy", layout)
         expected.iptables["filter"] = expected.iptables["filter"]!.replacingOccurrences(
             of: "-A i-2-7-VM -p icmp", with: "-A i-2-7-VM -s 192.0.2.1/32 -j ACCEPT\n-A i-2-7-VM -p icmp")
         #expect(after == expected)
         // The host scope then repairs the other VM.
         try namespace.apply("three-vms-then-destroy", layout)
-        #expect(try KernelDumps.read(namespace) == GoldenHosts.rendered("three-vms-then-destroy", layout))
+        #expect(try KernelDumps.read(namespace) == GoldenHosts.expected("three-vms-then-destroy", layout))
         #expect(try namespace.apply("three-vms-then-destroy", layout, extra: ["--vm", "i-2-9-VM"]) == "no changes\n")
     }
 
@@ -78,10 +78,10 @@ import TestSupport
             && failed.stderr.contains("ebtables nat"), "\(failed.stderr)")
         let after = try KernelDumps.read(namespace)
         #expect(after.iptables["filter"] == before.iptables["filter"])
-        #expect(try after.ip6tables == GoldenHosts.rendered("three-vms-then-destroy", .notrack).ip6tables)
+        #expect(try after.ip6tables == GoldenHosts.expected("three-vms-then-destroy", .notrack).ip6tables)
         try namespace.run("/usr/sbin/iptables-legacy", ["-D", "FORWARD", "-i", "eth9", "-j", "i-2-8-def"])
         try namespace.apply("three-vms-then-destroy", .notrack)
-        #expect(try KernelDumps.read(namespace) == GoldenHosts.rendered("three-vms-then-destroy", .notrack))
+        #expect(try KernelDumps.read(namespace) == GoldenHosts.expected("three-vms-then-destroy", .notrack))
     }
 
     /// On rules the script wrote, destroying one VM in its scope reaches
@@ -119,7 +119,7 @@ import TestSupport
         let namespace = try namespace()
         for layout in [Layout.classic, .notrack, .classic] {
             try namespace.apply("allow-all", layout)
-            #expect(try KernelDumps.read(namespace) == GoldenHosts.rendered("allow-all", layout), "as \(layout)")
+            #expect(try KernelDumps.read(namespace) == GoldenHosts.expected("allow-all", layout), "as \(layout)")
         }
     }
 
@@ -160,7 +160,7 @@ import TestSupport
             try namespace.apply(step, .notrack)
         }
         let after = try KernelDumps.read(namespace)
-        let expected = try GoldenHosts.rendered("three-vms-then-destroy", .notrack)
+        let expected = try GoldenHosts.expected("three-vms-then-destroy", .notrack)
         for (table, block) in foreign.iptables {
             let foreignLines = block.split(separator: "\n").filter { !$0.hasPrefix(":") && !$0.hasPrefix("*") && $0 != "COMMIT" }
             let afterLines = (after.iptables[table] ?? "").split(separator: "\n")
@@ -212,7 +212,7 @@ import TestSupport
         var final = try KernelDumps.read(namespace)
         final.iptables["filter"] = final.iptables["filter"]?.split(separator: "\n")
             .filter { !$0.hasPrefix("-A OTHER ") && $0 != ":OTHER - [0:0]" }.map { $0 + "\n" }.joined()
-        #expect(final == (try GoldenHosts.rendered("three-vms-then-destroy", .notrack)))
+        #expect(final == (try GoldenHosts.expected("three-vms-then-destroy", .notrack)))
     }
 
     /// On a host whose nf_tables holds CloudStack chains (written through

@@ -101,7 +101,7 @@ import TestSupport
         let add = try replay.agent(["add_network_rules"] + Self.v4Basic + ["--sig", "0123456789abcdef", "--seq", "2", "--rules", Self.v4BasicRules])
         #expect(add.status == 0, "\(add.stderr)")
         let final = try KernelDumps.read(replay.namespace)
-        let expected = try GoldenHosts.rendered("v4-basic", .notrack)
+        let expected = try GoldenHosts.expected("v4-basic", .notrack)
         #expect(final == expected, "\(final.difference(from: expected))")
     }
 
