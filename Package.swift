@@ -80,18 +80,18 @@ let package = Package(
             name: "SecurityGroupsDataPlaneTests",
             dependencies: ["security-groups", "SecurityGroupsCore", "SecurityGroupsKernel", "SecurityGroupsSandbox", "TestSupport"]
         ),
-        // Runs a command as on a kernel without legacy x_tables (seccomp), for the host-world tests.
-        .executableTarget(name: "without-legacy-xtables", path: "Tests/WithoutLegacyXtables"),
+        // Runs a command as on a kernel that lacks a part (seccomp), for the host-world tests.
+        .executableTarget(name: "kernel-without", path: "Tests/KernelWithout"),
         .testTarget(
             name: "SecurityGroupsCLITests",
-            dependencies: ["security-groups", "without-legacy-xtables", "SecurityGroupsCore", "TestSupport"],
+            dependencies: ["security-groups", "kernel-without", "SecurityGroupsCore", "TestSupport"],
             exclude: ["Fixtures"]
         ),
     ]
 )
 
 let cTargets: Set<String> = [
-    "CLibIPTC", "CLibIPSet", "CLibvirtSystem", "CIPTables", "CIPSet", "CLibvirt", "CGlibcExtensions", "without-legacy-xtables",
+    "CLibIPTC", "CLibIPSet", "CLibvirtSystem", "CIPTables", "CIPSet", "CLibvirt", "CGlibcExtensions", "kernel-without",
 ]
 for target in package.targets where !cTargets.contains(target.name) {
     var settings = target.swiftSettings ?? []

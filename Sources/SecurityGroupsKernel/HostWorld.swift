@@ -24,7 +24,15 @@ public struct HostWorld: Equatable, Sendable {
     /// Legacy x_tables is only asked when that could still matter: asking
     /// instantiates an empty filter table, which iptables-nft then reports.
     public static func current(allowNFTables: Bool = false) throws(NetfilterError) -> HostWorld {
-        let chains = try NFTablesChains.list().filter { ["ip", "ip6"].contains($0.family) && Ownership.ownsChain($0.name) }
+        let listed: [NFTablesChains.Chain]
+        do {
+            listed = try NFTablesChains.list()
+        } catch {
+            throw NetfilterError(operation: "host check", object: "netfilter",
+                                 reason: "cannot tell whether nf_tables holds CloudStack's rules (\(error)); nothing was changed",
+                                 errno: error.errno)
+        }
+        let chains = listed.filter { ["ip", "ip6"].contains($0.family) && Ownership.ownsChain($0.name) }
         let legacy = !chains.isEmpty && !allowNFTables ? [] : AddressFamily.allCases.compactMap { family in
             LegacyXtables.unavailable(family).map { "\(family == .ipv4 ? "ip_tables" : "ip6_tables"): \($0)" }
         }

@@ -49,14 +49,30 @@ import TestSupport
     func kernelWithoutLegacyXtablesRefusesEveryCommand(command: [String]) throws {
         let replay = try ScenarioReplay(layout: .notrack)
         let before = try Self.everything(replay)
-        let helper = BinaryRunner.binary.deletingLastPathComponent().appendingPathComponent("without-legacy-xtables").path
-        let result = try replay.agent(command, wrapper: helper)
+        let result = try replay.agent(command, wrapper: [Self.kernelWithout, "legacy-xtables"])
         #expect(result.status == 1)
         #expect(result.stderr == "Error: host check netfilter: this kernel has no legacy x_tables (ip_tables: Protocol not available, "
             + "ip6_tables: Protocol not available), the only netfilter this version programs; nothing was changed\n")
         #expect(result.stdout.isEmpty)
         #expect(try Self.everything(replay) == before)
     }
+
+    /// A host where nf_tables cannot be asked (the netlink socket is refused):
+    /// the check fails closed, every command refuses and changes nothing.
+    @Test(arguments: commands)
+    func nfTablesThatCannotBeAskedRefusesEveryCommand(command: [String]) throws {
+        let replay = try ScenarioReplay(layout: .notrack)
+        let before = try Self.everything(replay)
+        let result = try replay.agent(command, wrapper: [Self.kernelWithout, "nf-netlink"])
+        #expect(result.status == 1)
+        #expect(result.stderr == "Error: host check netfilter: cannot tell whether nf_tables holds CloudStack's rules "
+            + "(netlink open nf_tables: Permission denied); nothing was changed\n", "\(result.stderr)")
+        #expect(result.stdout.isEmpty)
+        #expect(try Self.everything(replay) == before)
+    }
+
+    /// Runs a command as on a kernel that lacks a part (Tests/KernelWithout).
+    static let kernelWithout = BinaryRunner.binary.deletingLastPathComponent().appendingPathComponent("kernel-without").path
 
     /// Every rule set of the namespace, both iptables worlds (counters
     /// zeroed: traffic on the ports moves them), and the agent's files.

@@ -131,10 +131,11 @@ final class ScenarioReplay {
     }
 
     /// Runs one agent command (`security-groups <command> <arguments>`) in
-    /// the namespace, through `wrapper` (a program that runs its arguments) if given.
-    func agent(_ arguments: [String], wrapper: String? = nil) throws -> Tool.Result {
-        let binary = BinaryRunner.binary.path
-        return try namespace.exec(wrapper ?? binary, (wrapper == nil ? [] : [binary]) + arguments,
+    /// the namespace, through `wrapper` (a program and its first arguments,
+    /// which runs the rest) if given.
+    func agent(_ arguments: [String], wrapper: [String] = []) throws -> Tool.Result {
+        let command = wrapper + [BinaryRunner.binary.path] + arguments
+        return try namespace.exec(command[0], Array(command.dropFirst()),
                                   environment: ["SECURITY_GROUPS_CONFIG": directory.appendingPathComponent("sg.conf").path]
                                       .merging(NetworkNamespace.lockEnvironment) { first, _ in first })
     }
