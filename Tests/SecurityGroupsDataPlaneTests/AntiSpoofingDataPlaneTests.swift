@@ -23,10 +23,14 @@ import SecurityGroupsSandbox
         #expect(try sandbox.delivered(Probe(.tcp, to: outside4, port: 80), from: namespace))
         #expect(try sandbox.delivered(Probe(.tcp, to: outside4, port: 80, from: vm.secondaryIPv4), from: namespace))
         #expect(try sandbox.delivered(Probe(.tcp, to: outside6, port: 80, from: vm.ipv6), from: namespace))
-        #expect(try !sandbox.delivered(Probe(.tcp, to: outside4, port: 80, from: unowned4), from: namespace))
-        #expect(try !sandbox.delivered(Probe(.udp, to: outside4, port: 123, from: unowned4), from: namespace))
-        #expect(try !sandbox.delivered(Probe(.tcp, to: outside6, port: 80, from: unowned6), from: namespace))
-        #expect(try !sandbox.delivered(Probe(.tcp, to: sandbox.vm(2).ipv4, port: 80, from: unowned4), from: namespace))
+        #expect(try sandbox.dropped(Probe(.tcp, to: outside4, port: 80, from: unowned4),
+                                    control: Probe(.tcp, to: outside4, port: 80), from: namespace))
+        #expect(try sandbox.dropped(Probe(.udp, to: outside4, port: 123, from: unowned4),
+                                    control: Probe(.udp, to: outside4, port: 123), from: namespace))
+        #expect(try sandbox.dropped(Probe(.tcp, to: outside6, port: 80, from: unowned6),
+                                    control: Probe(.tcp, to: outside6, port: 80, from: vm.ipv6), from: namespace))
+        #expect(try sandbox.dropped(Probe(.tcp, to: sandbox.vm(2).ipv4, port: 80, from: unowned4),
+                                    control: Probe(.tcp, to: sandbox.vm(2).ipv4, port: 80), from: namespace))
     }
 
     @Test(arguments: Layout.allCases)

@@ -46,9 +46,11 @@ import TestSupport
         #expect(after == expected, "\(after.difference(from: expected))")
         #expect(try ruleLogs(sandbox) == logs, "rule logs written again")
         #expect(try sandbox.delivered(Probe(.tcp, to: sandbox.vm(1).ipv4, port: 22), from: sandbox.outside))
-        #expect(try !sandbox.delivered(Probe(.tcp, to: sandbox.vm(2).ipv4, port: 80), from: sandbox.outside))
+        #expect(try sandbox.dropped(Probe(.tcp, to: sandbox.vm(2).ipv4, port: 80),
+                                    control: Probe(.tcp, to: sandbox.vm(2).ipv4, port: 22), from: sandbox.outside))
         #expect(try sandbox.delivered(Probe(.tcp, to: sandbox.vm(2).ipv6, port: 22), from: sandbox.outside))
-        #expect(try !sandbox.delivered(Probe(.tcp, to: SandboxHost.outsideIPv4, port: 22), from: sandbox.namespace(3)))
+        #expect(try sandbox.dropped(Probe(.tcp, to: SandboxHost.outsideIPv4, port: 22),
+                                    control: Probe(.tcp, to: SandboxHost.outsideIPv4, port: 80), from: sandbox.namespace(3)))
         #expect(try sandbox.host.resync().contains(" 0 changes "), "a second resync changes nothing")
     }
 

@@ -53,8 +53,24 @@ final class Sandbox {
     func namespace(_ number: Int) -> String { host.namespace(of: vm(number)) }
 
     /// Whether the probe from `namespace` is answered.
+    /// Waits up to 5 s, and returns as soon as the answer is there: a slow
+    /// machine delays a delivered probe, it does not fail it.
     func delivered(_ probe: Probe, from namespace: String) throws -> Bool {
-        try probe.run(from: namespace)
+        try probe.run(from: namespace, timeout: 5)
+    }
+
+    /// Whether `probe` goes unanswered (within 1 s), once `control`, on the
+    /// same path but allowed by the rules, was answered: so "dropped" means
+    /// the rules dropped it, not that the path is broken or slow. Throws
+    /// when the control is not answered.
+    func dropped(_ probe: Probe, control: Probe, from namespace: String) throws -> Bool {
+        guard try delivered(control, from: namespace) else { throw ControlNotDelivered(control: control, probe: probe) }
+        return try !probe.run(from: namespace, timeout: 1)
+    }
+
+    struct ControlNotDelivered: Error, CustomStringConvertible {
+        let control: Probe, probe: Probe
+        var description: String { "the control \(control) was not answered: cannot tell whether \(probe) is dropped" }
     }
 
     /// The host's conntrack entries naming any address of VM `number`.
