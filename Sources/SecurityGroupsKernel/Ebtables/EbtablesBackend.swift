@@ -7,20 +7,24 @@ import SecurityGroupsCore
 enum EbtablesBackend {
     /// Reads `chains`, or the whole table when nil: a chain listing
     /// (`ebtables -L CHAIN --Lx`) is far cheaper than ebtables-save on a
-    /// large table. ebtables-nft commits a batch even to list, so the
-    /// listings run one after the other, never side by side. Only what the
-    /// plan needs is listed: the built-in chains, the VMs' chains they jump
-    /// to, and the chains those jump to when `wanted` has them (to compare);
-    /// the others are only noted as existing (they are deleted whole).
+    /// large table. Which chains exist comes from nf_tables itself (one
+    /// netlink dump), so a listing that fails is an error, never "no such
+    /// chain". ebtables-nft commits a batch even to list, so the listings
+    /// run one after the other, never side by side. Only what the plan
+    /// needs is listed: the built-in chains, the VMs' chains they jump to,
+    /// and the chains those jump to when `wanted` has them (to compare). The
+    /// others that exist are only noted (they are deleted whole, or
+    /// rewritten whole: `:CHAIN` creates or flushes).
     static func read(chains: [String]?, wanted: Set<String> = []) throws(NetfilterError) -> KernelEbtablesState {
         guard let chains else {
             return KernelEbtablesState.parseSave(
                 try RunningTool(try tool("ebtables", verb: "save"), ["-t", "nat"], operation: "ebtables-save").finish())
         }
         let program = try tool("ebtables", verb: nil)
+        let existing = try existingChains()
         var state = KernelEbtablesState()
-        func list(_ chain: String) {
-            if let rules = listChain(chain, program: program) { state.chains[chain] = rules }
+        func list(_ chain: String) throws(NetfilterError) {
+            state.chains[chain] = try listChain(chain, program: program)
         }
         func targets(_ listed: [String]) -> Set<String> {
             Set(listed.flatMap { chain in state.chains[chain] ?? [] }.compactMap { rule in
@@ -28,25 +32,16 @@ enum EbtablesBackend {
                 return words.firstIndex(of: "-j").flatMap { $0 + 1 < words.count ? String(words[$0 + 1]) : nil }
             })
         }
-        let builtins = chains.filter { EbtablesTable.builtinChains.contains($0) }
-        builtins.forEach(list)
-        // A VM chain nothing jumps to is rewritten whole anyway (`:CHAIN`
-        // creates or flushes it): listing it would only cost time.
+        let builtins = chains.filter { EbtablesTable.builtinChains.contains($0) && existing.contains($0) }
+        for chain in builtins { try list(chain) }
         let builtinTargets = targets(builtins)
-        let top = chains.filter { !builtins.contains($0) && builtinTargets.contains($0) }
-        top.forEach(list)
+        let top = chains.filter { !builtins.contains($0) && builtinTargets.contains($0) && existing.contains($0) }
+        for chain in top { try list(chain) }
         let referenced = targets(top)
-        for chain in chains where !builtins.contains(chain) && !top.contains(chain) {
-            // Too long for a jump: only the script's leftovers, found by listing them.
-            if chain.count > NetfilterNames.longestEbtablesChain {
-                list(chain)
-                continue
-            }
-            let base = chain.replacingOccurrences(of: #"-(in|out)(-ips|-src|-dst)?$"#, with: "", options: .regularExpression)
-            guard top.contains(where: { $0.hasPrefix(base + "-") }) else { continue }
-            if wanted.contains(chain) {
-                list(chain)
-            } else if referenced.contains(chain) {
+        for chain in chains where existing.contains(chain) && !EbtablesTable.builtinChains.contains(chain) && !top.contains(chain) {
+            if wanted.contains(chain) && referenced.contains(chain) {
+                try list(chain)
+            } else {
                 state.unlisted.insert(chain)
             }
         }
@@ -54,14 +49,19 @@ enum EbtablesBackend {
     }
 
     /// One chain's rules as ebtables-save prints them (without `-A CHAIN `);
-    /// nil when it does not exist (ebtables then fails).
+    /// nil when nf_tables has no such chain.
     static func list(_ chain: String) throws(NetfilterError) -> [String]? {
-        listChain(chain, program: try tool("ebtables", verb: nil))
+        guard try existingChains().contains(chain) else { return nil }
+        return try listChain(chain, program: try tool("ebtables", verb: nil))
     }
 
-    private static func listChain(_ chain: String, program: String) -> [String]? {
-        guard let listing = try? RunningTool(program, ["-t", "nat", "-L", chain, "--Lx"], operation: "ebtables -L").finish()
-        else { return nil }
+    /// The chains of ebtables' `nat` table, as nf_tables holds them.
+    private static func existingChains() throws(NetfilterError) -> Set<String> {
+        Set(try NFTablesChains.list(family: NFTablesChains.bridge).filter { $0.table == "nat" }.map(\.name))
+    }
+
+    private static func listChain(_ chain: String, program: String) throws(NetfilterError) -> [String] {
+        let listing = try RunningTool(program, ["-t", "nat", "-L", chain, "--Lx"], operation: "ebtables -L \(chain)").finish()
         return listing.split(separator: "\n")
             .filter { $0.hasPrefix("-") }
             .map { $0.hasPrefix("-A \(chain) ") ? String($0.dropFirst(4 + chain.count)) : String($0) }
@@ -89,8 +89,8 @@ enum EbtablesBackend {
     static func delete(_ chains: [String]) throws(NetfilterError) {
         guard !chains.isEmpty else { return }
         let program = try tool("ebtables", verb: nil)
-        for chain in chains {
-            guard listChain(chain, program: program) != nil else { continue }
+        let existing = try existingChains()
+        for chain in chains where existing.contains(chain) {
             _ = try RunningTool(program, ["-t", "nat", "-F", chain], operation: "ebtables -F").finish()
             _ = try RunningTool(program, ["-t", "nat", "-X", chain], operation: "ebtables -X").finish()
         }

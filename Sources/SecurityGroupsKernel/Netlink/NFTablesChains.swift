@@ -9,11 +9,15 @@ enum NFTablesChains {
         var name: String
     }
 
-    /// Every chain of every table; empty when the kernel has no nf_tables.
-    static func list() throws(NetfilterError) -> [Chain] {
+    /// `family` of `list(family:)`: the bridge family, where ebtables-nft keeps its tables.
+    static let bridge: UInt8 = 7                                  // NFPROTO_BRIDGE
+
+    /// Every chain of every table of `family` (0: all families); empty when
+    /// the kernel has no nf_tables.
+    static func list(family: UInt8 = 0) throws(NetfilterError) -> [Chain] {
         let socket = try NetfilterNetlink(subject: "nf_tables")
         let getChain: UInt16 = 10 << 8 | 4                        // NFNL_SUBSYS_NFTABLES, NFT_MSG_GETCHAIN
-        try socket.send(type: getChain, flags: NetfilterNetlink.request | NetfilterNetlink.dump, family: 0, attributes: [])
+        try socket.send(type: getChain, flags: NetfilterNetlink.request | NetfilterNetlink.dump, family: family, attributes: [])
         var chains: [Chain] = []
         do {
             try socket.receive { family, attributes in
