@@ -19,14 +19,14 @@ public struct HostWorld: Equatable, Sendable {
         self.iptablesTool = iptablesTool
     }
 
-    /// This host's world, read from the kernel (one netlink dump, two
-    /// socket options): fails closed when nf_tables cannot be listed.
+    /// This host's world, read from the kernel (two netlink dumps, of the
+    /// `ip` and `ip6` families, and two socket options): fails closed when nf_tables cannot be listed.
     /// Legacy x_tables is only asked when that could still matter: asking
     /// instantiates an empty filter table, which iptables-nft then reports.
     public static func current(allowNFTables: Bool = false) throws(NetfilterError) -> HostWorld {
         let listed: [NFTablesChains.Chain]
         do {
-            listed = try NFTablesChains.list()
+            listed = try NFTablesChains.list(family: NFTablesChains.ipv4) + NFTablesChains.list(family: NFTablesChains.ipv6)
         } catch {
             throw NetfilterError(operation: "host check", object: "netfilter",
                                  reason: "cannot tell whether nf_tables holds CloudStack's rules (\(error)); nothing was changed",

@@ -21,7 +21,7 @@ enum EbtablesBackend {
                 try RunningTool(try tool("ebtables", verb: "save"), ["-t", "nat"], operation: "ebtables-save").finish())
         }
         let program = try tool("ebtables", verb: nil)
-        let existing = try existingChains()
+        let existing = try existingChains(chains)
         var state = KernelEbtablesState()
         func list(_ chain: String) throws(NetfilterError) {
             state.chains[chain] = try listChain(chain, program: program)
@@ -51,13 +51,13 @@ enum EbtablesBackend {
     /// One chain's rules as ebtables-save prints them (without `-A CHAIN `);
     /// nil when nf_tables has no such chain.
     static func list(_ chain: String) throws(NetfilterError) -> [String]? {
-        guard try existingChains().contains(chain) else { return nil }
+        guard try existingChains([chain]).contains(chain) else { return nil }
         return try listChain(chain, program: try tool("ebtables", verb: nil))
     }
 
-    /// The chains of ebtables' `nat` table, as nf_tables holds them.
-    private static func existingChains() throws(NetfilterError) -> Set<String> {
-        Set(try NFTablesChains.list(family: NFTablesChains.bridge).filter { $0.table == "nat" }.map(\.name))
+    /// Which of `chains` ebtables' `nat` table holds, asked of nf_tables.
+    private static func existingChains(_ chains: [String]) throws(NetfilterError) -> Set<String> {
+        try NFTablesChains.existing(chains, family: NFTablesChains.bridge, table: "nat")
     }
 
     private static func listChain(_ chain: String, program: String) throws(NetfilterError) -> [String] {
@@ -89,7 +89,7 @@ enum EbtablesBackend {
     static func delete(_ chains: [String]) throws(NetfilterError) {
         guard !chains.isEmpty else { return }
         let program = try tool("ebtables", verb: nil)
-        let existing = try existingChains()
+        let existing = try existingChains(chains)
         for chain in chains where existing.contains(chain) {
             _ = try RunningTool(program, ["-t", "nat", "-F", chain], operation: "ebtables -F").finish()
             _ = try RunningTool(program, ["-t", "nat", "-X", chain], operation: "ebtables -X").finish()

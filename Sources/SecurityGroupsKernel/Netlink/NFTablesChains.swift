@@ -1,6 +1,6 @@
 private import Glibc
 
-/// The chains nf_tables holds, listed over netlink (`NFT_MSG_GETCHAIN`).
+/// The chains nf_tables holds, asked over netlink (`NFT_MSG_GETCHAIN`).
 enum NFTablesChains {
     /// One chain: its family (`ip`, `ip6`, `inet`, `bridge`...), table and name.
     struct Chain: Equatable, Sendable {
@@ -9,22 +9,24 @@ enum NFTablesChains {
         var name: String
     }
 
-    /// `family` of `list(family:)`: the bridge family, where ebtables-nft keeps its tables.
-    static let bridge: UInt8 = 7                                  // NFPROTO_BRIDGE
+    /// Address families (`NFPROTO_*`) to ask about.
+    static let (ipv4, ipv6, bridge): (UInt8, UInt8, UInt8) = (2, 10, 7)
+    private static let getChain: UInt16 = 10 << 8 | 4             // NFNL_SUBSYS_NFTABLES, NFT_MSG_GETCHAIN
+    private static let (tableAttribute, nameAttribute): (UInt16, UInt16) = (1, 3)   // NFTA_CHAIN_TABLE, NFTA_CHAIN_NAME
 
-    /// Every chain of every table of `family` (0: all families); empty when
-    /// the kernel has no nf_tables.
-    static func list(family: UInt8 = 0) throws(NetfilterError) -> [Chain] {
+    /// Every chain of every table of `family`; empty when the kernel has no
+    /// nf_tables. The kernel filters by family, so a host's thousands of
+    /// ebtables chains cost nothing when asking about iptables'.
+    static func list(family: UInt8) throws(NetfilterError) -> [Chain] {
         let socket = try NetfilterNetlink(subject: "nf_tables")
-        let getChain: UInt16 = 10 << 8 | 4                        // NFNL_SUBSYS_NFTABLES, NFT_MSG_GETCHAIN
         try socket.send(type: getChain, flags: NetfilterNetlink.request | NetfilterNetlink.dump, family: family, attributes: [])
         var chains: [Chain] = []
         do {
             try socket.receive { family, attributes in
                 var table = "", name = ""
                 for (type, _, payload) in NetfilterNetlink.attributes(attributes) {
-                    if type == 1 { table = NetfilterNetlink.string(payload) }    // NFTA_CHAIN_TABLE
-                    if type == 3 { name = NetfilterNetlink.string(payload) }     // NFTA_CHAIN_NAME
+                    if type == tableAttribute { table = NetfilterNetlink.string(payload) }
+                    if type == nameAttribute { name = NetfilterNetlink.string(payload) }
                 }
                 chains.append(Chain(family: familyName(family), table: table, name: name))
             }
@@ -32,6 +34,33 @@ enum NFTablesChains {
             return []
         }
         return chains
+    }
+
+    /// Which of `names` exist in `table` of `family`: one request each,
+    /// so the cost follows the names asked about, not the table's size.
+    static func existing(_ names: [String], family: UInt8, table: String) throws(NetfilterError) -> Set<String> {
+        let socket = try NetfilterNetlink(subject: "nf_tables")
+        var found: Set<String> = []
+        for name in Set(names) {
+            try socket.send(type: getChain, flags: NetfilterNetlink.request | NetfilterNetlink.acknowledge, family: family,
+                            attributes: attribute(tableAttribute, table) + attribute(nameAttribute, name))
+            do {
+                try socket.receive { _, _ in }
+                found.insert(name)
+            } catch where [ENOENT, EOPNOTSUPP, EPROTONOSUPPORT].contains(error.errno ?? 0) {
+                continue
+            }
+        }
+        return found
+    }
+
+    /// A NUL-terminated string attribute, padded to 4 bytes.
+    private static func attribute(_ type: UInt16, _ text: String) -> [UInt8] {
+        let payload = Array(text.utf8) + [0]
+        let length = UInt16(4 + payload.count)
+        var bytes = withUnsafeBytes(of: length.littleEndian) { Array($0) } + withUnsafeBytes(of: type.littleEndian) { Array($0) } + payload
+        while bytes.count % 4 != 0 { bytes.append(0) }
+        return bytes
     }
 
     private static func familyName(_ family: UInt8) -> String {
