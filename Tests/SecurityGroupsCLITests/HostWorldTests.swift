@@ -43,30 +43,25 @@ import TestSupport
         #expect(try replay.namespace.run("/usr/sbin/iptables-legacy-save").isEmpty, "legacy x_tables was touched")
     }
 
-    /// A kernel without legacy x_tables (simulated with seccomp: libiptc's
-    /// socket options answer ENOPROTOOPT, as without the modules).
-    @Test(arguments: commands)
-    func kernelWithoutLegacyXtablesRefusesEveryCommand(command: [String]) throws {
-        let replay = try ScenarioReplay(layout: .notrack)
-        let before = try Self.everything(replay)
-        let result = try replay.agent(command, wrapper: [Self.kernelWithout, "legacy-xtables"])
-        #expect(result.status == 1)
-        #expect(result.stderr == "Error: host check netfilter: this kernel has no legacy x_tables (ip_tables: Protocol not available, "
-            + "ip6_tables: Protocol not available), the only netfilter this version programs; nothing was changed\n")
-        #expect(result.stdout.isEmpty)
-        #expect(try Self.everything(replay) == before)
-    }
+    /// What the kernel lacks (Tests/KernelWithout, seccomp), and the refusal:
+    /// legacy x_tables (libiptc's socket options answer ENOPROTOOPT, as
+    /// without the modules), or a way to ask nf_tables (the netlink socket is
+    /// refused: the check fails closed).
+    static let missingParts: [(part: String, error: String)] = [
+        ("legacy-xtables", "this kernel has no legacy x_tables (ip_tables: Protocol not available, "
+            + "ip6_tables: Protocol not available), the only netfilter this version programs; nothing was changed"),
+        ("nf-netlink", "cannot tell whether nf_tables holds CloudStack's rules "
+            + "(netlink open nf_tables: Permission denied); nothing was changed"),
+    ]
 
-    /// A host where nf_tables cannot be asked (the netlink socket is refused):
-    /// the check fails closed, every command refuses and changes nothing.
-    @Test(arguments: commands)
-    func nfTablesThatCannotBeAskedRefusesEveryCommand(command: [String]) throws {
+    @Test(arguments: 0..<missingParts.count, commands)
+    func aKernelLackingAPartRefusesEveryCommand(missing: Int, command: [String]) throws {
+        let (part, error) = Self.missingParts[missing]
         let replay = try ScenarioReplay(layout: .notrack)
         let before = try Self.everything(replay)
-        let result = try replay.agent(command, wrapper: [Self.kernelWithout, "nf-netlink"])
+        let result = try replay.agent(command, wrapper: [Self.kernelWithout, part])
         #expect(result.status == 1)
-        #expect(result.stderr == "Error: host check netfilter: cannot tell whether nf_tables holds CloudStack's rules "
-            + "(netlink open nf_tables: Permission denied); nothing was changed\n", "\(result.stderr)")
+        #expect(result.stderr == "Error: host check netfilter: \(error)\n", "\(result.stderr)")
         #expect(result.stdout.isEmpty)
         #expect(try Self.everything(replay) == before)
     }
