@@ -5,6 +5,7 @@
 #
 #   benchmarks/agent/run.sh                                  # SIZES="0 100 1000 5000" RUNS=3 LAYOUT=classic
 #   SG_REFERENCE_SCRIPT=/tmp/ref/security_group.py benchmarks/agent/run.sh
+#   BEFORE=/path/to/older/security-groups LAYOUT=notrack benchmarks/agent/run.sh   # what a change costs
 #
 # The host's N VMs are loaded with `security-groups apply` (the same kernel
 # state the script would leave in the classic layout), so the script is
@@ -22,6 +23,7 @@ sizes=${SIZES:-0 100 1000 5000}
 runs=${RUNS:-3}
 layout=${LAYOUT:-classic}
 script=${SG_REFERENCE_SCRIPT:-}
+before=${BEFORE:+$(realpath "$BEFORE")}
 work=$(mktemp -d)
 namespace=sgagent-$$
 cleanup() { ip netns delete "$namespace" 2>/dev/null || true; rm -rf "$work"; }
@@ -57,18 +59,24 @@ cat > "$work/domains.xml" <<XML
 <source bridge='cloudbr0'/><target dev='vnet$vm'/></interface></devices><test:runstate>1</test:runstate></domain></node>
 XML
 
-echo "| VMs on the host | ours (s) | floor (s) | ours / floor | floor, side by side (s) | ours / that floor | script (s) | script / ours | script / floor |"
-echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+# The VM start with `binary`: its default rules, then its rules.
+start() {
+  SECURITY_GROUPS_CONFIG=$work/sg.conf in_ns "$1" default_network_rules $args --isFirstNic
+  SECURITY_GROUPS_CONFIG=$work/sg.conf in_ns "$1" add_network_rules $args --sig 0123456789abcdef --seq 1 --rules "$rules"
+}
+
+echo "| VMs on the host | ours (s) | floor (s) | ours / floor | floor, side by side (s) | ours / that floor | script (s) | script / ours | script / floor |${before:+ before (s) | ours / before |}"
+echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- |${before:+ --- | --- |}"
 for size in $sizes; do
   [ "$size" -gt 0 ] && python3 benchmarks/apply/make-host.py "$size" --bridges 1 > "$work/host-$size.json"
-  : > "$work/ours"; : > "$work/floor"; : > "$work/floor-p"; : > "$work/script"
+  : > "$work/ours"; : > "$work/floor"; : > "$work/floor-p"; : > "$work/script"; : > "$work/before"
   for run in $(seq "$runs"); do
     world "$size"
-    ours() {
-      SECURITY_GROUPS_CONFIG=$work/sg.conf in_ns "$binary" default_network_rules $args --isFirstNic
-      SECURITY_GROUPS_CONFIG=$work/sg.conf in_ns "$binary" add_network_rules $args --sig 0123456789abcdef --seq 1 --rules "$rules"
-    }
-    seconds ours >> "$work/ours"
+    seconds start "$binary" >> "$work/ours"
+    if [ -n "$before" ]; then
+      world "$size"
+      seconds start "$before" >> "$work/before"
+    fi
     seconds in_ns "$work/table-floor" 4:filter 6:filter 4:filter 6:filter >> "$work/floor"
     seconds in_ns "$work/table-floor" -p 4:filter 6:filter 4:filter 6:filter >> "$work/floor-p"
     if [ -n "$script" ]; then
@@ -85,8 +93,13 @@ for size in $sizes; do
     "$floor_p" "$(echo "$ours / $floor_p" | bc -l)"
   if [ -n "$script" ]; then
     theirs=$(median < "$work/script")
-    printf "| %.2f | %.1f× | %.0f× |\n" "$theirs" "$(echo "$theirs / $ours" | bc -l)" "$(echo "$theirs / $floor" | bc -l)"
+    printf "| %.2f | %.1f× | %.0f× |" "$theirs" "$(echo "$theirs / $ours" | bc -l)" "$(echo "$theirs / $floor" | bc -l)"
   else
-    printf "| (SG_REFERENCE_SCRIPT unset) | | |\n"
+    printf "| (SG_REFERENCE_SCRIPT unset) | | |"
   fi
+  if [ -n "$before" ]; then
+    earlier=$(median < "$work/before")
+    printf " %.3f | %.2f× |" "$earlier" "$(echo "$ours / $earlier" | bc -l)"
+  fi
+  echo
 done
