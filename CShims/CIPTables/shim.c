@@ -82,11 +82,15 @@ static int sg_add_target(struct sg_buffer *buffer, const char *name, uint8_t rev
     return 0;
 }
 
+/* "NAME" matches that name; "PREFIX+" any name starting with PREFIX: the
+ * '+' stays in the name and the mask stops before it, as iptables stores it. */
 static void sg_interface(const char *name, char out[IFNAMSIZ], unsigned char mask[IFNAMSIZ])
 {
     size_t length = strnlen(name, IFNAMSIZ - 1);
     memcpy(out, name, length);
-    if (length > 0)
+    if (length > 0 && name[length - 1] == '+')
+        memset(mask, 0xff, length - 1);
+    else if (length > 0)
         memset(mask, 0xff, length + 1);
 }
 

@@ -264,6 +264,7 @@ public final class Agent {
         }
         guard !dead.isEmpty else { return }
         let vifs = Set(host.vms.filter { dead.contains($0.name) }.flatMap { $0.nics.map(\.vif.rawValue) })
+            .union(try KernelQuery.ports(of: dead))
         host.vms.removeAll { dead.contains($0.name) }
         let scope = Scope.vms(dead, vifs: vifs)
         let report = try Applier().apply(scope: scope) { Renderer.render(host, layout: configuration.layout, scope: scope) }

@@ -60,9 +60,16 @@ struct Verifier {
             return Agent.Outcome(output: "Rule '\(missing)' is not found\n", status: 3)
         }
         let def = names.defaultChain, set = names.ipv4Set, v = vif!
+        let lines = Set(iptables)
+        for (suffix, option, direction) in [("-IN", "in", InterfaceDispatch.Direction.into), ("-OUT", "out", .out)] {
+            let jump = { (chain: String, pattern: String, target: String) in
+                "-A \(chain) -m physdev --physdev-\(option) \(pattern) --physdev-is-bridged -j \(target)"
+            }
+            if !reaches(lines, from: brfw + suffix, port: v.rawValue, target: def, direction, jump) {
+                return Agent.Outcome(output: "Cannot find rule '\(jump(brfw + suffix, v.rawValue, def))'\n", status: 4)
+            }
+        }
         let defaultRules = [
-            "-A \(brfw)-IN -m physdev --physdev-in \(v) --physdev-is-bridged -j \(def)",
-            "-A \(brfw)-OUT -m physdev --physdev-out \(v) --physdev-is-bridged -j \(def)",
             "-A \(def) -m state --state RELATED,ESTABLISHED -j ACCEPT",
             "-A \(def) -p udp -m physdev --physdev-in \(v) --physdev-is-bridged -m udp --sport 68 --dport 67 -j ACCEPT",
             "-A \(def) -p udp -m physdev --physdev-out \(v) --physdev-is-bridged -m udp --sport 67 --dport 68 -j ACCEPT",
@@ -80,9 +87,13 @@ struct Verifier {
         }
 
         let ebtables = text.ebtables.split(separator: "\n").map(String.init)
-        let jumps = ["-A PREROUTING -i \(v) -j \(names.ebtablesIn)", "-A POSTROUTING -o \(v) -j \(names.ebtablesOut)"]
-        if let missing = jumps.first(where: { !ebtables.contains($0) }) {
-            return Agent.Outcome(output: "Rule '\(missing)' is not found\n", status: 5)
+        let ebtablesLines = Set(ebtables)
+        for (builtin, option, target, direction) in [("PREROUTING", "i", names.ebtablesIn, InterfaceDispatch.Direction.into),
+                                                     ("POSTROUTING", "o", names.ebtablesOut, .out)] {
+            let jump = { (chain: String, pattern: String, target: String) in "-A \(chain) -\(option) \(pattern) -j \(target)" }
+            if !reaches(ebtablesLines, from: builtin, port: v.rawValue, target: target, direction, jump) {
+                return Agent.Outcome(output: "Rule '\(jump(builtin, v.rawValue, target))' is not found\n", status: 5)
+            }
         }
         let base = names.ebtablesBase
         let groups: [[String]] = [
@@ -105,6 +116,26 @@ struct Verifier {
             }
         }
         return Agent.Outcome()
+    }
+
+    /// Whether `lines` send a packet of `port` from `chain` into `target`:
+    /// by the script's one jump there, or down the port dispatch tree that
+    /// `chain` enters (`jump` spells a rule of chain, port pattern and target).
+    private func reaches(_ lines: Set<String>, from chain: String, port: String, target: String,
+                         _ direction: InterfaceDispatch.Direction, _ jump: (String, String, String) -> String) -> Bool {
+        if lines.contains(jump(chain, port, target)) { return true }
+        guard lines.contains("-A \(chain) -j \(direction.root)") else { return false }
+        var current = direction.root, depth = 0
+        while !lines.contains(jump(current, port, target)) {
+            let deeper = (depth + 1..<port.count).reversed().first { length in
+                let prefix = port.prefix(length)
+                return lines.contains(jump(current, prefix + "+", direction.chain(prefix)))
+            }
+            guard let deeper else { return false }
+            current = direction.chain(port.prefix(deeper))
+            depth = deeper
+        }
+        return true
     }
 
     /// The first expected line not found after the previous one.

@@ -27,18 +27,20 @@ struct ApplyCommand: ParsableCommand {
 
     func run() throws {
         let host = try options.load()
-        let scope: Scope
+        let name: VMName?
         do {
-            scope = try vm.map { (text) throws(InputError) in
-                let name = try VMName(text, field: "vm")
-                let vifs = host.vms.first { $0.name == name }?.nics.map(\.vif.rawValue) ?? []
-                return Scope.vm(name, vifs: Set(vifs))
-            } ?? .host
+            name = try vm.map { (text) throws(InputError) in try VMName(text, field: "vm") }
         } catch {
             throw CLIError(error.description)
         }
+        let scope: Scope
         do {
             try HostWorld.verify(allowNFTables: allowNftHost)
+            // Its ports now, and those its chains in the kernel name (a VM gone from the file).
+            scope = try name.map { (name) throws(NetfilterError) in
+                let vifs = host.vms.first { $0.name == name }?.nics.map(\.vif.rawValue) ?? []
+                return Scope.vm(name, vifs: Set(vifs).union(try KernelQuery.ports(of: [name])))
+            } ?? .host
         } catch {
             throw CLIError(error.description)
         }

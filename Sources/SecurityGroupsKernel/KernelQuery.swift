@@ -28,6 +28,25 @@ public enum KernelQuery {
         return jumps
     }
 
+    /// The ports the VMs' own chains name (physdev in or out), ours and the
+    /// script's: the interfaces a VM had when nothing recorded them, so a
+    /// VM scope finds its ports' dispatch entries.
+    public static func ports(of vms: Set<VMName>) throws(NetfilterError) -> Set<String> {
+        guard !vms.isEmpty else { return [] }
+        var codec = RuleCodec()
+        let table = try IPTablesHandle(family: .ipv4, table: .filter).read(codec: &codec, scope: .vms(vms, vifs: []))
+        let chains = vms.flatMap { [NetfilterNames($0), NetfilterNames.script($0)] }.flatMap { [$0.defaultChain, $0.vmChain] }
+        var ports: Set<String> = []
+        for chain in chains {
+            for case .known(let rule) in table.chains[chain] ?? [] {
+                for case .physdev(let physdev) in rule.matches {
+                    if let port = physdev.inPort ?? physdev.outPort { ports.insert(port) }
+                }
+            }
+        }
+        return ports
+    }
+
     /// The MACs of the VM's `-in-src` chain, in rule order (newest NIC first).
     public static func sourceMACs(_ vm: VMName) throws(NetfilterError) -> [MACAddress] {
         (try EbtablesBackend.list(NetfilterNames.script(vm).ebtablesInSource) ?? []).compactMap { rule in

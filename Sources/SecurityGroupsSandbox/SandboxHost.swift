@@ -46,12 +46,17 @@ public final class SandboxHost {
     public var outsideNamespace: String { "\(prefix)-out" }
     public func namespace(of vm: VM) -> String { "\(prefix)-vm\(vm.number)" }
 
-    /// Builds the host and its VMs (no rules yet). Namespaces left by an
-    /// earlier run with the same prefix are removed first.
-    public init(prefix: String, layout: Layout, vmCount: Int, binary: String) throws {
+    /// Builds the host and its VMs 1…`vmCount` (no rules yet). Namespaces
+    /// left by an earlier run with the same prefix are removed first.
+    public convenience init(prefix: String, layout: Layout, vmCount: Int, binary: String) throws {
+        try self.init(prefix: prefix, layout: layout, vmNumbers: Array(1...vmCount), binary: binary)
+    }
+
+    /// The same with the VMs of these numbers (1…140: their addresses must fit).
+    public init(prefix: String, layout: Layout, vmNumbers: [Int], binary: String) throws {
         self.prefix = prefix
         self.layout = layout
-        self.vms = (1...vmCount).map(VM.init)
+        self.vms = vmNumbers.map(VM.init)
         self.binary = binary
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString)").path
         Self.removeNamespaces(prefix: prefix)

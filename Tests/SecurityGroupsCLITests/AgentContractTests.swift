@@ -42,6 +42,28 @@ import TestSupport
         }
     }
 
+    /// In the notrack layout a port is reached through the dispatch trees:
+    /// verify follows them, and a broken link is reported as the script
+    /// reports the missing jump it stands for.
+    @Test func verifyFollowsThePortDispatch() throws {
+        let replay = try ScenarioReplay(layout: .notrack)
+        try replay.run("three-vms-then-destroy")
+        let verify = ["verify_network_rules", "--vmname", "i-2-9-VM", "--vmip", "10.1.0.9", "--vmmac", "02:00:00:00:00:09",
+                      "--vif", "vnet9", "--brname", "cloudbr0"]
+        #expect(try replay.agent(verify).status == 0)
+        let breakages: [(program: String, arguments: [String], status: Int32, output: String)] = [
+            ("/usr/sbin/ebtables-nft", ["-t", "nat", "-D", "sg-out-vnet", "-o", "vnet9", "-j", "i-2-9-VM-out"], 5,
+             "Rule '-A POSTROUTING -o vnet9 -j i-2-9-VM-out' is not found\n"),
+            ("/usr/sbin/iptables-legacy", ["-D", "sg-in", "-m", "physdev", "--physdev-in", "vnet+", "--physdev-is-bridged", "-j", "sg-in-vnet"], 4,
+             "Cannot find rule '-A BF-cloudbr0-IN -m physdev --physdev-in vnet9 --physdev-is-bridged -j i-2-9-def'\n"),
+        ]
+        for breakage in breakages {
+            try replay.namespace.run(breakage.program, breakage.arguments)
+            let result = try replay.agent(verify)
+            #expect(result.status == breakage.status && result.stdout == breakage.output, "\(result.status) \(result.stdout)")
+        }
+    }
+
     /// The options each command cannot do without: refused as bad input
     /// (exit 2), one line naming the option, nothing changed.
     static let requiredOptions: [(command: String, arguments: [String], missing: String)] = {

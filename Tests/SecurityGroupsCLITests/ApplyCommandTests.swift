@@ -134,7 +134,7 @@ import TestSupport
         #expect(output.contains("create cs_notrack hash:ip family inet"))
         #expect(output.contains("*iptables filter"))
         #expect(output.contains("-N i-2-7-def"))
-        #expect(output.contains("-A PREROUTING -i vnet7 -j i-2-7-VM-in"))
+        #expect(output.contains("-A sg-in -i vnet7 -j i-2-7-VM-in"))
         #expect(try KernelDumps.read(namespace) == before)
     }
 

@@ -16,10 +16,12 @@ final class Sandbox {
     let host: SandboxHost
     private var responder: Responder?
 
-    /// Builds the host with `vmCount` VMs, each started and given the rules
-    /// at the same index (nil: started without add_network_rules).
-    init(_ label: String, layout: Layout, rules: [String?]) throws {
-        host = try SandboxHost(prefix: "sgdp-\(label)-\(getpid())", layout: layout, vmCount: rules.count, binary: Self.binary)
+    /// Builds the host with a VM per rule set, numbered from 1 or `numbers`,
+    /// each started and given the rules at the same index (nil: started
+    /// without add_network_rules).
+    init(_ label: String, layout: Layout, rules: [String?], numbers: [Int]? = nil) throws {
+        host = try SandboxHost(prefix: "sgdp-\(label)-\(getpid())", layout: layout,
+                               vmNumbers: numbers ?? Array(1...rules.count), binary: Self.binary)
         do {
             for (vm, text) in zip(host.vms, rules) {
                 try host.startVM(vm)
@@ -49,7 +51,7 @@ final class Sandbox {
     }
 
     var outside: String { host.outsideNamespace }
-    func vm(_ number: Int) -> SandboxHost.VM { host.vms[number - 1] }
+    func vm(_ number: Int) -> SandboxHost.VM { host.vms.first { $0.number == number }! }
     func namespace(_ number: Int) -> String { host.namespace(of: vm(number)) }
 
     /// Whether the probe from `namespace` is answered.

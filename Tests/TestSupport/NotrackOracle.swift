@@ -12,7 +12,10 @@ import Foundation
 ///   NEW -j ACCEPT`), and egress open (the `-eg` chain ends in RETURN) or an
 ///   egress rule of protocol all to anywhere;
 /// - raw PREROUTING: a RETURN for each metadata DNAT, then the two
-///   `CT --notrack` rules, in each family.
+///   `CT --notrack` rules, in each family;
+/// - port dispatch: the per-port jumps of `BF-<bridge>-IN`/`-OUT` and of
+///   ebtables PREROUTING/POSTROUTING become a radix tree per direction
+///   (`PortTree`), each of those chains jumping to its root.
 ///
 /// Guest names must be short enough (20 characters) to be their chains' and sets' names.
 public enum NotrackOracle {
@@ -42,8 +45,11 @@ public enum NotrackOracle {
         }
         result.ipset.sort()
 
-        result.iptables["filter"] = withoutNewState(classic.iptables["filter"] ?? "")
-        result.ip6tables["filter"] = withoutNewState(classic.ip6tables["filter"] ?? "")
+        result.iptables["filter"] = PortTree.iptables(withoutNewState(classic.iptables["filter"] ?? ""))
+        result.ip6tables["filter"] = PortTree.iptables(withoutNewState(classic.ip6tables["filter"] ?? ""))
+        if (classic.iptables["filter"] ?? "").contains(":BF-") {
+            result.ebtables = PortTree.ebtables(classic.ebtables)
+        }
         let metadataReturns = (classic.iptables["nat"] ?? "").split(separator: "\n").compactMap { line -> String? in
             guard line.hasPrefix("-A PREROUTING "), let dnat = line.range(of: " -j DNAT ") else { return nil }
             return String(line[..<dnat.lowerBound]) + " -j RETURN"

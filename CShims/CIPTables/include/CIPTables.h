@@ -30,7 +30,7 @@ enum sg_match_kind {
 /// One match; which fields count depends on `kind`.
 struct sg_match {
     int kind;
-    char physdev_in[16];
+    char physdev_in[16];        /// a name, or a prefix and "+"
     char physdev_out[16];
     uint8_t physdev_bitmask;    /// XT_PHYSDEV_OP_* bits
     uint16_t sport[2];          /// tcp/udp, host order

@@ -37,7 +37,9 @@ public struct KernelEbtablesState: Equatable, Sendable {
 public enum EbtablesPlanner {
     /// The batch lines, without the `*nat` header; empty when nothing changes.
     /// `kernel` must hold PREROUTING, POSTROUTING and every chain `scope` covers.
-    public static func plan(desired: EbtablesTable, kernel: KernelEbtablesState, scope: Scope = .host) -> [String] {
+    public static func plan(desired rendered: EbtablesTable, kernel: KernelEbtablesState, scope: Scope = .host) -> [String] {
+        var desired = rendered
+        PortDispatch.merge(&desired, kernel: kernel, scope: scope)
         var lines: [String] = []
         func body(_ rule: EbtablesRule) -> String {
             String(EbtablesSaveFormat.line(rule, chain: "X").dropFirst(5))
@@ -48,7 +50,7 @@ public enum EbtablesPlanner {
         for chain in desired.chains.keys.sorted() where scope.ownsEbtablesChain(chain) {
             let wanted = desired.chains[chain]!.map(body)
             guard kernel.chains[chain] != wanted else { continue }
-            lines.append(":\(chain) ACCEPT")
+            lines.append(":\(chain) \(EbtablesTable.policy(of: chain))")
             rewritten += wanted.map { "-A \(chain) \($0)" }
         }
         lines += rewritten
@@ -83,9 +85,11 @@ public enum EbtablesPlanner {
         }.sorted()
     }
 
-    /// `-i VIF -j i-...-in` / `-o VIF -j i-...-out` into a chain of the scope's.
+    /// `-i VIF -j i-...-in` / `-o VIF -j i-...-out` into a chain of the
+    /// scope's, or `-j sg-in` / `-j sg-out` into the port dispatch.
     private static func isJump(_ rule: String, scope: Scope) -> Bool {
         let words = rule.split(separator: " ")
+        if words.count == 2, words[0] == "-j" { return InterfaceDispatch.Direction.allCases.contains { $0.root == words[1] } }
         guard words.count == 4, words[0] == "-i" || words[0] == "-o", words[2] == "-j" else { return false }
         return scope.ownsEbtablesJump(String(words[3]))
     }

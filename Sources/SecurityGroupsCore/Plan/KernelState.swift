@@ -25,11 +25,17 @@ public struct KernelTableState: Equatable, Sendable {
 /// What in the kernel belongs to CloudStack security groups, and may be
 /// changed or removed by us. Everything else is left exactly as it is.
 public enum Ownership {
-    /// Chains named like the script's and ours: `BF-<bridge>[-IN|-OUT]`, and
-    /// VM chains `i-`, `r-`, `s-`, `v-` followed by a number.
+    /// Chains named like the script's and ours: `BF-<bridge>[-IN|-OUT]`,
+    /// VM chains `i-`, `r-`, `s-`, `v-` followed by a number, and the
+    /// `notrack` layout's port dispatch (`sg-in…`, `sg-out…`).
     public static func ownsChain(_ name: String) -> Bool {
         if name.hasPrefix("BF-") { return true }
-        return isVMObjectName(name)
+        return ownsEbtablesChain(name)
+    }
+
+    /// ebtables chains: the VMs' and the port dispatch.
+    public static func ownsEbtablesChain(_ name: String) -> Bool {
+        isVMObjectName(name) || InterfaceDispatch.isDispatchChain(name)
     }
 
     /// `[irsv]-<digits>-...`: the VM names CloudStack gives, and the chains

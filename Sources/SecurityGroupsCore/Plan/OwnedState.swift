@@ -24,14 +24,14 @@ extension KernelTableState {
 extension KernelEbtablesState {
     /// Our chains and our jumps into them, in ebtables-save syntax.
     public func ownedText() -> String {
-        let ours = chains.keys.filter { !EbtablesTable.builtinChains.contains($0) && Ownership.isVMObjectName($0) }
+        let ours = chains.keys.filter { !EbtablesTable.builtinChains.contains($0) && Ownership.ownsEbtablesChain($0) }
             .sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
         let jumps = EbtablesTable.builtinChains.flatMap { chain in
-            (chains[chain] ?? []).filter { rule in ours.contains { rule.hasSuffix(" -j \($0)") } }.map { "-A \(chain) \($0)" }
+            (chains[chain] ?? []).filter { rule in ours.contains { rule == "-j \($0)" || rule.hasSuffix(" -j \($0)") } }.map { "-A \(chain) \($0)" }
         }
         if ours.isEmpty && jumps.isEmpty { return "" }
         var out = "*nat\n" + EbtablesTable.builtinChains.map { ":\($0) ACCEPT\n" }.joined()
-        out += ours.map { ":\($0) ACCEPT\n" }.joined()
+        out += ours.map { ":\($0) \(EbtablesTable.policy(of: $0))\n" }.joined()
         out += jumps.map { $0 + "\n" }.joined()
         for chain in ours { out += (chains[chain] ?? []).map { "-A \(chain) \($0)\n" }.joined() }
         return out

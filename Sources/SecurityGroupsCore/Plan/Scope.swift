@@ -35,7 +35,17 @@ public enum Scope: Equatable, Sendable {
     public func readsChain(_ chain: String) -> Bool {
         switch self {
         case .host: Ownership.ownsChain(chain)
-        case .vms(let selection): chain.hasPrefix("BF-") || selection.chains.contains(chain)
+        case .vms(let selection): chain.hasPrefix("BF-") || selection.chains.contains(chain) || selection.dispatchChains.contains(chain)
+        }
+    }
+
+    /// Whether a chain of the port dispatch is rendered and planned: all of
+    /// them for the host; for VMs those on their ports' paths (the only
+    /// ones their ports change).
+    public func includesDispatchChain(_ chain: String) -> Bool {
+        switch self {
+        case .host: true
+        case .vms(let selection): selection.dispatchChains.contains(chain)
         }
     }
 
@@ -48,14 +58,15 @@ public enum Scope: Equatable, Sendable {
             return true
         }
         guard let target else { return false }
-        return selection.chains.contains(target)
+        return selection.chains.contains(target) || InterfaceDispatch.isDispatchChain(target)
     }
 
     /// Chains whose whole content this run sets (creating them if needed).
     public func ownsWholeChain(_ chain: String) -> Bool {
         switch self {
         case .host: Ownership.ownsChain(chain)
-        case .vms(let selection): isBridgeFramework(chain) || selection.chains.contains(chain)
+        case .vms(let selection):
+            isBridgeFramework(chain) || selection.chains.contains(chain) || selection.dispatchChains.contains(chain)
         }
     }
 
@@ -63,7 +74,7 @@ public enum Scope: Equatable, Sendable {
     public func mayDeleteChain(_ chain: String) -> Bool {
         switch self {
         case .host: Ownership.ownsChain(chain)
-        case .vms(let selection): selection.chains.contains(chain)
+        case .vms(let selection): selection.chains.contains(chain) || selection.dispatchChains.contains(chain)
         }
     }
 
@@ -77,7 +88,7 @@ public enum Scope: Equatable, Sendable {
             guard case .known(let known) = rule else { return false }
             if !table.isBuiltin(chain) {
                 guard case .jump(let target) = known.target else { return false }
-                return selection.jumpTargets.contains(target)
+                return selection.jumpTargets.contains(target) || InterfaceDispatch.isDispatchChain(target)
             }
             guard Ownership.ownsBuiltinRule(rule, chain: chain, table: table, bridgeChains: bridgeChains) else { return false }
             if chain == "FORWARD" {
@@ -116,22 +127,22 @@ public enum Scope: Equatable, Sendable {
     /// table: one ebtables-save beats a listing per chain).
     public func ebtablesChainNames() -> [String]? {
         guard case .vms(let selection) = self, selection.names.count <= Self.fewVMs else { return nil }
-        return ["PREROUTING", "POSTROUTING"] + selection.ebtablesChains
+        return ["PREROUTING", "POSTROUTING"] + selection.ebtablesChains + selection.dispatchChains.sorted()
     }
 
     /// User chains this run sets, and deletes when unwanted.
     public func ownsEbtablesChain(_ chain: String) -> Bool {
         switch self {
-        case .host: Ownership.isVMObjectName(chain)
-        case .vms(let selection): selection.ebtablesChains.contains(chain)
+        case .host: Ownership.ownsEbtablesChain(chain)
+        case .vms(let selection): selection.ebtablesChains.contains(chain) || selection.dispatchChains.contains(chain)
         }
     }
 
     /// Whether an ebtables rule `-i VIF -j CHAIN` jumps into a chain of this run's.
     public func ownsEbtablesJump(_ target: String) -> Bool {
         switch self {
-        case .host: Ownership.isVMObjectName(target)
-        case .vms(let selection): selection.ebtablesChains.contains(target)
+        case .host: Ownership.ownsEbtablesChain(target)
+        case .vms(let selection): selection.ebtablesChains.contains(target) || selection.dispatchChains.contains(target)
         }
     }
 
@@ -154,6 +165,8 @@ public struct VMSelection: Equatable, Sendable {
     let sets: [String]
     /// Their ebtables chains, VMs by name.
     let ebtablesChains: [String]
+    /// The port dispatch chains on their interfaces' paths (iptables and ebtables alike).
+    let dispatchChains: Set<String>
 
     /// The VMs' objects are named as `NetfilterNames` says; a VM whose name
     /// is shortened also owns what the script named after its whole name,
@@ -172,5 +185,8 @@ public struct VMSelection: Equatable, Sendable {
         // ipset refuses names over 31 characters: the script never made such a set.
         sets = objects.flatMap { [$0.1.ipv4Set, $0.1.ipv6Set] }.filter { $0.count <= 31 }
         ebtablesChains = objects.flatMap { $0.1.ebtablesChains }
+        dispatchChains = Set(InterfaceDispatch.Direction.allCases.flatMap { direction in
+            [direction.root] + vifs.flatMap { InterfaceDispatch.pathChains(of: $0, direction) }
+        })
     }
 }

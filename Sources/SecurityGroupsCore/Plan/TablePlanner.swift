@@ -31,7 +31,9 @@ public enum TablePlanner {
     enum Placement { case top, bottom }
 
     /// `kernel` must hold, read in full, every chain `scope` reads.
-    public static func plan(desired: IPTable, kernel: KernelTableState, scope: Scope = .host) -> [TableEdit] {
+    public static func plan(desired rendered: IPTable, kernel: KernelTableState, scope: Scope = .host) -> [TableEdit] {
+        var desired = rendered
+        PortDispatch.merge(&desired, kernel: kernel, scope: scope)
         var edits: [TableEdit] = []
         // In a VM scope only the VM's bridges are in `desired`: their jumps and drops are its share of FORWARD.
         let bridgeChains: Set<String>

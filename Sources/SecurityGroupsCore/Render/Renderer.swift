@@ -50,6 +50,9 @@ public enum Renderer {
         }
 
         if notrack {
+            PortDispatch.apply(to: &ipv4.filter, bridges: host.bridges, scope: scope)
+            PortDispatch.apply(to: &ipv6.filter, bridges: host.bridges, scope: scope)
+            PortDispatch.apply(to: &ebtables, scope: scope)
             ipv4.raw.append(contentsOf: Notrack.rawRules(.ipv4, host: host), to: "PREROUTING")
             ipv6.raw.append(contentsOf: Notrack.rawRules(.ipv6, host: host), to: "PREROUTING")
         }

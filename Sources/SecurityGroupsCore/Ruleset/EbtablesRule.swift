@@ -9,6 +9,12 @@ public struct EbtablesTable: Equatable, Sendable {
 
     public static let builtinChains = ["PREROUTING", "OUTPUT", "POSTROUTING"]
 
+    /// The policy a user chain is made with: the dispatch chains return
+    /// what none of their rules takes; a VM's chains accept, as the script's.
+    public static func policy(of chain: String) -> String {
+        InterfaceDispatch.isDispatchChain(chain) ? "RETURN" : "ACCEPT"
+    }
+
     public var isEmpty: Bool { chains.isEmpty && builtinRules.values.allSatisfy(\.isEmpty) }
 }
 

@@ -7,7 +7,7 @@ public enum EbtablesSaveFormat {
         let userChains = table.chains.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) })
         var out = "*nat\n"
         for chain in EbtablesTable.builtinChains { out += ":\(chain) ACCEPT\n" }
-        for chain in userChains { out += ":\(chain) ACCEPT\n" }
+        for chain in userChains { out += ":\(chain) \(EbtablesTable.policy(of: chain))\n" }
         for chain in EbtablesTable.builtinChains {
             for rule in table.builtinRules[chain] ?? [] { out += line(rule, chain: chain) + "\n" }
         }

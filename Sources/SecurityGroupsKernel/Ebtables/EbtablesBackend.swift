@@ -11,10 +11,12 @@ enum EbtablesBackend {
     /// netlink dump), so a listing that fails is an error, never "no such
     /// chain". ebtables-nft commits a batch even to list, so the listings
     /// run one after the other, never side by side. Only what the plan
-    /// needs is listed: the built-in chains, the VMs' chains they jump to,
-    /// and the chains those jump to when `wanted` has them (to compare). The
-    /// others that exist are only noted (they are deleted whole, or
-    /// rewritten whole: `:CHAIN` creates or flushes).
+    /// needs is listed, following jumps from the built-in chains: the port
+    /// dispatch chains asked for (the plan rebuilds them from their
+    /// content), the VMs' top chains they or the built-ins jump to, and the
+    /// chains those jump to when `wanted` has them (to compare). The others
+    /// that exist are only noted (they are deleted whole, or rewritten
+    /// whole: `:CHAIN` creates or flushes).
     static func read(chains: [String]?, wanted: Set<String> = []) throws(NetfilterError) -> KernelEbtablesState {
         guard let chains else {
             return KernelEbtablesState.parseSave(
@@ -23,27 +25,32 @@ enum EbtablesBackend {
         let program = try tool("ebtables", verb: nil)
         let existing = try existingChains(chains)
         var state = KernelEbtablesState()
-        func list(_ chain: String) throws(NetfilterError) {
-            state.chains[chain] = try listChain(chain, program: program)
-        }
-        func targets(_ listed: [String]) -> Set<String> {
-            Set(listed.flatMap { chain in state.chains[chain] ?? [] }.compactMap { rule in
+        func targets(_ chain: String) -> [String] {
+            (state.chains[chain] ?? []).compactMap { rule in
                 let words = rule.split(separator: " ")
                 return words.firstIndex(of: "-j").flatMap { $0 + 1 < words.count ? String(words[$0 + 1]) : nil }
-            })
-        }
-        let builtins = chains.filter { EbtablesTable.builtinChains.contains($0) && existing.contains($0) }
-        for chain in builtins { try list(chain) }
-        let builtinTargets = targets(builtins)
-        let top = chains.filter { !builtins.contains($0) && builtinTargets.contains($0) && existing.contains($0) }
-        for chain in top { try list(chain) }
-        let referenced = targets(top)
-        for chain in chains where existing.contains(chain) && !EbtablesTable.builtinChains.contains(chain) && !top.contains(chain) {
-            if wanted.contains(chain) && referenced.contains(chain) {
-                try list(chain)
-            } else {
-                state.unlisted.insert(chain)
             }
+        }
+        var queue = chains.filter { EbtablesTable.builtinChains.contains($0) && existing.contains($0) }
+        var tops: Set<String> = []
+        while !queue.isEmpty {
+            let chain = queue.removeFirst()
+            guard state.chains[chain] == nil else { continue }
+            state.chains[chain] = try listChain(chain, program: program)
+            let dispatching = EbtablesTable.builtinChains.contains(chain) || InterfaceDispatch.isDispatchChain(chain)
+            for target in targets(chain) where existing.contains(target) && state.chains[target] == nil {
+                if InterfaceDispatch.isDispatchChain(target) {
+                    queue.append(target)
+                } else if dispatching {
+                    tops.insert(target)
+                    queue.append(target)
+                } else if tops.contains(chain) && wanted.contains(target) {
+                    queue.append(target)
+                }
+            }
+        }
+        for chain in chains where existing.contains(chain) && state.chains[chain] == nil {
+            state.unlisted.insert(chain)
         }
         return state
     }

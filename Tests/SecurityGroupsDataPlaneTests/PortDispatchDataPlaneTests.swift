@@ -1,0 +1,40 @@
+import Testing
+import SecurityGroupsCore
+import SecurityGroupsSandbox
+
+/// The port dispatch: ports whose names are prefixes of each other reach
+/// their own VM's rules and never another's, in both layouts.
+@Suite(.serialized) struct PortDispatchDataPlaneTests {
+    /// tap1 and tap123 allow only ssh; tap12 between them allows everything.
+    @Test(arguments: Layout.allCases)
+    func portsNamedAfterEachOthersPrefixesKeepTheirOwnRules(layout: Layout) throws {
+        let ssh = NotrackLayoutDataPlaneTests.sshOnly, open = NotrackLayoutDataPlaneTests.open
+        let sandbox = try Sandbox("prefix", layout: layout, rules: [ssh, open, ssh], numbers: [1, 12, 123])
+        #expect(sandbox.host.vms.map(sandbox.host.vif(of:)) == ["tap1", "tap12", "tap123"])
+        for number in [1, 12, 123] {
+            let vm = sandbox.vm(number)
+            for address in [vm.ipv4, vm.ipv6] {
+                #expect(try sandbox.delivered(Probe(.tcp, to: address, port: 22), from: sandbox.outside), "tap\(number) \(address)")
+                if number == 12 {
+                    #expect(try sandbox.delivered(Probe(.tcp, to: address, port: 80), from: sandbox.outside))
+                    #expect(try sandbox.delivered(Probe(.udp, to: address, port: 123), from: sandbox.outside))
+                } else {
+                    #expect(try sandbox.dropped(Probe(.tcp, to: address, port: 80),
+                                                control: Probe(.tcp, to: address, port: 22), from: sandbox.outside), "tap\(number) \(address)")
+                }
+            }
+        }
+        // The open VM behind tap12 cannot reach tap1's or tap123's closed ports either.
+        for number in [1, 123] {
+            let target = sandbox.vm(number).ipv4
+            #expect(try sandbox.dropped(Probe(.tcp, to: target, port: 80), control: Probe(.tcp, to: target, port: 22),
+                                        from: sandbox.namespace(12)), "tap12 to tap\(number)")
+        }
+        // tap123 sending with tap12's address is dropped by tap123's own checks.
+        let spoofed = sandbox.vm(12).ipv4
+        try sandbox.host.ip(["-n", sandbox.namespace(123), "addr", "add", "\(spoofed)/32", "dev", "eth0"])
+        try sandbox.host.ip(["-n", sandbox.outside, "neigh", "replace", "\(spoofed)", "lladdr", sandbox.vm(123).mac, "dev", "eth0"])
+        #expect(try sandbox.dropped(Probe(.tcp, to: SandboxHost.outsideIPv4, port: 80, from: spoofed),
+                                    control: Probe(.tcp, to: SandboxHost.outsideIPv4, port: 80), from: sandbox.namespace(123)))
+    }
+}
