@@ -124,7 +124,8 @@ struct Verifier {
     private func reaches(_ lines: Set<String>, from chain: String, port: String, target: String,
                          _ direction: InterfaceDispatch.Direction, _ jump: (String, String, String) -> String) -> Bool {
         if lines.contains(jump(chain, port, target)) { return true }
-        guard lines.contains("-A \(chain) -j \(direction.root)") else { return false }
+        let rootJumps = ["-A \(chain) -j \(direction.root)", "-A \(chain) \(EbtablesSaveFormat.body(PortDispatch.rootJump(direction)))"]
+        guard rootJumps.contains(where: lines.contains) else { return false }
         var current = direction.root, depth = 0
         while !lines.contains(jump(current, port, target)) {
             let deeper = (depth + 1..<port.count).reversed().first { length in

@@ -6,7 +6,7 @@ import SecurityGroupsCore
 @Suite struct ScopeTests {
     @Test func fewVMsReadTheirOwnObjectsManyReadEverything() throws {
         let few = Scope.vms(Set(try (1...8).map { try VMName("i-2-\($0)-VM") }), vifs: [])
-        #expect(few.setNames()?.count == 8 * 2 + 4)
+        #expect(few.setNames()?.count == 8 * 2 + NetfilterNames.notrackSets.count)
         #expect(few.ebtablesChainNames()?.prefix(2) == ["PREROUTING", "POSTROUTING"])
         let many = Scope.vms(Set(try (1...9).map { try VMName("i-2-\($0)-VM") }), vifs: [])
         #expect(many.setNames() == nil && many.ebtablesChainNames() == nil)

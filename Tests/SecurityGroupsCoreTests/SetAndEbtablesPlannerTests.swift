@@ -18,9 +18,9 @@ import Testing
     /// Additions before the rules change, removals after; other sets untouched.
     @Test func setPlanOrdersAdditionsBeforeRemovals() {
         let desired = [
-            IPSet(name: "cs_notrack", type: .hashIP, family: .ipv4, members: [.v4(IPv4Address("10.1.0.7")!)]),
-            IPSet(name: "cs_tracked", type: .hashIP, family: .ipv4, members: []),
-            IPSet(name: "i-2-9-VM", type: .hashIP, family: .ipv4, members: [.v4(IPv4Address("10.1.0.9")!)]),
+            IPSet(name: "cs_notrack", type: .hashIP, family: .ipv4, addresses: [.v4(IPv4Address("10.1.0.7")!)]),
+            IPSet(name: "cs_tracked", type: .hashIP, family: .ipv4, addresses: []),
+            IPSet(name: "i-2-9-VM", type: .hashIP, family: .ipv4, addresses: [.v4(IPv4Address("10.1.0.9")!)]),
         ]
         let kernel = [
             KernelSet(name: "cs_notrack", type: "hash:ip", family: .ipv4, members: []),
@@ -34,7 +34,7 @@ import Testing
     }
 
     @Test func setOfTheWrongTypeIsSwapped() {
-        let desired = [IPSet(name: "i-2-7-VM-6", type: .hashNet, family: .ipv6, members: [.v6(IPv6Address("fe80::1")!)])]
+        let desired = [IPSet(name: "i-2-7-VM-6", type: .hashNet, family: .ipv6, addresses: [.v6(IPv6Address("fe80::1")!)])]
         let kernel = [KernelSet(name: "i-2-7-VM-6", type: "hash:ip", family: .ipv6, members: ["fe80::1"])]
         let plan = IPSetPlanner.plan(desired: desired, kernel: kernel)
         #expect(plan.beforeRules == ["create sg-swap-1 hash:net family inet6", "add sg-swap-1 fe80::1", "swap sg-swap-1 i-2-7-VM-6"])

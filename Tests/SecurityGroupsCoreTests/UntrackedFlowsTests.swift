@@ -4,7 +4,7 @@ import SecurityGroupsCore
 /// Which conntrack entries a change of the notrack sets makes stale.
 @Suite struct UntrackedFlowsTests {
     private func set(_ name: String, _ family: AddressFamily, _ members: [String]) -> IPSet {
-        IPSet(name: name, type: .hashIP, family: family, members: members.compactMap(IPAddress.init))
+        IPSet(name: name, type: .hashIP, family: family, addresses: members.compactMap(IPAddress.init))
     }
 
     @Test func addressesJoiningANotrackSetAndThePeersThatStayTracked() {

@@ -24,7 +24,7 @@ import TestSupport
         }
         return KernelDumps(iptables: dumps.iptables.keys.sorted().map { rename(dumps.iptables[$0]!) }.joined(),
                            ip6tables: dumps.ip6tables.keys.sorted().map { rename(dumps.ip6tables[$0]!) }.joined(),
-                           ipset: dumps.ipset.joined(separator: "\n"), ebtables: rename(dumps.ebtables))
+                           ipset: rename(dumps.ipset.joined(separator: "\n")), ebtables: rename(dumps.ebtables))
     }
 
     /// The dumps without the port dispatch chains and the jumps into them.
@@ -134,7 +134,7 @@ import TestSupport
         #expect(status.vms.map(\.ipv4) == ["untracked", "tracked", "tracked"])
         #expect(status.vms.map(\.ipv6) == ["untracked", "tracked", "tracked"])
         #expect(status.vms.map(\.rules) == [1, 1, 2] && status.vms.allSatisfy { $0.inSync == true && $0.layout == "notrack" })
-        #expect((status.tables["iptables filter"] ?? 0) > 30 && status.sets == 10 && status.conntrackEntries != nil)
+        #expect((status.tables["iptables filter"] ?? 0) > 30 && status.sets == 12 && status.conntrackEntries != nil)
 
         _ = try RunningTool.run("/usr/sbin/ip", ["netns", "exec", sandbox.host.hostNamespace, "/usr/sbin/iptables-legacy", "-F", "i-2-2-VM"],
                                 operation: "iptables")

@@ -15,7 +15,12 @@ import Foundation
 ///   `CT --notrack` rules, in each family;
 /// - port dispatch: the per-port jumps of `BF-<bridge>-IN`/`-OUT` and of
 ///   ebtables PREROUTING/POSTROUTING become a radix tree per direction
-///   (`PortTree`), each of those chains jumping to its root.
+///   (`PortTree`), each of those chains jumping to its root (POSTROUTING
+///   for ARP only);
+/// - the open guests' fast path: `cs_notrack_ports[6]` (`hash:net,iface`,
+///   each open guest's addresses on its one port), three rules after the
+///   RELATED,ESTABLISHED accept of every `BF-<bridge>`, and the
+///   `sg-open-sender` chain.
 ///
 /// Guest names must be short enough (20 characters) to be their chains' and sets' names.
 public enum NotrackOracle {
@@ -29,24 +34,33 @@ public enum NotrackOracle {
             if words.first == "add", words.count == 3 { members[words[1], default: []].append(words[2]) }
         }
         let guests = created.keys.filter { $0.hasPrefix("i-") && created[$0] == "inet" }.sorted()
-        var sets: [String: [String]] = ["cs_notrack": [], "cs_tracked": [], "cs_notrack6": [], "cs_tracked6": []]
+        var sets: [String: [String]] = ["cs_notrack": [], "cs_tracked": [], "cs_notrack6": [], "cs_tracked6": [],
+                                        "cs_notrack_ports": [], "cs_notrack_ports6": []]
         for guest in guests {
             precondition(guest.count <= 20, "the oracle takes guest names of up to 20 characters: \(guest)")
             for (family, filter, set, suffix) in [("inet", classic.iptables["filter"] ?? "", guest, ""),
                                                   ("inet6", classic.ip6tables["filter"] ?? "", guest + "-6", "6")] {
                 guard created[set] == family else { continue }
-                let which = isOpen(guest, in: filter) ? "cs_notrack" : "cs_tracked"
-                sets[which + suffix]! += members[set] ?? []
+                let open = isOpen(guest, in: filter)
+                sets[(open ? "cs_notrack" : "cs_tracked") + suffix]! += members[set] ?? []
+                if open {
+                    let port = onlyPort(of: guest, in: filter)
+                    sets["cs_notrack_ports" + suffix]! += (members[set] ?? []).map { "\($0),physdev:\(port)" }
+                }
             }
         }
         for (name, family) in [("cs_notrack", "inet"), ("cs_tracked", "inet"), ("cs_notrack6", "inet6"), ("cs_tracked6", "inet6")] {
             result.ipset.append("create \(name) hash:ip family \(family) hashsize 1024 maxelem 65536 bucketsize 12")
             result.ipset += sets[name]!.map { "add \(name) \($0)" }
         }
+        for (name, family) in [("cs_notrack_ports", "inet"), ("cs_notrack_ports6", "inet6")] {
+            result.ipset.append("create \(name) hash:net,iface family \(family) hashsize 1024 maxelem 65536 bucketsize 12")
+            result.ipset += sets[name]!.map { "add \(name) \($0)" }
+        }
         result.ipset.sort()
 
-        result.iptables["filter"] = PortTree.iptables(withoutNewState(classic.iptables["filter"] ?? ""))
-        result.ip6tables["filter"] = PortTree.iptables(withoutNewState(classic.ip6tables["filter"] ?? ""))
+        result.iptables["filter"] = withFastPath(PortTree.iptables(withoutNewState(classic.iptables["filter"] ?? "")), "")
+        result.ip6tables["filter"] = withFastPath(PortTree.iptables(withoutNewState(classic.ip6tables["filter"] ?? "")), "6")
         if (classic.iptables["filter"] ?? "").contains(":BF-") {
             result.ebtables = PortTree.ebtables(classic.ebtables)
         }
@@ -65,6 +79,45 @@ public enum NotrackOracle {
         let egress = lines.filter { $0.hasPrefix("-A \(guest)-eg ") }
         let egressOpen = egress.last == "-A \(guest)-eg -j RETURN" || egress.contains { $0 == "-A \(guest)-eg -m state --state NEW -j RETURN" }
         return ingressAll && egressOpen
+    }
+
+    /// The one vif a guest's default chain names.
+    private static func onlyPort(of guest: String, in filter: String) -> String {
+        let defaultChain = guest.split(separator: "-").dropLast().joined(separator: "-") + "-def"
+        let ports = Set(filter.split(separator: "\n").filter { $0.hasPrefix("-A \(defaultChain) ") }.compactMap { line -> String? in
+            let words = line.split(separator: " ")
+            return words.firstIndex(of: "--physdev-in").map { String(words[$0 + 1]) }
+        })
+        precondition(ports.count == 1, "the oracle takes open guests with one NIC: \(guest)")
+        return ports.first!
+    }
+
+    /// Every `BF-<bridge>` with the fast path after its RELATED,ESTABLISHED
+    /// accept, and the `sg-open-sender` chain, when the table has a bridge.
+    private static func withFastPath(_ table: String, _ suffix: String) -> String {
+        var dump = Dump(table)
+        let set = "cs_notrack_ports\(suffix)"
+        let bridges = dump.userChains.filter { $0.hasPrefix("BF-") && !$0.hasSuffix("-IN") && !$0.hasSuffix("-OUT") }
+        guard !bridges.isEmpty else { return table }
+        for bridge in bridges {
+            var rules = dump.rules[bridge] ?? []
+            let uplink = rules.compactMap { rule -> String? in
+                let words = rule.split(separator: " ")
+                return words.count == 7 && words[2] == "--physdev-out" && words[6] == "ACCEPT" ? String(words[3]) : nil
+            }.first
+            var fast: [String] = []
+            if let uplink {
+                fast.append("-m physdev --physdev-in \(uplink) --physdev-is-bridged -m set --match-set \(set) dst,dst -j ACCEPT")
+                fast.append("-m physdev --physdev-out \(uplink) --physdev-is-bridged -m set --match-set \(set) src,src -j sg-open-sender")
+            }
+            fast.append("-m set --match-set \(set) src,src -m set --match-set \(set) dst,dst -j sg-open-sender")
+            rules.insert(contentsOf: fast, at: rules.firstIndex(of: "-m state --state RELATED,ESTABLISHED -j ACCEPT")! + 1)
+            dump.rules[bridge] = rules
+        }
+        dump.add("sg-open-sender", policy: "- [0:0]", rules: suffix.isEmpty
+            ? ["-p udp -m udp --sport 67 -j RETURN", "-j ACCEPT"]
+            : ["-p ipv6-icmp -m icmp6 --icmpv6-type 134 -j RETURN", "-p udp -m udp --sport 547 -j RETURN", "-j ACCEPT"])
+        return dump.text(footer: "COMMIT\n")
     }
 
     private static func withoutNewState(_ table: String) -> String {

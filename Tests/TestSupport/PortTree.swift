@@ -32,7 +32,8 @@ enum PortTree {
                 let words = rule.split(separator: " ").map(String.init)
                 return (port: words[1], target: words[3])
             }
-            dump.rules[builtin] = ["-j \(direction)"]
+            // Only ARP enters the POSTROUTING tree: a VM's -out chain acts on nothing else.
+            dump.rules[builtin] = [builtin == "POSTROUTING" ? "-p ARP -j \(direction)" : "-j \(direction)"]
             for (chain, rules) in tree(entries, root: direction, rule: { "-\(option) \($0) -j \($1)" }) {
                 dump.add(chain, policy: "RETURN", rules: rules)
             }
@@ -71,7 +72,7 @@ enum PortTree {
 
 /// A save-format table: header, chain declarations and rules by chain,
 /// written back with user chains in byte order as both save tools print them.
-private struct Dump {
+struct Dump {
     var header: String
     var builtins: [(name: String, declaration: String)] = []
     var declarations: [String: String] = [:]

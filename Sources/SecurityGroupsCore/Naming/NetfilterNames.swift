@@ -86,4 +86,8 @@ public struct NetfilterNames: Hashable, Sendable {
     /// The sets of the `notrack` layout.
     public static func notrackSet(_ family: AddressFamily) -> String { family == .ipv4 ? "cs_notrack" : "cs_notrack6" }
     public static func trackedSet(_ family: AddressFamily) -> String { family == .ipv4 ? "cs_tracked" : "cs_tracked6" }
+    public static func notrackPortSet(_ family: AddressFamily) -> String { family == .ipv4 ? "cs_notrack_ports" : "cs_notrack_ports6" }
+
+    /// The `notrack` layout's shared sets.
+    public static let notrackSets = AddressFamily.allCases.flatMap { [notrackSet($0), trackedSet($0), notrackPortSet($0)] }
 }

@@ -41,9 +41,7 @@ public enum EbtablesPlanner {
         var desired = rendered
         PortDispatch.merge(&desired, kernel: kernel, scope: scope)
         var lines: [String] = []
-        func body(_ rule: EbtablesRule) -> String {
-            String(EbtablesSaveFormat.line(rule, chain: "X").dropFirst(5))
-        }
+        let body = EbtablesSaveFormat.body
         // In --noflush mode `:CHAIN ACCEPT` creates the chain, or flushes it.
         // Declare every rewritten chain before any rule can jump to it.
         var rewritten: [String] = []
@@ -86,10 +84,12 @@ public enum EbtablesPlanner {
     }
 
     /// `-i VIF -j i-...-in` / `-o VIF -j i-...-out` into a chain of the
-    /// scope's, or `-j sg-in` / `-j sg-out` into the port dispatch.
+    /// scope's, or the jump into a port dispatch tree.
     private static func isJump(_ rule: String, scope: Scope) -> Bool {
         let words = rule.split(separator: " ")
-        if words.count == 2, words[0] == "-j" { return InterfaceDispatch.Direction.allCases.contains { $0.root == words[1] } }
+        if words.last.map({ root in InterfaceDispatch.Direction.allCases.contains { $0.root == root } }) == true {
+            return InterfaceDispatch.Direction.allCases.contains { rule == EbtablesSaveFormat.body(PortDispatch.rootJump($0)) }
+        }
         guard words.count == 4, words[0] == "-i" || words[0] == "-o", words[2] == "-j" else { return false }
         return scope.ownsEbtablesJump(String(words[3]))
     }

@@ -52,7 +52,7 @@ public struct IPSetPlan: Equatable, Sendable {
 public enum IPSetPlanner {
     /// `kernel` must hold every set `scope` reads. In a VM scope the
     /// `notrack` sets are shared: only the VM's addresses (wanted now, or in
-    /// its own sets before) are added or removed there.
+    /// its own sets before; with any port) are added or removed there.
     public static func plan(desired: [IPSet], kernel: [KernelSet], scope: Scope = .host) -> IPSetPlan {
         var plan = IPSetPlan()
         let current = Dictionary(kernel.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
@@ -70,7 +70,7 @@ public enum IPSetPlanner {
             guard let existing = current[set.name] else {
                 let mine = scope.ownsWholeSet(set.name) ? nil : ownAddresses
                 plan.beforeRules.append("create \(set.name) \(create)")
-                plan.beforeRules += wanted.filter { mine?.contains($0) ?? true }.map { "add \(set.name) \($0)" }
+                plan.beforeRules += wanted.filter { mine?.contains(address($0)) ?? true }.map { "add \(set.name) \($0)" }
                 continue
             }
             if existing.type != set.type.rawValue || existing.family != set.family {
@@ -86,10 +86,10 @@ public enum IPSetPlanner {
             }
             let present = Set(existing.members)
             let mine = scope.ownsWholeSet(set.name) ? nil : ownAddresses
-            let wantedHere = wanted.filter { mine?.contains($0) ?? true }
+            let wantedHere = wanted.filter { mine?.contains(address($0)) ?? true }
             plan.beforeRules += wantedHere.filter { !present.contains($0) }.map { "add \(set.name) \($0)" }
             let keep = Set(wantedHere)
-            plan.afterRules += existing.members.filter { !keep.contains($0) && (mine?.contains($0) ?? true) }
+            plan.afterRules += existing.members.filter { !keep.contains($0) && (mine?.contains(address($0)) ?? true) }
                 .map { "del \(set.name) \($0)" }
         }
         let desiredNames = Set(desired.map(\.name))
@@ -97,5 +97,10 @@ public enum IPSetPlanner {
             plan.afterRules.append("destroy \(set.name)")
         }
         return plan
+    }
+
+    /// The address of a member (`ADDRESS` or `ADDRESS,physdev:PORT`).
+    private static func address(_ member: String) -> String {
+        member.firstIndex(of: ",").map { String(member[..<$0]) } ?? member
     }
 }

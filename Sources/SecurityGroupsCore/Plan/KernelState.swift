@@ -27,9 +27,9 @@ public struct KernelTableState: Equatable, Sendable {
 public enum Ownership {
     /// Chains named like the script's and ours: `BF-<bridge>[-IN|-OUT]`,
     /// VM chains `i-`, `r-`, `s-`, `v-` followed by a number, and the
-    /// `notrack` layout's port dispatch (`sg-in…`, `sg-out…`).
+    /// `notrack` layout's port dispatch (`sg-in…`, `sg-out…`) and fast path.
     public static func ownsChain(_ name: String) -> Bool {
-        if name.hasPrefix("BF-") { return true }
+        if name.hasPrefix("BF-") || name == Notrack.openSenderChain { return true }
         return ownsEbtablesChain(name)
     }
 
@@ -49,7 +49,7 @@ public enum Ownership {
 
     /// Our sets: the VMs' address sets and the `notrack` layout's four.
     public static func ownsSet(_ name: String) -> Bool {
-        isVMObjectName(name) || ["cs_notrack", "cs_tracked", "cs_notrack6", "cs_tracked6"].contains(name)
+        isVMObjectName(name) || NetfilterNames.notrackSets.contains(name)
     }
 
     /// Whether a rule in a built-in chain is one of ours: the FORWARD jumps

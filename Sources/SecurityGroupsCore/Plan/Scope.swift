@@ -35,7 +35,8 @@ public enum Scope: Equatable, Sendable {
     public func readsChain(_ chain: String) -> Bool {
         switch self {
         case .host: Ownership.ownsChain(chain)
-        case .vms(let selection): chain.hasPrefix("BF-") || selection.chains.contains(chain) || selection.dispatchChains.contains(chain)
+        case .vms(let selection):
+            isBridgeFramework(chain) || chain.hasPrefix("BF-") || selection.chains.contains(chain) || selection.dispatchChains.contains(chain)
         }
     }
 
@@ -110,7 +111,7 @@ public enum Scope: Equatable, Sendable {
     /// listing beats one per set); the VMs' and the `notrack` ones otherwise.
     public func setNames() -> [String]? {
         guard case .vms(let selection) = self, selection.names.count <= Self.fewVMs else { return nil }
-        return selection.sets + AddressFamily.allCases.flatMap { [NetfilterNames.notrackSet($0), NetfilterNames.trackedSet($0)] }
+        return selection.sets + NetfilterNames.notrackSets
     }
 
     /// Sets whose whole content this run sets, and destroys when unwanted.
@@ -146,8 +147,9 @@ public enum Scope: Equatable, Sendable {
         }
     }
 
+    /// `BF-<bridge>` and the fast path's chain: set whole by every run.
     private func isBridgeFramework(_ chain: String) -> Bool {
-        chain.hasPrefix("BF-") && !chain.hasSuffix("-IN") && !chain.hasSuffix("-OUT")
+        (chain.hasPrefix("BF-") && !chain.hasSuffix("-IN") && !chain.hasSuffix("-OUT")) || chain == Notrack.openSenderChain
     }
 }
 

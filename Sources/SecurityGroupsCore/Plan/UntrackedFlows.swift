@@ -32,8 +32,9 @@ public struct UntrackedFlows: Equatable, Sendable {
         for family in AddressFamily.allCases {
             let notrack = NetfilterNames.notrackSet(family), tracked = NetfilterNames.trackedSet(family)
             let present = Set(kernelMembers(notrack))
-            flows.addresses.formUnion((desired.first { $0.name == notrack }?.members ?? []).filter { !present.contains($0) })
-            flows.trackedPeers.formUnion((desired.first { $0.name == tracked }?.members ?? []) + kernelMembers(tracked))
+            func desiredMembers(_ name: String) -> [IPAddress] { (desired.first { $0.name == name }?.members ?? []).map(\.address) }
+            flows.addresses.formUnion(desiredMembers(notrack).filter { !present.contains($0) })
+            flows.trackedPeers.formUnion(desiredMembers(tracked) + kernelMembers(tracked))
         }
         flows.trackedPeers.subtract(flows.addresses)
         return flows

@@ -13,11 +13,13 @@ enum BridgeRules {
     }
 
     /// `BF-<bridge>` with its rules, and the empty `-IN` and `-OUT` chains the
-    /// VMs' jumps go into.
-    static func chains(_ bridge: Bridge) -> [(String, [IPTablesRule])] {
+    /// VMs' jumps go into. With `notrack`, the open VMs' fast path follows
+    /// the accept of tracked traffic (`Notrack.fastPath`).
+    static func chains(_ bridge: Bridge, _ family: AddressFamily, notrack: Bool) -> [(String, [IPTablesRule])] {
         let chain = NetfilterNames.bridgeChain(bridge.name)
-        var rules = [
-            IPTablesRule(matches: [.relatedEstablished], target: .accept),
+        var rules = [IPTablesRule(matches: [.relatedEstablished], target: .accept)]
+        if notrack { rules += Notrack.fastPath(bridge, family) }
+        rules += [
             IPTablesRule(matches: [.physdev(PhysdevMatch(isIn: true, isBridged: true))], target: .jump(chain + "-IN")),
             IPTablesRule(matches: [.physdev(PhysdevMatch(isOut: true, isBridged: true))], target: .jump(chain + "-OUT")),
         ]

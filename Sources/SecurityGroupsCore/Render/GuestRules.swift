@@ -165,9 +165,9 @@ struct GuestRules {
         var ipv4 = IPSet(name: names.ipv4Set, type: .hashIP, family: .ipv4)
         var ipv6 = IPSet(name: names.ipv6Set, type: .hashNet, family: .ipv6)
         for nic in vm.nics {
-            ipv4.members.append(contentsOf: nic.ipv4Addresses.map(IPAddress.v4))
-            ipv6.members.append(.v6(nic.mac!.linkLocalIPv6))
-            ipv6.members.append(contentsOf: nic.ipv6Addresses.map(IPAddress.v6))
+            ipv4.members += nic.ipv4Addresses.map { IPSet.Member(.v4($0)) }
+            ipv6.members.append(IPSet.Member(.v6(nic.mac!.linkLocalIPv6)))
+            ipv6.members += nic.ipv6Addresses.map { IPSet.Member(.v6($0)) }
         }
         ipv4.members = ipv4.members.uniqued()
         ipv6.members = ipv6.members.uniqued()

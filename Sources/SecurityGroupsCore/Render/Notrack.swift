@@ -17,23 +17,75 @@ enum Notrack {
     }
 
     /// `cs_notrack`, `cs_tracked`, `cs_notrack6`, `cs_tracked6` with every
-    /// guest address of the family in exactly one of the two.
+    /// guest address of the family in exactly one of the two; then
+    /// `cs_notrack_ports` and `cs_notrack_ports6`: the open guests'
+    /// addresses each with its port, for the fast path.
     static func sets(_ host: HostState) -> [IPSet] {
-        AddressFamily.allCases.flatMap { family -> [IPSet] in
+        let pairs = AddressFamily.allCases.map { family -> [IPSet] in
             var open = IPSet(name: NetfilterNames.notrackSet(family), type: .hashIP, family: family)
             var tracked = IPSet(name: NetfilterNames.trackedSet(family), type: .hashIP, family: family)
+            var ports = IPSet(name: NetfilterNames.notrackPortSet(family), type: .hashNetIface, family: family)
             for vm in host.vms where vm.name.kind == .user {
-                let vmAddresses = vm.nics.flatMap { addresses(of: $0, family) }
-                if isOpen(vm, family) {
-                    open.members += vmAddresses
-                } else {
-                    tracked.members += vmAddresses
+                let isOpen = isOpen(vm, family)
+                for nic in vm.nics {
+                    let nicAddresses = addresses(of: nic, family)
+                    if isOpen {
+                        open.members += nicAddresses.map { IPSet.Member($0) }
+                        ports.members += nicAddresses.map { IPSet.Member($0, port: nic.vif.rawValue) }
+                    } else {
+                        tracked.members += nicAddresses.map { IPSet.Member($0) }
+                    }
                 }
             }
             open.members = open.members.uniqued()
             tracked.members = tracked.members.uniqued()
-            return [open, tracked]
+            ports.members = ports.members.uniqued()
+            return [open, tracked, ports]
         }
+        return pairs.flatMap { $0.prefix(2) } + pairs.map { $0[2] }
+    }
+
+    /// The chain that accepts, for the fast path, what an open guest sends
+    /// from its own addresses: everything its default chain would let
+    /// through to an open egress, except what that chain stops or decides
+    /// otherwise (a DHCP server's replies; IPv6 router advertisements and a
+    /// DHCPv6 server's replies), which returns to the full path.
+    static let openSenderChain = "sg-open-sender"
+
+    static func openSenderRules(_ family: AddressFamily) -> [IPTablesRule] {
+        let udp = IPProtocolNumber.udp
+        switch family {
+        case .ipv4:
+            return [IPTablesRule(ipProtocol: udp, matches: [.udp(sourcePort: 67)], target: .return),
+                    IPTablesRule(target: .accept)]
+        case .ipv6:
+            return [IPTablesRule(ipProtocol: IPProtocolNumber.icmpv6, matches: [.icmp6(134)], target: .return),
+                    IPTablesRule(ipProtocol: udp, matches: [.udp(sourcePort: 547)], target: .return),
+                    IPTablesRule(target: .accept)]
+        }
+    }
+
+    /// The open guests' fast path in `BF-<bridge>`, after the accept of
+    /// tracked traffic, so that their untracked packets are accepted as
+    /// early and do not walk the port dispatch. Each rule accepts a subset
+    /// of what the full path accepts (`shared/docs` §3 is unchanged):
+    /// - from the uplink to an open guest's address on its own port: the
+    ///   guest's default chain checks only that address, then its ingress
+    ///   chain accepts everything;
+    /// - from an open guest's address on its own port to the uplink, or to
+    ///   an open guest's address on its port: the sender's checks
+    ///   (`openSenderChain`), and the receiver's as above.
+    static func fastPath(_ bridge: Bridge, _ family: AddressFamily) -> [IPTablesRule] {
+        let ports = NetfilterNames.notrackPortSet(family)
+        let fromOpen = Match.set(SetMatch(ports, .source, port: .source))
+        let toOpen = Match.set(SetMatch(ports, .destination, port: .destination))
+        var rules: [IPTablesRule] = []
+        if let uplink = bridge.uplink {
+            rules.append(IPTablesRule(matches: [PhysdevMatch.bridgedIn(uplink), toOpen], target: .accept))
+            rules.append(IPTablesRule(matches: [PhysdevMatch.bridgedOut(uplink), fromOpen], target: .jump(openSenderChain)))
+        }
+        rules.append(IPTablesRule(matches: [fromOpen, toOpen], target: .jump(openSenderChain)))
+        return rules
     }
 
     /// Every address of one family a NIC may use; for IPv6 also its link-local one.

@@ -2,7 +2,7 @@
 /// after the other (`BF-<bridge>-IN`/`-OUT`, ebtables PREROUTING and
 /// POSTROUTING) become `InterfaceDispatch` trees, one per direction and
 /// table, shared by all bridges (port names are unique on a host).
-enum PortDispatch {
+public enum PortDispatch {
     /// Moves the port jumps of every bridge's `-IN`/`-OUT` chain into the
     /// trees; each of those chains then holds one jump to its tree's root.
     /// In a VM scope only the chains on its ports' paths are kept.
@@ -22,6 +22,11 @@ enum PortDispatch {
                 filter.chains[name] = branches.map { iptablesRule($0, direction) }
             }
         }
+    }
+
+    /// `-j sg-in` in PREROUTING; `-p ARP -j sg-out` in POSTROUTING.
+    public static func rootJump(_ direction: InterfaceDispatch.Direction) -> EbtablesRule {
+        EbtablesRule(etherType: direction == .out ? .arp : nil, target: .jump(direction.root))
     }
 
     static func iptablesRule(_ branch: InterfaceDispatch.Branch, _ direction: InterfaceDispatch.Direction) -> IPTablesRule {
@@ -44,6 +49,8 @@ enum PortDispatch {
     }
 
     /// The same for ebtables: PREROUTING (`-i`) and POSTROUTING (`-o`).
+    /// A VM's `-out` chain acts on ARP only, so only ARP enters the
+    /// POSTROUTING tree: other frames to a VM skip it.
     static func apply(to table: inout EbtablesTable, scope: Scope) {
         for (chain, direction) in [("PREROUTING", InterfaceDispatch.Direction.into), ("POSTROUTING", .out)] {
             let entries = (table.builtinRules[chain] ?? []).compactMap { rule -> InterfaceDispatch.Entry? in
@@ -51,7 +58,7 @@ enum PortDispatch {
                       let port = direction == .into ? rule.inInterface : rule.outInterface else { return nil }
                 return .init(interface: port, target: target)
             }
-            table.builtinRules[chain] = [EbtablesRule(target: .jump(direction.root))]
+            table.builtinRules[chain] = [rootJump(direction)]
             let tree = InterfaceDispatch(direction, entries: entries)
             for (name, branches) in tree.chains where scope.includesDispatchChain(name) {
                 table.chains[name] = branches.map { ebtablesRule($0, direction) }

@@ -17,21 +17,21 @@ public enum Renderer {
         ipv6.filter.chains.reserveCapacity(chainCount)
         ebtables.chains.reserveCapacity(host.vms.count * 6)
 
+        let notrack = layout == .notrack && !host.bridges.isEmpty
         // Later bridges' FORWARD rules are inserted above earlier ones.
         var forward: [IPTablesRule] = []
         for bridge in host.bridges {
             forward.insert(contentsOf: BridgeRules.forwardRules(bridge), at: 0)
-            for (name, rules) in BridgeRules.chains(bridge) {
-                ipv4.filter.chains[name] = rules
-                ipv6.filter.chains[name] = rules
-            }
+            for (name, rules) in BridgeRules.chains(bridge, .ipv4, notrack: notrack) { ipv4.filter.chains[name] = rules }
+            for (name, rules) in BridgeRules.chains(bridge, .ipv6, notrack: notrack) { ipv6.filter.chains[name] = rules }
         }
         ipv4.filter.append(contentsOf: forward, to: "FORWARD")
         ipv6.filter.append(contentsOf: forward, to: "FORWARD")
 
-        let notrack = layout == .notrack && !host.bridges.isEmpty
         if notrack {
             ipsets += Notrack.sets(host)
+            ipv4.filter.chains[Notrack.openSenderChain] = Notrack.openSenderRules(.ipv4)
+            ipv6.filter.chains[Notrack.openSenderChain] = Notrack.openSenderRules(.ipv6)
         }
 
         for vm in host.vms {

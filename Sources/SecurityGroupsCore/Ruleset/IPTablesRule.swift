@@ -97,13 +97,20 @@ public struct SetMatch: Hashable, Sendable {
     public enum Direction: String, Sendable { case source = "src", destination = "dst" }
     public var name: String
     public var direction: Direction
+    /// The second dimension of a two-dimensional set (`hash:net,iface`):
+    /// the port the packet came in by (`src`) or leaves by (`dst`).
+    public var portDirection: Direction?
     public var inverted: Bool
 
-    public init(_ name: String, _ direction: Direction, inverted: Bool = false) {
+    public init(_ name: String, _ direction: Direction, port portDirection: Direction? = nil, inverted: Bool = false) {
         self.name = name
         self.direction = direction
+        self.portDirection = portDirection
         self.inverted = inverted
     }
+
+    /// As iptables-save prints the flags: `src`, `dst,dst`.
+    public var flagsText: String { direction.rawValue + (portDirection.map { "," + $0.rawValue } ?? "") }
 }
 
 /// What a matching packet does.

@@ -94,18 +94,38 @@ public struct IPSet: Equatable, Sendable {
     public enum SetType: String, Sendable {
         case hashIP = "hash:ip"
         case hashNet = "hash:net"
+        /// Addresses on bridge ports: `ADDRESS,physdev:PORT`.
+        case hashNetIface = "hash:net,iface"
+    }
+
+    /// An address, or (`hash:net,iface`) an address on a bridge port.
+    public struct Member: Hashable, Sendable, CustomStringConvertible {
+        public var address: IPAddress
+        public var port: String?
+
+        public init(_ address: IPAddress, port: String? = nil) {
+            self.address = address
+            self.port = port
+        }
+
+        /// As `ipset save` prints it.
+        public var description: String { port.map { "\(address),physdev:\($0)" } ?? address.description }
     }
 
     public var name: String
     public var type: SetType
     public var family: AddressFamily
     /// Members in insertion order.
-    public var members: [IPAddress]
+    public var members: [Member]
 
-    public init(name: String, type: SetType, family: AddressFamily, members: [IPAddress] = []) {
+    public init(name: String, type: SetType, family: AddressFamily, members: [Member]) {
         self.name = name
         self.type = type
         self.family = family
         self.members = members
+    }
+
+    public init(name: String, type: SetType, family: AddressFamily, addresses: [IPAddress] = []) {
+        self.init(name: name, type: type, family: family, members: addresses.map { Member($0) })
     }
 }

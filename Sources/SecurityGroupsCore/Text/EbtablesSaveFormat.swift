@@ -17,6 +17,11 @@ public enum EbtablesSaveFormat {
         return out
     }
 
+    /// One rule without `-A CHAIN `, as a chain listing prints it.
+    public static func body(_ rule: EbtablesRule) -> String {
+        String(line(rule, chain: "X").dropFirst(5))
+    }
+
     /// One rule as `-A CHAIN ...`, options in ebtables-nft's print order.
     public static func line(_ rule: EbtablesRule, chain: String) -> String {
         var words = ["-A", chain]

@@ -78,7 +78,7 @@ public enum IPTablesSaveFormat {
         case .state(let states):
             return ["-m", "state", "--state", stateNames(states)]
         case .set(let set):
-            return ["-m", "set"] + (set.inverted ? ["!"] : []) + ["--match-set", set.name, set.direction.rawValue]
+            return ["-m", "set"] + (set.inverted ? ["!"] : []) + ["--match-set", set.name, set.flagsText]
         case .hopLimitEquals(let value):
             return ["-m", "hl", "--hl-eq", String(value)]
         case .destinationIsLocal(let inverted):

@@ -128,7 +128,9 @@ struct RuleCodec {
         case .set(let set):
             flat.kind = Int32(SG_MATCH_SET.rawValue)
             flat.set_index = try setIndex(set.name)
-            flat.set_flags = (set.direction == .source ? SetFlags.source : 0) | (set.inverted ? SetFlags.inverted : 0)
+            flat.set_flags = (set.direction == .source ? SetFlags.source : 0) | (set.portDirection == .source ? SetFlags.secondSource : 0)
+                | (set.inverted ? SetFlags.inverted : 0)
+            flat.set_dim = set.portDirection == nil ? 1 : 2
         case .hopLimitEquals(let value):
             flat.kind = Int32(SG_MATCH_HL_EQ.rawValue)
             flat.hop_limit = value
@@ -204,8 +206,11 @@ struct RuleCodec {
             guard flat.state_mask <= 0xff else { return nil }
             return .state(ConnectionStates(rawValue: UInt8(flat.state_mask)))
         case SG_MATCH_SET.rawValue:
-            guard flat.set_flags & ~(SetFlags.source | SetFlags.inverted) == 0, let name = setName(flat.set_index) else { return nil }
-            return .set(SetMatch(name, flat.set_flags & SetFlags.source != 0 ? .source : .destination,
+            let second = flat.set_dim == 2
+            guard flat.set_dim == 1 || second, flat.set_flags & ~(SetFlags.source | SetFlags.secondSource | SetFlags.inverted) == 0,
+                  second || flat.set_flags & SetFlags.secondSource == 0, let name = setName(flat.set_index) else { return nil }
+            func direction(_ bit: UInt8) -> SetMatch.Direction { flat.set_flags & bit != 0 ? .source : .destination }
+            return .set(SetMatch(name, direction(SetFlags.source), port: second ? direction(SetFlags.secondSource) : nil,
                                  inverted: flat.set_flags & SetFlags.inverted != 0))
         case SG_MATCH_HL_EQ.rawValue:
             return .hopLimitEquals(flat.hop_limit)
@@ -236,9 +241,11 @@ enum PhysdevBits {
 }
 
 /// IPSET_DIM_ONE_SRC and IPSET_INV_MATCH of xt_set_info.flags.
+/// IPSET_INV_MATCH, IPSET_DIM_ONE_SRC, IPSET_DIM_TWO_SRC.
 enum SetFlags {
     static let inverted: UInt8 = 0x01
     static let source: UInt8 = 0x02
+    static let secondSource: UInt8 = 0x04
 }
 
 /// XT_ADDRTYPE_LOCAL and XT_ADDRTYPE_INVERT_DEST.
