@@ -149,6 +149,7 @@ static int sg_encode_match(struct sg_buffer *buffer, int family, const struct sg
         memset(&info, 0, sizeof(info));
         info.match_set.index = m->set_index;
         info.match_set.dim = m->set_dim ? m->set_dim : 1;
+        info.flags = m->set_cmdflags;
         info.match_set.flags = m->set_flags;
         return sg_add_match(buffer, "set", 4, &info, sizeof(info));
     }
@@ -338,6 +339,7 @@ static int sg_decode_match(const struct xt_entry_match *match, struct sg_match *
         m->set_index = info->match_set.index;
         m->set_flags = info->match_set.flags;
         m->set_dim = info->match_set.dim;
+        m->set_cmdflags = info->flags;
     } else if (strcmp(name, "hl") == 0) {
         m->kind = SG_MATCH_HL_EQ;
         m->hop_limit = ((const struct ip6t_hl_info *)data)->hop_limit;

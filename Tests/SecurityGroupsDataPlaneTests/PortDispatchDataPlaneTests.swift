@@ -1,6 +1,7 @@
 import Testing
 import SecurityGroupsCore
 import SecurityGroupsSandbox
+import SecurityGroupsKernel
 
 /// The port dispatch: ports whose names are prefixes of each other reach
 /// their own VM's rules and never another's, in both layouts.
@@ -36,5 +37,32 @@ import SecurityGroupsSandbox
         try sandbox.host.ip(["-n", sandbox.outside, "neigh", "replace", "\(spoofed)", "lladdr", sandbox.vm(123).mac, "dev", "eth0"])
         #expect(try sandbox.dropped(Probe(.tcp, to: SandboxHost.outsideIPv4, port: 80, from: spoofed),
                                     control: Probe(.tcp, to: SandboxHost.outsideIPv4, port: 80), from: sandbox.namespace(123)))
+    }
+}
+
+/// The open VMs' fast path is the one their untracked packets take: its
+/// rules count them (the kernel reads the port of `cs_notrack_ports` from
+/// the bridge port only with the match flag iptables cannot set).
+@Suite(.serialized) struct FastPathDataPlaneTests {
+    @Test func openVMsUntrackedPacketsTakeTheFastPath() throws {
+        let open = NotrackLayoutDataPlaneTests.open
+        let sandbox = try Sandbox("fastpath", layout: .notrack, rules: [open, open])
+        let vm1 = sandbox.vm(1), vm2 = sandbox.vm(2)
+        for (program, to, from) in [("iptables-legacy", vm1.ipv4, sandbox.outside), ("iptables-legacy", SandboxHost.outsideIPv4, sandbox.namespace(1)),
+                                    ("iptables-legacy", vm2.ipv4, sandbox.namespace(1)), ("ip6tables-legacy", vm1.ipv6, sandbox.outside)] {
+            let before = try counters(program, sandbox)
+            #expect(try sandbox.delivered(Probe(.tcp, to: to, port: 80), from: from), "\(to) from \(from)")
+            let after = try counters(program, sandbox)
+            // The fast path's rules are the 2nd to 4th of BF-cloudbr0.
+            #expect(zip(before, after).dropFirst().prefix(3).contains { $1 > $0 }, "\(program) to \(to): \(before) → \(after)")
+        }
+        #expect(try sandbox.conntrackEntries(ofVM: 1) == 0)
+    }
+
+    /// Packet counts of BF-cloudbr0's rules, in order.
+    private func counters(_ program: String, _ sandbox: Sandbox) throws -> [Int] {
+        let listing = try RunningTool.run("/usr/sbin/ip", ["netns", "exec", sandbox.host.hostNamespace, "/usr/sbin/\(program)",
+                                                         "-w", "-L", "BF-cloudbr0", "-v", "-x", "-n"], operation: "list counters")
+        return listing.split(separator: "\n").dropFirst(2).compactMap { Int($0.split(separator: " ").first ?? "") }
     }
 }

@@ -134,7 +134,7 @@ import TestSupport
         #expect(status.vms.map(\.ipv4) == ["untracked", "tracked", "tracked"])
         #expect(status.vms.map(\.ipv6) == ["untracked", "tracked", "tracked"])
         #expect(status.vms.map(\.rules) == [1, 1, 2] && status.vms.allSatisfy { $0.inSync == true && $0.layout == "notrack" })
-        #expect((status.tables["iptables filter"] ?? 0) > 30 && status.sets == 12 && status.conntrackEntries != nil)
+        #expect((status.tables["iptables filter"] ?? 0) > 30 && status.sets == 13 && status.conntrackEntries != nil)
 
         _ = try RunningTool.run("/usr/sbin/ip", ["netns", "exec", sandbox.host.hostNamespace, "/usr/sbin/iptables-legacy", "-F", "i-2-2-VM"],
                                 operation: "iptables")

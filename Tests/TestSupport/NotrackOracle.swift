@@ -11,8 +11,9 @@ import Foundation
 ///   an ingress rule of protocol all from anywhere (`-A VM -m state --state
 ///   NEW -j ACCEPT`), and egress open (the `-eg` chain ends in RETURN) or an
 ///   egress rule of protocol all to anywhere;
-/// - raw PREROUTING: a RETURN for each metadata DNAT, then the two
-///   `CT --notrack` rules, in each family;
+/// - raw PREROUTING: a RETURN for HTTP to the DHCP server addresses of the
+///   metadata DNAT rules (set `cs_metadata`), then the two `CT --notrack`
+///   rules, in each family;
 /// - port dispatch: the per-port jumps of `BF-<bridge>-IN`/`-OUT` and of
 ///   ebtables PREROUTING/POSTROUTING become a radix tree per direction
 ///   (`PortTree`), each of those chains jumping to its root (POSTROUTING
@@ -57,6 +58,14 @@ public enum NotrackOracle {
             result.ipset.append("create \(name) hash:net,iface family \(family) hashsize 1024 maxelem 65536 bucketsize 12")
             result.ipset += sets[name]!.map { "add \(name) \($0)" }
         }
+        // The DHCP server of each metadata DNAT, on its port.
+        result.ipset.append("create cs_metadata hash:ip family inet hashsize 1024 maxelem 65536 bucketsize 12")
+        var servers: Set<String> = []
+        for line in (classic.iptables["nat"] ?? "").split(separator: "\n") where line.hasPrefix("-A PREROUTING ") && line.contains(" -j DNAT ") {
+            let words = line.split(separator: " ")
+            let server = String(words[words.firstIndex(of: "-d")! + 1].dropLast(3))
+            if servers.insert(server).inserted { result.ipset.append("add cs_metadata \(server)") }
+        }
         result.ipset.sort()
 
         result.iptables["filter"] = withFastPath(PortTree.iptables(withoutNewState(classic.iptables["filter"] ?? "")), "")
@@ -64,11 +73,8 @@ public enum NotrackOracle {
         if (classic.iptables["filter"] ?? "").contains(":BF-") {
             result.ebtables = PortTree.ebtables(classic.ebtables)
         }
-        let metadataReturns = (classic.iptables["nat"] ?? "").split(separator: "\n").compactMap { line -> String? in
-            guard line.hasPrefix("-A PREROUTING "), let dnat = line.range(of: " -j DNAT ") else { return nil }
-            return String(line[..<dnat.lowerBound]) + " -j RETURN"
-        }
-        result.iptables["raw"] = appending(metadataReturns + notrackRules(""), toRaw: classic.iptables["raw"] ?? "")
+        let metadataReturn = "-A PREROUTING -p tcp -m tcp --dport 80 -m set --match-set cs_metadata dst -j RETURN"
+        result.iptables["raw"] = appending([metadataReturn] + notrackRules(""), toRaw: classic.iptables["raw"] ?? "")
         result.ip6tables["raw"] = appending(notrackRules("6"), toRaw: classic.ip6tables["raw"] ?? "")
         return result
     }

@@ -41,6 +41,7 @@ struct sg_match {
     uint16_t set_index;         /// set: kernel set index, dimension 1
     uint8_t set_flags;          /// IPSET_DIM_ONE_SRC, IPSET_DIM_TWO_SRC, IPSET_INV_MATCH
     uint8_t set_dim;            /// dimensions matched: 1, or 2 (address and port)
+    uint32_t set_cmdflags;      /// match flags; IPSET_FLAG_PHYSDEV: the port dimension reads bridge ports
     uint8_t hop_limit;          /// hl --hl-eq
     uint16_t addrtype_dest;     /// addrtype rev 1: destination type mask
     uint32_t addrtype_flags;    /// XT_ADDRTYPE_INVERT_*

@@ -88,6 +88,9 @@ public struct NetfilterNames: Hashable, Sendable {
     public static func trackedSet(_ family: AddressFamily) -> String { family == .ipv4 ? "cs_tracked" : "cs_tracked6" }
     public static func notrackPortSet(_ family: AddressFamily) -> String { family == .ipv4 ? "cs_notrack_ports" : "cs_notrack_ports6" }
 
+    /// The DHCP server's address on each port whose metadata HTTP stays tracked.
+    public static let metadataSet = "cs_metadata"
+
     /// The `notrack` layout's shared sets.
-    public static let notrackSets = AddressFamily.allCases.flatMap { [notrackSet($0), trackedSet($0), notrackPortSet($0)] }
+    public static let notrackSets = AddressFamily.allCases.flatMap { [notrackSet($0), trackedSet($0), notrackPortSet($0)] } + [metadataSet]
 }

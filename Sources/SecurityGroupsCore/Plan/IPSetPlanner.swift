@@ -51,26 +51,29 @@ public struct IPSetPlan: Equatable, Sendable {
 /// sets `Ownership` says are ours.
 public enum IPSetPlanner {
     /// `kernel` must hold every set `scope` reads. In a VM scope the
-    /// `notrack` sets are shared: only the VM's addresses (wanted now, or in
-    /// its own sets before; with any port) are added or removed there.
+    /// `notrack` sets are shared: only the VM's members are added or removed
+    /// there: its addresses (wanted now, or in its own sets before), and
+    /// any address on one of its ports.
     public static func plan(desired: [IPSet], kernel: [KernelSet], scope: Scope = .host) -> IPSetPlan {
         var plan = IPSetPlan()
         let current = Dictionary(kernel.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
-        let ownAddresses: Set<String>? = {
-            guard case .vms = scope else { return nil }
+        let ownMembers: Set<String>? = {
+            guard case .vms(let selection) = scope else { return nil }
             let own = desired.filter { scope.ownsWholeSet($0.name) }.flatMap { $0.members.map(\.description) }
                 + kernel.filter { scope.ownsWholeSet($0.name) }.flatMap(\.members)
-            return Set(own)
+            return Set(own + selection.vifs.map { "physdev:\($0)" })
         }()
         var temporary = 0
         for set in desired {
             let wanted = set.members.map(\.description)
             let family = set.family == .ipv4 ? "inet" : "inet6"
             let create = "\(set.type.rawValue) family \(family)"
+            // Members VMs share (DHCP servers) are added by any VM's scope and removed by none.
+            let additive = set.name == NetfilterNames.metadataSet && !scope.ownsWholeSet(set.name)
+            let mine = scope.ownsWholeSet(set.name) || additive ? nil : ownMembers
             guard let existing = current[set.name] else {
-                let mine = scope.ownsWholeSet(set.name) ? nil : ownAddresses
                 plan.beforeRules.append("create \(set.name) \(create)")
-                plan.beforeRules += wanted.filter { mine?.contains(address($0)) ?? true }.map { "add \(set.name) \($0)" }
+                plan.beforeRules += wanted.filter { member in mine.map { isOwn(member, $0) } ?? true }.map { "add \(set.name) \($0)" }
                 continue
             }
             if existing.type != set.type.rawValue || existing.family != set.family {
@@ -85,11 +88,11 @@ public enum IPSetPlanner {
                 continue
             }
             let present = Set(existing.members)
-            let mine = scope.ownsWholeSet(set.name) ? nil : ownAddresses
-            let wantedHere = wanted.filter { mine?.contains(address($0)) ?? true }
+            let wantedHere = wanted.filter { member in mine.map { isOwn(member, $0) } ?? true }
             plan.beforeRules += wantedHere.filter { !present.contains($0) }.map { "add \(set.name) \($0)" }
             let keep = Set(wantedHere)
-            plan.afterRules += existing.members.filter { !keep.contains($0) && (mine?.contains(address($0)) ?? true) }
+            guard !additive else { continue }
+            plan.afterRules += existing.members.filter { member in !keep.contains(member) && (mine.map { isOwn(member, $0) } ?? true) }
                 .map { "del \(set.name) \($0)" }
         }
         let desiredNames = Set(desired.map(\.name))
@@ -99,8 +102,10 @@ public enum IPSetPlanner {
         return plan
     }
 
-    /// The address of a member (`ADDRESS` or `ADDRESS,physdev:PORT`).
-    private static func address(_ member: String) -> String {
-        member.firstIndex(of: ",").map { String(member[..<$0]) } ?? member
+    /// Whether a member (`ADDRESS` or `ADDRESS,physdev:PORT`) is the
+    /// scope's: its address or its port is among `own`.
+    private static func isOwn(_ member: String, _ own: Set<String>) -> Bool {
+        guard let comma = member.firstIndex(of: ",") else { return own.contains(member) }
+        return own.contains(String(member[..<comma])) || own.contains(String(member[member.index(after: comma)...]))
     }
 }

@@ -72,7 +72,8 @@ public enum Ownership {
             return false
         case (.raw, "PREROUTING"):
             if rule.target == .notrack { return rule.referencedSets.contains { $0.hasPrefix("cs_") } }
-            return rule.target == .return && isMetadataShape(rule)
+            // The metadata RETURN: by set, or (before) one per port.
+            return rule.target == .return && (rule.referencedSets.contains(NetfilterNames.metadataSet) || isMetadataShape(rule))
         default:
             return false
         }

@@ -97,7 +97,7 @@ public enum Scope: Equatable, Sendable {
                 if case .jump(let target) = known.target { return bridgeChains.contains(target) }
                 return true
             }
-            if known.target == .notrack { return true }
+            if known.target == .notrack || known.referencedSets.contains(NetfilterNames.metadataSet) { return true }
             return known.matches.contains { match in
                 if case .physdev(let physdev) = match, let port = physdev.inPort { return selection.vifs.contains(port) }
                 return false

@@ -42,7 +42,23 @@ enum Notrack {
             ports.members = ports.members.uniqued()
             return [open, tracked, ports]
         }
-        return pairs.flatMap { $0.prefix(2) } + pairs.map { $0[2] }
+        return pairs.flatMap { $0.prefix(2) } + pairs.map { $0[2] } + [metadataSet(host)]
+    }
+
+    /// `cs_metadata`: the guest NICs' DHCP server addresses. HTTP to one of
+    /// them stays tracked from any port: the safe side, as in `classic`;
+    /// nearly always every NIC of a network has the redirect. A VM scope
+    /// only adds to it (others may share the address); a host run trims it.
+    private static func metadataSet(_ host: HostState) -> IPSet {
+        var set = IPSet(name: NetfilterNames.metadataSet, type: .hashIP, family: .ipv4)
+        for vm in host.vms where vm.name.kind == .user {
+            for nic in vm.nics {
+                guard let dhcpServer = nic.metadata?.dhcpServer else { continue }
+                set.members.append(IPSet.Member(.v4(dhcpServer)))
+            }
+        }
+        set.members = set.members.uniqued()
+        return set
     }
 
     /// The chain that accepts, for the fast path, what an open guest sends
@@ -98,18 +114,16 @@ enum Notrack {
         }
     }
 
-    /// raw PREROUTING: metadata HTTP stays tracked (NAT needs it), then the
-    /// two NOTRACK rules, each sparing flows to or from tracked guests and,
-    /// for outbound flows, to the host itself.
-    static func rawRules(_ family: AddressFamily, host: HostState) -> [IPTablesRule] {
+    /// raw PREROUTING: metadata HTTP stays tracked (NAT needs it): one rule
+    /// and `cs_metadata` (the DHCP servers the metadata DNAT rewrites), not
+    /// a rule per port every packet would walk; then the two NOTRACK rules,
+    /// each sparing flows to or from tracked guests and, for outbound flows,
+    /// to the host itself.
+    static func rawRules(_ family: AddressFamily) -> [IPTablesRule] {
         var rules: [IPTablesRule] = []
         if family == .ipv4 {
-            for vm in host.vms where vm.name.kind == .user {
-                for nic in vm.nics {
-                    guard let dhcpServer = nic.metadata?.dhcpServer else { continue }
-                    rules.append(GuestRules.metadataRule(nic, dhcpServer: dhcpServer, target: .return))
-                }
-            }
+            let metadata = Match.setDestination(NetfilterNames.metadataSet)
+            rules.append(IPTablesRule(ipProtocol: IPProtocolNumber.tcp, matches: [.tcp(destinationPort: 80), metadata], target: .return))
         }
         let open = NetfilterNames.notrackSet(family)
         let tracked = NetfilterNames.trackedSet(family)

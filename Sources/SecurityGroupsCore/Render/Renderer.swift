@@ -53,8 +53,8 @@ public enum Renderer {
             PortDispatch.apply(to: &ipv4.filter, bridges: host.bridges, scope: scope)
             PortDispatch.apply(to: &ipv6.filter, bridges: host.bridges, scope: scope)
             PortDispatch.apply(to: &ebtables, scope: scope)
-            ipv4.raw.append(contentsOf: Notrack.rawRules(.ipv4, host: host), to: "PREROUTING")
-            ipv6.raw.append(contentsOf: Notrack.rawRules(.ipv6, host: host), to: "PREROUTING")
+            ipv4.raw.append(contentsOf: Notrack.rawRules(.ipv4), to: "PREROUTING")
+            ipv6.raw.append(contentsOf: Notrack.rawRules(.ipv6), to: "PREROUTING")
         }
         return Ruleset(ipv4: ipv4, ipv6: ipv6, ipsets: ipsets, ebtables: ebtables)
     }

@@ -131,6 +131,9 @@ struct RuleCodec {
             flat.set_flags = (set.direction == .source ? SetFlags.source : 0) | (set.portDirection == .source ? SetFlags.secondSource : 0)
                 | (set.inverted ? SetFlags.inverted : 0)
             flat.set_dim = set.portDirection == nil ? 1 : 2
+            // The kernel reads the port dimension from the bridge port only with
+            // this match flag (iptables cannot set it, and iptables-save does not show it).
+            flat.set_cmdflags = set.portDirection == nil ? 0 : SetFlags.physdevPorts
         case .hopLimitEquals(let value):
             flat.kind = Int32(SG_MATCH_HL_EQ.rawValue)
             flat.hop_limit = value
@@ -208,6 +211,7 @@ struct RuleCodec {
         case SG_MATCH_SET.rawValue:
             let second = flat.set_dim == 2
             guard flat.set_dim == 1 || second, flat.set_flags & ~(SetFlags.source | SetFlags.secondSource | SetFlags.inverted) == 0,
+                  flat.set_cmdflags == (second ? SetFlags.physdevPorts : 0),
                   second || flat.set_flags & SetFlags.secondSource == 0, let name = setName(flat.set_index) else { return nil }
             func direction(_ bit: UInt8) -> SetMatch.Direction { flat.set_flags & bit != 0 ? .source : .destination }
             return .set(SetMatch(name, direction(SetFlags.source), port: second ? direction(SetFlags.secondSource) : nil,
@@ -246,6 +250,8 @@ enum SetFlags {
     static let inverted: UInt8 = 0x01
     static let source: UInt8 = 0x02
     static let secondSource: UInt8 = 0x04
+    /// IPSET_FLAG_PHYSDEV, a match flag.
+    static let physdevPorts: UInt32 = 0x02
 }
 
 /// XT_ADDRTYPE_LOCAL and XT_ADDRTYPE_INVERT_DEST.
