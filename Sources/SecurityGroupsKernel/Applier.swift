@@ -196,7 +196,11 @@ public struct Applier: Sendable {
             outcome.lineCount = lines.count + 2 * oversized.count
             if recordsChanges { outcome.lines = lines + oversized.flatMap { ["-F \($0)", "-X \($0)"] } }
             outcome.timings.append(("ebtables read (beside the tables)", clock.lap()))
-            if !dryRun, !lines.isEmpty || !oversized.isEmpty {
+            if !dryRun, let whole = EbtablesPlanner.wholeTable(desired: desired, kernel: kernel, scope: scope) {
+                try EbtablesBackend.restore(table: whole)
+                outcome.applied = true
+                outcome.timings.append(("ebtables restore (beside the tables)", clock.lap()))
+            } else if !dryRun, !lines.isEmpty || !oversized.isEmpty {
                 try EbtablesBackend.restore(lines)
                 try EbtablesBackend.delete(oversized)
                 outcome.applied = true

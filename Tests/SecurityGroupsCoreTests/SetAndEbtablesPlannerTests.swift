@@ -58,8 +58,8 @@ import Testing
             -A i-2-8-VM-in -j DROP
             """)
         #expect(EbtablesPlanner.plan(desired: desired, kernel: kernel) == [
-            ":i-2-9-VM-in ACCEPT",
-            ":i-2-9-VM-in-src ACCEPT",
+            "-N i-2-9-VM-in",
+            "-N i-2-9-VM-in-src",
             "-A i-2-9-VM-in -j i-2-9-VM-in-src",
             "-A i-2-9-VM-in-src -j DROP",
             "-D PREROUTING -i vnet8 -j i-2-8-VM-in",
@@ -88,6 +88,20 @@ import Testing
         var desired = EbtablesTable()
         desired.chains["i-2-8-VM-in-src"] = [EbtablesRule(target: .drop)]
         #expect(EbtablesPlanner.plan(desired: desired, kernel: kernel, scope: .vm(try! VMName("i-2-8-VM"))).prefix(2)
-            == [":i-2-8-VM-in-src ACCEPT", "-A i-2-8-VM-in-src -j DROP"])
+            == ["-F i-2-8-VM-in-src", "-A i-2-8-VM-in-src -j DROP"])
+    }
+
+    /// A host run that finds the table fresh writes it whole (flushing);
+    /// any content, a changed policy or a VM scope takes the batch.
+    @Test func aFreshTableIsWrittenWhole() {
+        var desired = EbtablesTable()
+        desired.chains["i-2-9-VM-in"] = [EbtablesRule(target: .drop)]
+        let fresh = KernelEbtablesState.parseSave("*nat\n:PREROUTING ACCEPT\n:OUTPUT ACCEPT\n:POSTROUTING ACCEPT\n")
+        #expect(EbtablesPlanner.wholeTable(desired: desired, kernel: fresh, scope: .host) == EbtablesSaveFormat.text(desired))
+        #expect(EbtablesPlanner.wholeTable(desired: desired, kernel: fresh, scope: .vm(try! VMName("i-2-9-VM"))) == nil)
+        for used in ["*nat\n:PREROUTING DROP\n", "*nat\n:PREROUTING ACCEPT\n-A PREROUTING -i eth9 -j ACCEPT\n",
+                     "*nat\n:PREROUTING ACCEPT\n:FOREIGN ACCEPT\n"] {
+            #expect(EbtablesPlanner.wholeTable(desired: desired, kernel: KernelEbtablesState.parseSave(used), scope: .host) == nil, "\(used)")
+        }
     }
 }

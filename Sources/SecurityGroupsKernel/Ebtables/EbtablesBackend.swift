@@ -91,6 +91,15 @@ enum EbtablesBackend {
         _ = try running.finish()
     }
 
+    /// Replaces the whole `nat` table with `text` (ebtables-save syntax) in
+    /// one ebtables-restore transaction.
+    static func restore(table text: consuming String) throws(NetfilterError) {
+        let program = try tool("ebtables", verb: "restore")
+        let running = try RunningTool(program, [], input: text, operation: "ebtables-restore")
+        text = ""
+        _ = try running.finish()
+    }
+
     /// Flushes and deletes `chains` one `ebtables` run each: for chains whose
     /// names ebtables-restore refuses. A chain already gone counts as deleted.
     static func delete(_ chains: [String]) throws(NetfilterError) {
