@@ -144,6 +144,24 @@ int sg_ipset_run(const char *const *lines, int count, char *error, size_t error_
     return done;
 }
 
+char *sg_ipset_names(char *error, size_t error_size)
+{
+    struct sg_capture capture = {0};
+    struct ipset *handle = sg_open(&capture);
+    if (handle == NULL) {
+        snprintf(error, error_size, "cannot open a libipset session");
+        return NULL;
+    }
+    int result = ipset_parse_line(handle, "list -n");
+    ipset_fini(handle);
+    if (result < 0 || capture.failed) {
+        snprintf(error, error_size, "%s", capture.error[0] ? capture.error : "ipset list -n failed");
+        free(capture.text);
+        return NULL;
+    }
+    return capture.text ? capture.text : strdup("");
+}
+
 char *sg_ipset_save(const char *set, int *missing, char *error, size_t error_size)
 {
     struct sg_capture capture = {0};

@@ -121,7 +121,13 @@ public struct Applier: Sendable {
     private func applySetsAndTables(_ ruleset: inout Ruleset, scope: Scope, dryRun: Bool, report: inout ApplyReport,
                                     applied: inout [String], clock: inout PhaseClock) throws(ApplyError) {
         func step<T>(_ body: () throws -> T) throws(ApplyError) -> T { try Self.step(applied: applied, body) }
-        let kernelSets = try step { try IPSetBackend.save(names: scope.setNames()) }
+        let kernelSets = try step { () throws(NetfilterError) in
+            // A VM scope reads its sets by name, and its peer sets, whose names only the kernel knows.
+            let names = try scope.setNames().map { named throws(NetfilterError) in
+                named + (try IPSetBackend.names()).filter { scope.ownsWholeSet($0) && !named.contains($0) }
+            }
+            return try IPSetBackend.save(names: names)
+        }
         let setPlan = IPSetPlanner.plan(desired: ruleset.ipsets, kernel: kernelSets, scope: scope)
         let untracked = UntrackedFlows.plan(desired: ruleset.ipsets, kernel: kernelSets)
         report.add(count: setPlan.beforeRules.count) { setPlan.beforeRules }

@@ -2,12 +2,15 @@ import Testing
 @testable import SecurityGroupsCore
 
 /// Rules recovered from rendered chains render back to the same chains.
+/// (Recovery takes over what the script programmed; `notrack`'s peer sets,
+/// which the script never makes, are not recovered: such VMs are left out.)
 @Suite struct RuleRecoveryTests {
     @Test(arguments: GoldenFixtures.scenarios, Layout.allCases)
     func recoveredRulesRenderTheSameChains(scenario: String, layout: Layout) throws {
         let host = try GoldenFixtures.host(scenario)
         let ruleset = Renderer.render(host, layout: layout)
-        for vm in host.vms where vm.name.kind == .user && vm.rules != nil {
+        for vm in host.vms where vm.name.kind == .user && vm.rules != nil
+            && !ruleset.ipsets.contains(where: { NetfilterNames(vm.name).isPeerSet($0.name) }) {
             let names = NetfilterNames(vm.name)
             func chain(_ family: AddressFamily, _ name: String) -> [KernelRule] {
                 (ruleset.iptables(family).filter.chains[name] ?? []).map(KernelRule.known)

@@ -21,7 +21,11 @@ import Foundation
 /// - the open guests' fast path: `cs_notrack_ports[6]` (`hash:net,iface`,
 ///   each open guest's addresses on its one port), three rules after the
 ///   RELATED,ESTABLISHED accept of every `BF-<bridge>`, and the
-///   `sg-open-sender` chain.
+///   `sg-open-sender` chain;
+/// - a guest rule of two or more CIDRs, none of them "any" (its lines differ
+///   only in `-s`/`-d`), is one rule matching a `hash:net` set of them,
+///   `<guest>-i<n>` / `-e<n>` (`-6` for IPv6), numbered per chain in rule
+///   order (the script's chains hold rules newest first).
 ///
 /// Guest names must be short enough (20 characters) to be their chains' and sets' names.
 public enum NotrackOracle {
@@ -68,8 +72,13 @@ public enum NotrackOracle {
         }
         result.ipset.sort()
 
-        result.iptables["filter"] = withFastPath(PortTree.iptables(withoutNewState(classic.iptables["filter"] ?? "")), "")
-        result.ip6tables["filter"] = withFastPath(PortTree.iptables(withoutNewState(classic.ip6tables["filter"] ?? "")), "6")
+        var peerSets: [String] = []
+        let filter4 = withPeerSets(withoutNewState(classic.iptables["filter"] ?? ""), guests: guests, suffix: "", sets: &peerSets)
+        let filter6 = withPeerSets(withoutNewState(classic.ip6tables["filter"] ?? ""), guests: guests, suffix: "-6", sets: &peerSets)
+        result.ipset += peerSets
+        result.ipset.sort()
+        result.iptables["filter"] = withFastPath(PortTree.iptables(filter4), "")
+        result.ip6tables["filter"] = withFastPath(PortTree.iptables(filter6), "6")
         if (classic.iptables["filter"] ?? "").contains(":BF-") {
             result.ebtables = PortTree.ebtables(classic.ebtables)
         }
@@ -85,6 +94,50 @@ public enum NotrackOracle {
         let egress = lines.filter { $0.hasPrefix("-A \(guest)-eg ") }
         let egressOpen = egress.last == "-A \(guest)-eg -j RETURN" || egress.contains { $0 == "-A \(guest)-eg -m state --state NEW -j RETURN" }
         return ingressAll && egressOpen
+    }
+
+    /// Each guest chain's rules of several CIDRs folded into one rule and a set.
+    private static func withPeerSets(_ table: String, guests: [String], suffix: String, sets: inout [String]) -> String {
+        var lines = table.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        for guest in guests {
+            for (chain, option, letter, flag) in [(guest, "-s", "i", "src"), (guest + "-eg", "-d", "e", "dst")] {
+                let prefix = "-A \(chain) "
+                func split(_ line: String) -> (key: String, cidr: String?) {
+                    var words = line.split(separator: " ").map(String.init)
+                    guard let at = words.firstIndex(of: option) else { return (line, nil) }
+                    let cidr = words[at + 1]
+                    words.removeSubrange(at...(at + 1))
+                    return (words.joined(separator: " "), cidr)
+                }
+                let indexes = lines.indices.filter { lines[$0].hasPrefix(prefix) }
+                var groups: [String: [Int]] = [:]
+                var order: [String] = []
+                for index in indexes {
+                    let key = split(lines[index]).key
+                    if groups[key] == nil { order.append(key) }
+                    groups[key, default: []].append(index)
+                }
+                let folded = order.filter { key in
+                    groups[key]!.count > 1 && groups[key]!.allSatisfy { split(lines[$0]).cidr != nil }
+                }
+                for (number, key) in folded.reversed().enumerated() {
+                    let name = "\(guest)-\(letter)\(number)\(suffix)"
+                    sets.append("create \(name) hash:net family \(suffix.isEmpty ? "inet" : "inet6") hashsize 1024 maxelem 65536 bucketsize 12")
+                    for index in groups[key]! {
+                        let cidr = split(lines[index]).cidr!
+                        let host = suffix.isEmpty ? "/32" : "/128"
+                        sets.append("add \(name) \(cidr.hasSuffix(host) ? String(cidr.dropLast(host.count)) : cidr)")
+                    }
+                    var words = key.split(separator: " ").map(String.init)
+                    let at = words.firstIndex(of: "-m") ?? words.firstIndex(of: "-j")!
+                    words.insert(contentsOf: ["-m", "set", "--match-set", name, flag], at: at)
+                    let members = groups[key]!
+                    lines[members[0]] = words.joined(separator: " ")
+                    for index in members.dropFirst() { lines[index] = "\u{0}" }
+                }
+            }
+        }
+        return lines.filter { $0 != "\u{0}" }.joined(separator: "\n")
     }
 
     /// The one vif a guest's default chain names.

@@ -21,4 +21,8 @@ int sg_ipset_run(const char *const *lines, int count, char *error, size_t error_
 /// `missing` is set when the named set does not exist.
 char *sg_ipset_save(const char *set, int *missing, char *error, size_t error_size);
 
+/// The names of all sets, one per line (`ipset list -n`); NULL on failure,
+/// with the reason in `error`. Free the result.
+char *sg_ipset_names(char *error, size_t error_size);
+
 #endif

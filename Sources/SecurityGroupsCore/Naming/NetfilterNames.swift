@@ -68,6 +68,22 @@ public struct NetfilterNames: Hashable, Sendable {
         return "\(prefix)-\(String(repeating: "0", count: 8 - digits.count))\(digits)-L"
     }
 
+    /// The `notrack` layout's set of the peers of a VM's `number`th rule of
+    /// a direction that names several CIDRs: `<vmChain>-i<n>` / `-e<n>`, `-6` for IPv6.
+    public func peerSet(_ direction: SecurityGroupRule.Direction, _ number: Int, _ family: AddressFamily) -> String {
+        vmChain + (direction == .ingress ? "-i" : "-e") + String(number) + (family == .ipv6 ? "-6" : "")
+    }
+
+    /// Whether `set` is one of `peerSet`'s names.
+    public func isPeerSet(_ set: String) -> Bool {
+        guard set.hasPrefix(vmChain + "-") else { return false }
+        var rest = set.dropFirst(vmChain.count + 1)
+        guard let kind = rest.first, kind == "i" || kind == "e" else { return false }
+        rest = rest.dropFirst()
+        if rest.hasSuffix("-6") { rest = rest.dropLast(2) }
+        return !rest.isEmpty && rest.allSatisfy(\.isASCIIDigit)
+    }
+
     public var ebtablesIn: String { ebtablesBase + "-in" }
     public var ebtablesOut: String { ebtablesBase + "-out" }
     public var ebtablesInIPs: String { ebtablesBase + "-in-ips" }

@@ -118,7 +118,7 @@ public enum Scope: Equatable, Sendable {
     public func ownsWholeSet(_ set: String) -> Bool {
         switch self {
         case .host: Ownership.ownsSet(set)
-        case .vms(let selection): selection.sets.contains(set)
+        case .vms(let selection): selection.sets.contains(set) || selection.ownsPeerSet(set)
         }
     }
 
@@ -167,8 +167,13 @@ public struct VMSelection: Equatable, Sendable {
     let sets: [String]
     /// Their ebtables chains, VMs by name.
     let ebtablesChains: [String]
+    /// Their objects' names, ours and the script's.
+    private let objectNames: [NetfilterNames]
     /// The port dispatch chains on their interfaces' paths (iptables and ebtables alike).
     let dispatchChains: Set<String>
+
+    /// Whether `set` is one of their peer sets (`notrack`: another group's members).
+    func ownsPeerSet(_ set: String) -> Bool { objectNames.contains { $0.isPeerSet(set) } }
 
     /// The VMs' objects are named as `NetfilterNames` says; a VM whose name
     /// is shortened also owns what the script named after its whole name,
@@ -187,6 +192,7 @@ public struct VMSelection: Equatable, Sendable {
         // ipset refuses names over 31 characters: the script never made such a set.
         sets = objects.flatMap { [$0.1.ipv4Set, $0.1.ipv6Set] }.filter { $0.count <= 31 }
         ebtablesChains = objects.flatMap { $0.1.ebtablesChains }
+        objectNames = objects.filter { $0.0.kind == .user }.map(\.1)
         dispatchChains = Set(InterfaceDispatch.Direction.allCases.flatMap { direction in
             [direction.root] + vifs.flatMap { InterfaceDispatch.pathChains(of: $0, direction) }
         })

@@ -4,14 +4,17 @@
 struct GuestRules {
     let vm: VirtualMachine
     let names: NetfilterNames
-    /// False in the `notrack` layout: allow rules carry no `--state NEW`.
-    let statefulAllowRules: Bool
+    let layout: Layout
 
-    init(vm: VirtualMachine, statefulAllowRules: Bool) {
+    init(vm: VirtualMachine, layout: Layout) {
         self.vm = vm
         self.names = NetfilterNames(vm.name)
-        self.statefulAllowRules = statefulAllowRules
+        self.layout = layout
     }
+
+    /// In `classic` allow rules carry `--state NEW`; in `notrack` none does
+    /// (an untracked packet is never NEW).
+    private var statefulAllowRules: Bool { layout == .classic }
 
     /// The bridge chains' jumps into the VM, and with `ownChains` the VM's
     /// default, ingress and egress chains.
@@ -112,10 +115,14 @@ struct GuestRules {
         guard let rules = vm.rules else { return ([IPTablesRule(target: .drop)], []) }
         var ingress: [IPTablesRule] = []
         var egress: [IPTablesRule] = []
-        for rule in rules {
-            for cidr in rule.cidrs(family) {
-                let built = iptablesRule(rule, cidr: cidr, family: family)
-                if rule.direction == .ingress { ingress.insert(built, at: 0) } else { egress.insert(built, at: 0) }
+        for (rule, peers) in peerGroups(family) {
+            let built: [IPTablesRule]
+            switch peers {
+            case .cidrs(let cidrs): built = cidrs.map { iptablesRule(rule, peer: .cidr($0), family: family) }
+            case .set(let set): built = [iptablesRule(rule, peer: .set(set.name), family: family)]
+            }
+            for one in built {
+                if rule.direction == .ingress { ingress.insert(one, at: 0) } else { egress.insert(one, at: 0) }
             }
         }
         ingress.append(IPTablesRule(target: .drop))
@@ -126,21 +133,61 @@ struct GuestRules {
         return (ingress, egress)
     }
 
-    private func iptablesRule(_ rule: SecurityGroupRule, cidr: IPNetwork, family: AddressFamily) -> IPTablesRule {
-        let peer: IPNetwork? = cidr.isAny ? nil : cidr
+    /// Whom a rule allows: its CIDRs one rule each, or (`notrack`, two or
+    /// more CIDRs, none of them "any": another group's members) one set.
+    enum Peers {
+        case cidrs([IPNetwork])
+        case set(IPSet)
+    }
+
+    /// The rules with their peers in one family, in rule order; sets are
+    /// numbered per direction in that order (`NetfilterNames.peerSet`).
+    func peerGroups(_ family: AddressFamily) -> [(rule: SecurityGroupRule, peers: Peers)] {
+        var numbers: [SecurityGroupRule.Direction: Int] = [:]
+        return (vm.rules ?? []).map { rule in
+            let cidrs = rule.cidrs(family)
+            guard layout == .notrack, cidrs.count > 1, !cidrs.contains(where: \.isAny) else { return (rule, .cidrs(cidrs)) }
+            let number = numbers[rule.direction, default: 0]
+            numbers[rule.direction] = number + 1
+            let name = names.peerSet(rule.direction, number, family)
+            let set = IPSet(name: name, type: .hashNet, family: family, members: cidrs.uniqued().map(IPSet.Member.init))
+            return (rule, .set(set))
+        }
+    }
+
+    /// The peer sets of both families.
+    var peerSets: [IPSet] {
+        AddressFamily.allCases.flatMap { family in
+            peerGroups(family).compactMap { if case .set(let set) = $0.peers { set } else { nil } }
+        }
+    }
+
+    private enum Peer {
+        case cidr(IPNetwork)
+        case set(String)
+    }
+
+    private func iptablesRule(_ rule: SecurityGroupRule, peer: Peer, family: AddressFamily) -> IPTablesRule {
         var built = IPTablesRule(target: rule.direction == .ingress ? .accept : .return)
-        if rule.direction == .ingress { built.source = peer } else { built.destination = peer }
+        var peerMatch: [Match] = []
+        switch peer {
+        case .cidr(let cidr):
+            let network: IPNetwork? = cidr.isAny ? nil : cidr
+            if rule.direction == .ingress { built.source = network } else { built.destination = network }
+        case .set(let name):
+            peerMatch = [rule.direction == .ingress ? .setSource(name) : .setDestination(name)]
+        }
         let new: [Match] = statefulAllowRules ? [.state(.new)] : []
         switch rule.ipProtocol {
         case .all:
-            built.matches = new
+            built.matches = peerMatch + new
         case .tcp, .udp:
             let ports: ClosedRange<UInt16> = rule.startPort == 0 && rule.endPort == 0
                 ? PortMatch.anyPort : UInt16(rule.startPort)...UInt16(rule.endPort)
             let isTCP = rule.ipProtocol == .tcp
             built.ipProtocol = isTCP ? IPProtocolNumber.tcp : IPProtocolNumber.udp
             let portMatch = PortMatch(destinationPorts: ports)
-            built.matches = [isTCP ? .tcp(portMatch) : .udp(portMatch)] + new
+            built.matches = peerMatch + [isTCP ? .tcp(portMatch) : .udp(portMatch)] + new
         case .icmp:
             // Type -1 means any type; code -1 any code. The type is used as
             // is for IPv6: the management server sends ICMPv6 rules apart.
@@ -148,13 +195,14 @@ struct GuestRules {
             let codes: ClosedRange<UInt8> = rule.endPort == -1 ? 0...255 : UInt8(rule.endPort)...UInt8(rule.endPort)
             if family == .ipv4 {
                 built.ipProtocol = IPProtocolNumber.icmp
-                built.matches = [anyType ? .icmp(type: 255, codes: 0...255) : .icmp(type: UInt8(rule.startPort), codes: codes)]
+                built.matches = peerMatch + [anyType ? .icmp(type: 255, codes: 0...255) : .icmp(type: UInt8(rule.startPort), codes: codes)]
             } else {
                 built.ipProtocol = IPProtocolNumber.icmpv6
-                built.matches = anyType ? [] : [.icmp6(type: UInt8(rule.startPort), codes: codes)]
+                built.matches = peerMatch + (anyType ? [] : [.icmp6(type: UInt8(rule.startPort), codes: codes)])
             }
         case .number(let number):
             built.ipProtocol = number == 0 ? nil : number
+            built.matches = peerMatch
         }
         return built
     }

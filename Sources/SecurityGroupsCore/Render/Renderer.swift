@@ -39,12 +39,12 @@ public enum Renderer {
             case .system:
                 SystemVMRules.add(vm, to: &ipv4.filter, ownChain: scope.includes(vm.name))
             case .user:
-                let guest = GuestRules(vm: vm, statefulAllowRules: layout == .classic)
+                let guest = GuestRules(vm: vm, layout: layout)
                 let own = scope.includes(vm.name)
                 guest.addFilterRules(.ipv4, to: &ipv4.filter, ownChains: own)
                 guest.addFilterRules(.ipv6, to: &ipv6.filter, ownChains: own)
                 guest.addMetadataRedirect(to: &ipv4.nat)
-                if own { ipsets += guest.addressSets }
+                if own { ipsets += guest.addressSets + guest.peerSets }
                 guest.addEbtablesRules(to: &ebtables, ownChains: own)
             }
         }

@@ -98,9 +98,12 @@ public struct IPSet: Equatable, Sendable {
         case hashNetIface = "hash:net,iface"
     }
 
-    /// An address, or (`hash:net,iface`) an address on a bridge port.
+    /// An address, a network (`hash:net`), or (`hash:net,iface`) an
+    /// address on a bridge port.
     public struct Member: Hashable, Sendable, CustomStringConvertible {
         public var address: IPAddress
+        /// Shorter than the address: a network.
+        public var prefixLength: Int?
         public var port: String?
 
         public init(_ address: IPAddress, port: String? = nil) {
@@ -108,8 +111,18 @@ public struct IPSet: Equatable, Sendable {
             self.port = port
         }
 
+        public init(_ network: IPNetwork) {
+            address = network.address
+            let hostLength: Int
+            if case .v4 = network.address { hostLength = 32 } else { hostLength = 128 }
+            prefixLength = network.prefixLength == hostLength ? nil : network.prefixLength
+        }
+
         /// As `ipset save` prints it.
-        public var description: String { port.map { "\(address),physdev:\($0)" } ?? address.description }
+        public var description: String {
+            let value = address.description + (prefixLength.map { "/\($0)" } ?? "")
+            return port.map { "\(value),physdev:\($0)" } ?? value
+        }
     }
 
     public var name: String

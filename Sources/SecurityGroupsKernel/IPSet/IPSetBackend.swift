@@ -24,6 +24,16 @@ enum IPSetBackend {
         return KernelSet.parseSave(String(cString: text))
     }
 
+    /// The names of all sets (`ipset list -n`: no members, cheap on a large host).
+    static func names() throws(NetfilterError) -> [String] {
+        var error = [CChar](repeating: 0, count: 512)
+        guard let text = sg_ipset_names(&error, error.count) else {
+            throw NetfilterError(operation: "ipset list -n", object: "all sets", reason: message(error))
+        }
+        defer { free(text) }
+        return String(cString: text).split(separator: "\n").map(String.init)
+    }
+
     /// Runs commands in `ipset restore` syntax in one fresh session. Not
     /// atomic: on failure, the commands before the failing one stay applied.
     static func run(_ commands: [String]) throws(NetfilterError) {
