@@ -23,7 +23,8 @@ import Foundation
 ///   RELATED,ESTABLISHED accept of every `BF-<bridge>`, and the
 ///   `sg-open-sender` chain;
 /// - a guest rule of two or more CIDRs, none of them "any" (its lines differ
-///   only in `-s`/`-d`), is one rule matching a `hash:net` set of them,
+///   only in `-s`/`-d`), is one rule matching a `hash:net` set of them (the
+///   set match last),
 ///   `<guest>-i<n>` / `-e<n>` (`-6` for IPv6), numbered per chain in rule
 ///   order (the script's chains hold rules newest first).
 ///
@@ -129,7 +130,7 @@ public enum NotrackOracle {
                         sets.append("add \(name) \(cidr.hasSuffix(host) ? String(cidr.dropLast(host.count)) : cidr)")
                     }
                     var words = key.split(separator: " ").map(String.init)
-                    let at = words.firstIndex(of: "-m") ?? words.firstIndex(of: "-j")!
+                    let at = words.firstIndex(of: "-j")!
                     words.insert(contentsOf: ["-m", "set", "--match-set", name, flag], at: at)
                     let members = groups[key]!
                     lines[members[0]] = words.joined(separator: " ")

@@ -8,8 +8,12 @@
 # host (bridge cloudbr0, br_netfilter on, rules from `security-groups apply`),
 # an outside namespace behind the uplink, and the three last VMs of the host
 # file (make-host.py) behind real veth ports; the other VMs exist as rules only.
+# Then the cost of a rule allowing another group's members: UDP to the
+# tracked VM (its packets are all NEW: UDP that is never answered stays NEW)
+# when its rules allow one CIDR, and when they allow a group of PEERS members.
 #
 #   benchmarks/datapath/run.sh     # SIZES="10 1000 5000" LAYOUTS="classic notrack" SECONDS_PER_TEST=3 RUNS=1
+#                                  # PEERS=1000 PEERS_HOST=1000
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source scripts/install-deps.sh >/dev/null
@@ -109,5 +113,20 @@ for size in $sizes; do
     build "$size"
     ip netns exec "$host" "$binary" apply --host "$work/host.json" --layout "$layout" >/dev/null
     row "$size" "$layout"
+  done
+done
+
+peers=${PEERS:-1000}
+peers_host=${PEERS_HOST:-1000}
+echo
+echo "| VMs | layout | the tracked VM allows udp/5201 from | v4 UDP pps, every packet NEW |"
+echo "| --- | --- | --- | --- |"
+for layout in $layouts; do
+  for count in 1 "$peers"; do
+    python3 benchmarks/datapath/make-host.py "$peers_host" --peers "$count" > "$work/host.json"
+    build "$peers_host"
+    ip netns exec "$host" "$binary" apply --host "$work/host.json" --layout "$layout" >/dev/null
+    label=$([ "$count" = 1 ] && echo "one CIDR (10.1.0.0/16)" || echo "$count addresses")
+    echo "| $peers_host | $layout | $label | $(sample "$outside" "$(v4 $peers_host)" udp) |"
   done
 done

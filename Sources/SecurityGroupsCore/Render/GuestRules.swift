@@ -180,14 +180,14 @@ struct GuestRules {
         let new: [Match] = statefulAllowRules ? [.state(.new)] : []
         switch rule.ipProtocol {
         case .all:
-            built.matches = peerMatch + new
+            built.matches = new
         case .tcp, .udp:
             let ports: ClosedRange<UInt16> = rule.startPort == 0 && rule.endPort == 0
                 ? PortMatch.anyPort : UInt16(rule.startPort)...UInt16(rule.endPort)
             let isTCP = rule.ipProtocol == .tcp
             built.ipProtocol = isTCP ? IPProtocolNumber.tcp : IPProtocolNumber.udp
             let portMatch = PortMatch(destinationPorts: ports)
-            built.matches = peerMatch + [isTCP ? .tcp(portMatch) : .udp(portMatch)] + new
+            built.matches = [isTCP ? .tcp(portMatch) : .udp(portMatch)] + new
         case .icmp:
             // Type -1 means any type; code -1 any code. The type is used as
             // is for IPv6: the management server sends ICMPv6 rules apart.
@@ -195,15 +195,16 @@ struct GuestRules {
             let codes: ClosedRange<UInt8> = rule.endPort == -1 ? 0...255 : UInt8(rule.endPort)...UInt8(rule.endPort)
             if family == .ipv4 {
                 built.ipProtocol = IPProtocolNumber.icmp
-                built.matches = peerMatch + [anyType ? .icmp(type: 255, codes: 0...255) : .icmp(type: UInt8(rule.startPort), codes: codes)]
+                built.matches = [anyType ? .icmp(type: 255, codes: 0...255) : .icmp(type: UInt8(rule.startPort), codes: codes)]
             } else {
                 built.ipProtocol = IPProtocolNumber.icmpv6
-                built.matches = peerMatch + (anyType ? [] : [.icmp6(type: UInt8(rule.startPort), codes: codes)])
+                built.matches = anyType ? [] : [.icmp6(type: UInt8(rule.startPort), codes: codes)]
             }
         case .number(let number):
             built.ipProtocol = number == 0 ? nil : number
-            built.matches = peerMatch
         }
+        // The set last: the cheap protocol and port checks first.
+        built.matches += peerMatch
         return built
     }
 
