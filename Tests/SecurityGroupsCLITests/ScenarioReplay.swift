@@ -25,6 +25,16 @@ final class ScenarioReplay {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("sgreplay-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory.appendingPathComponent("run"), withIntermediateDirectories: true)
         try writeDomains()
+        try configure(layout: layout)
+        try ensureBridge("cloudbr0")
+        try namespace.run("/usr/sbin/ip", ["link", "add", "eth0", "type", "veth", "peer", "name", "uplink0"])
+        try namespace.run("/usr/sbin/ip", ["link", "set", "eth0", "master", "cloudbr0", "up"])
+    }
+
+    deinit { try? FileManager.default.removeItem(at: directory) }
+
+    /// Writes the configuration file; a later call switches the layout, as an operator would.
+    func configure(layout: Layout) throws {
         try """
             layout = \(layout.rawValue)
             libvirt_uri = test://\(directory.path)/domains.xml
@@ -34,12 +44,7 @@ final class ScenarioReplay {
             log_file = \(directory.path)/sg.log
 
             """.write(to: directory.appendingPathComponent("sg.conf"), atomically: true, encoding: .utf8)
-        try ensureBridge("cloudbr0")
-        try namespace.run("/usr/sbin/ip", ["link", "add", "eth0", "type", "veth", "peer", "name", "uplink0"])
-        try namespace.run("/usr/sbin/ip", ["link", "set", "eth0", "master", "cloudbr0", "up"])
     }
-
-    deinit { try? FileManager.default.removeItem(at: directory) }
 
     /// Replays `cmds.txt` of a scenario in `scripted/`, or in `directory`.
     func run(_ scenario: String, in directory: URL = fixtures) throws {

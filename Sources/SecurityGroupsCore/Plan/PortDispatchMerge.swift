@@ -1,37 +1,40 @@
 /// A VM scope's share of the port dispatch. The renderer of a VM scope
 /// knows only its own VMs, so the chains on their ports' paths are made
 /// from what the kernel holds there, the scope's entries replaced by the
-/// rendered ones (`InterfaceDispatch.merging`). Host scopes render the
-/// whole tree and need none of this.
+/// rendered ones (`InterfaceDispatch.merging`). In `classic` the rendered
+/// ones are none: a VM switched back to the script's jumps leaves the tree
+/// to the others, and the last one takes the tree away. Host scopes render
+/// the whole tree and need none of this.
 extension PortDispatch {
     static func merge(_ desired: inout IPTable, kernel: KernelTableState, scope: Scope) {
         guard case .vms(let selection) = scope else { return }
-        for direction in InterfaceDispatch.Direction.allCases where desired.chains[direction.root] != nil {
-            let rendered = desired.chains.filter { direction.owns($0.key) }
-            let wanted = rendered.values.joined().compactMap(branch).filter { selection.jumpTargets.contains($0.target) }
+        for direction in InterfaceDispatch.Direction.allCases {
             var held: [String: [InterfaceDispatch.Branch]] = [:]
             for (chain, rules) in kernel.chains where direction.owns(chain) {
                 held[chain] = rules.compactMap { rule in
                     if case .known(let known) = rule { branch(known) } else { nil }
                 }
             }
-            let tree = InterfaceDispatch.merging(direction, kernel: held, wanted: entries(wanted),
-                                                 replaced: selection.jumpTargets.contains)
+            let rendered = desired.chains.filter { direction.owns($0.key) }
+            let wanted = rendered.values.joined().compactMap(branch).filter { selection.jumpTargets.contains($0.target) }
+            guard let tree = merged(direction, held: held, rendered: !rendered.isEmpty, wanted: wanted,
+                                    replaced: selection.jumpTargets.contains) else { continue }
             for chain in rendered.keys { desired.chains[chain] = nil }
             for (chain, branches) in tree.chains { desired.chains[chain] = branches.map { iptablesRule($0, direction) } }
+            guard rendered.isEmpty else { continue }
+            // classic: the bridges' chains keep their jump into the others' tree.
+            let suffix = direction == .into ? "-IN" : "-OUT"
+            let rootJump = IPTablesRule(target: .jump(direction.root))
+            for chain in desired.chains.keys where chain.hasPrefix("BF-") && chain.hasSuffix(suffix) {
+                if !desired.chains[chain]!.contains(rootJump) { desired.chains[chain]!.append(rootJump) }
+            }
         }
     }
 
     static func merge(_ desired: inout EbtablesTable, kernel: KernelEbtablesState, scope: Scope) {
         guard case .vms(let selection) = scope else { return }
         let owned = Set(selection.ebtablesChains)
-        for direction in InterfaceDispatch.Direction.allCases where desired.chains[direction.root] != nil {
-            let rendered = desired.chains.filter { direction.owns($0.key) }
-            let wanted = rendered.values.joined().compactMap { rule -> InterfaceDispatch.Branch? in
-                guard case .jump(let target) = rule.target, owned.contains(target),
-                      let port = rule.inInterface ?? rule.outInterface else { return nil }
-                return InterfaceDispatch.Branch(pattern: port, target: target)
-            }
+        for (builtin, direction) in [("PREROUTING", InterfaceDispatch.Direction.into), ("POSTROUTING", .out)] {
             var held: [String: [InterfaceDispatch.Branch]] = [:]
             for (chain, rules) in kernel.chains where direction.owns(chain) {
                 held[chain] = rules.compactMap { rule in
@@ -40,13 +43,31 @@ extension PortDispatch {
                     return InterfaceDispatch.Branch(pattern: String(words[1]), target: String(words[3]))
                 }
             }
-            let tree = InterfaceDispatch.merging(direction, kernel: held, wanted: entries(wanted), replaced: owned.contains)
+            let rendered = desired.chains.filter { direction.owns($0.key) }
+            let wanted = rendered.values.joined().compactMap { rule -> InterfaceDispatch.Branch? in
+                guard case .jump(let target) = rule.target, owned.contains(target),
+                      let port = rule.inInterface ?? rule.outInterface else { return nil }
+                return InterfaceDispatch.Branch(pattern: port, target: target)
+            }
+            guard let tree = merged(direction, held: held, rendered: !rendered.isEmpty, wanted: wanted,
+                                    replaced: owned.contains) else { continue }
             for chain in rendered.keys { desired.chains[chain] = nil }
             for (chain, branches) in tree.chains { desired.chains[chain] = branches.map { ebtablesRule($0, direction) } }
+            if rendered.isEmpty, !(desired.builtinRules[builtin] ?? []).contains(rootJump(direction)) {
+                desired.builtinRules[builtin, default: []].append(rootJump(direction))
+            }
         }
     }
 
-    private static func entries(_ branches: [InterfaceDispatch.Branch]) -> [InterfaceDispatch.Entry] {
-        branches.map { InterfaceDispatch.Entry(interface: $0.pattern, target: $0.target) }
+    /// The merged tree; nil when there is none to keep (nothing rendered,
+    /// and no entry of another VM's left in the kernel's).
+    private static func merged(_ direction: InterfaceDispatch.Direction, held: [String: [InterfaceDispatch.Branch]],
+                               rendered: Bool, wanted: [InterfaceDispatch.Branch],
+                               replaced: (String) -> Bool) -> InterfaceDispatch? {
+        guard rendered || !held.isEmpty else { return nil }
+        let tree = InterfaceDispatch.merging(direction, kernel: held, wanted: wanted.map { .init(interface: $0.pattern, target: $0.target) },
+                                             replaced: replaced)
+        guard rendered || tree.chains.contains(where: { !$0.branches.isEmpty }) else { return nil }
+        return tree
     }
 }
