@@ -27,14 +27,19 @@ import TestSupport
         let unknownMAC = try replay.agent(["verify_network_rules", "--vmname", "i-2-7-VM", "--vmip", "10.1.0.7", "--vmmac", "02:00:00:00:00:99"])
         #expect(unknownMAC.status == 1 && unknownMAC.stdout == "Cannot find bridge\n")
 
-        let breakages: [(program: String, arguments: [String], status: Int32, output: String)] = [
+        // Each breakage hides the next status's cause: break from the last checked to the first.
+        try expectVerify(replay, verify, after: [
             ("/usr/sbin/ebtables-nft", ["-t", "nat", "-D", "PREROUTING", "-i", "vnet7", "-j", "i-2-7-VM-in"], 5,
              "Rule '-A PREROUTING -i vnet7 -j i-2-7-VM-in' is not found\n"),
             ("/usr/sbin/iptables-legacy", ["-D", "BF-cloudbr0", "-m", "state", "--state", "RELATED,ESTABLISHED", "-j", "ACCEPT"], 3,
              "Rule '-A BF-cloudbr0 -m state --state RELATED,ESTABLISHED -j ACCEPT' is not found\n"),
             ("/usr/sbin/ipset", ["del", "i-2-7-VM", "10.1.0.7"], 2, "vm ip 10.1.0.7 is not found\n"),
-        ]
-        // Each breakage hides the next status's cause: break from the last checked to the first.
+        ])
+    }
+
+    /// Each breakage in turn (a program and its arguments), then verify's status and output.
+    private func expectVerify(_ replay: ScenarioReplay, _ verify: [String],
+                              after breakages: [(program: String, arguments: [String], status: Int32, output: String)]) throws {
         for breakage in breakages {
             try replay.namespace.run(breakage.program, breakage.arguments)
             let result = try replay.agent(verify)
@@ -51,17 +56,12 @@ import TestSupport
         let verify = ["verify_network_rules", "--vmname", "i-2-9-VM", "--vmip", "10.1.0.9", "--vmmac", "02:00:00:00:00:09",
                       "--vif", "vnet9", "--brname", "cloudbr0"]
         #expect(try replay.agent(verify).status == 0)
-        let breakages: [(program: String, arguments: [String], status: Int32, output: String)] = [
+        try expectVerify(replay, verify, after: [
             ("/usr/sbin/ebtables-nft", ["-t", "nat", "-D", "sg-out-vnet", "-o", "vnet9", "-j", "i-2-9-VM-out"], 5,
              "Rule '-A POSTROUTING -o vnet9 -j i-2-9-VM-out' is not found\n"),
             ("/usr/sbin/iptables-legacy", ["-D", "sg-in", "-m", "physdev", "--physdev-in", "vnet+", "--physdev-is-bridged", "-j", "sg-in-vnet"], 4,
              "Cannot find rule '-A BF-cloudbr0-IN -m physdev --physdev-in vnet9 --physdev-is-bridged -j i-2-9-def'\n"),
-        ]
-        for breakage in breakages {
-            try replay.namespace.run(breakage.program, breakage.arguments)
-            let result = try replay.agent(verify)
-            #expect(result.status == breakage.status && result.stdout == breakage.output, "\(result.status) \(result.stdout)")
-        }
+        ])
     }
 
     /// Rolling back VM by VM: with `layout = classic`, each VM the agent

@@ -167,10 +167,10 @@ public enum NotrackOracle {
             }.first
             var fast: [String] = []
             if let uplink {
-                fast.append("-m physdev --physdev-in \(uplink) --physdev-is-bridged -m set --match-set \(set) dst,dst -j ACCEPT")
-                fast.append("-m physdev --physdev-out \(uplink) --physdev-is-bridged -m set --match-set \(set) src,src -j sg-open-sender")
+                fast.append("-m state --state UNTRACKED -m physdev --physdev-in \(uplink) --physdev-is-bridged -m set --match-set \(set) dst,dst -j ACCEPT")
+                fast.append("-m state --state UNTRACKED -m physdev --physdev-out \(uplink) --physdev-is-bridged -m set --match-set \(set) src,src -j sg-open-sender")
             }
-            fast.append("-m set --match-set \(set) src,src -m set --match-set \(set) dst,dst -j sg-open-sender")
+            fast.append("-m state --state UNTRACKED -m set --match-set \(set) src,src -m set --match-set \(set) dst,dst -j sg-open-sender")
             rules.insert(contentsOf: fast, at: rules.firstIndex(of: "-m state --state RELATED,ESTABLISHED -j ACCEPT")! + 1)
             dump.rules[bridge] = rules
         }

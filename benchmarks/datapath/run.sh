@@ -13,13 +13,14 @@
 # when its rules allow one CIDR, and when they allow a group of PEERS members.
 #
 #   benchmarks/datapath/run.sh     # SIZES="10 1000 5000" LAYOUTS="classic notrack" SECONDS_PER_TEST=3 RUNS=1
-#                                  # PEERS=1000 PEERS_HOST=1000
+#                                  # PEERS=1000 PEERS_HOST=1000 BINARY=(this tree's static release build)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source scripts/install-deps.sh >/dev/null
 command -v iperf3 >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iperf3 >/dev/null
 swift build -c release --product security-groups --static-swift-stdlib --scratch-path .build-static >/dev/null
-binary=$PWD/.build-static/release/security-groups
+# BINARY=/path/to/older/security-groups measures another build (before and after a change).
+binary=${BINARY:-$PWD/.build-static/release/security-groups}
 sizes=${SIZES:-10 1000 5000}
 layouts=${LAYOUTS:-classic notrack}
 duration=${SECONDS_PER_TEST:-3}

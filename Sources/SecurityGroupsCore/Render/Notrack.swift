@@ -95,12 +95,14 @@ enum Notrack {
         let ports = NetfilterNames.notrackPortSet(family)
         let fromOpen = Match.set(SetMatch(ports, .source, port: .source))
         let toOpen = Match.set(SetMatch(ports, .destination, port: .destination))
+        // Untracked first: a tracked packet skips the set lookups for a flag test.
+        let untracked = Match.state(.untracked)
         var rules: [IPTablesRule] = []
         if let uplink = bridge.uplink {
-            rules.append(IPTablesRule(matches: [PhysdevMatch.bridgedIn(uplink), toOpen], target: .accept))
-            rules.append(IPTablesRule(matches: [PhysdevMatch.bridgedOut(uplink), fromOpen], target: .jump(openSenderChain)))
+            rules.append(IPTablesRule(matches: [untracked, PhysdevMatch.bridgedIn(uplink), toOpen], target: .accept))
+            rules.append(IPTablesRule(matches: [untracked, PhysdevMatch.bridgedOut(uplink), fromOpen], target: .jump(openSenderChain)))
         }
-        rules.append(IPTablesRule(matches: [fromOpen, toOpen], target: .jump(openSenderChain)))
+        rules.append(IPTablesRule(matches: [untracked, fromOpen, toOpen], target: .jump(openSenderChain)))
         return rules
     }
 

@@ -84,12 +84,14 @@ public struct PortMatch: Hashable, Sendable {
 /// Connection tracking states of `-m state`, with the kernel's bit values
 /// (XT_CONNTRACK_STATE_BIT).
 public struct ConnectionStates: OptionSet, Hashable, Sendable {
-    public let rawValue: UInt8
-    public init(rawValue: UInt8) { self.rawValue = rawValue }
+    public let rawValue: UInt16
+    public init(rawValue: UInt16) { self.rawValue = rawValue }
     public static let invalid = ConnectionStates(rawValue: 1 << 0)
     public static let established = ConnectionStates(rawValue: 1 << 1)
     public static let related = ConnectionStates(rawValue: 1 << 2)
     public static let new = ConnectionStates(rawValue: 1 << 3)
+    /// XT_CONNTRACK_STATE_UNTRACKED.
+    public static let untracked = ConnectionStates(rawValue: 1 << 8)
 }
 
 /// `-m set [!] --match-set NAME src|dst`.

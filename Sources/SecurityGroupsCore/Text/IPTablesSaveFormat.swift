@@ -104,7 +104,7 @@ public enum IPTablesSaveFormat {
 
     private static func stateNames(_ states: ConnectionStates) -> String {
         let names: [(ConnectionStates, String)] = [
-            (.invalid, "INVALID"), (.new, "NEW"), (.related, "RELATED"), (.established, "ESTABLISHED"),
+            (.invalid, "INVALID"), (.new, "NEW"), (.related, "RELATED"), (.established, "ESTABLISHED"), (.untracked, "UNTRACKED"),
         ]
         return names.filter { states.contains($0.0) }.map(\.1).joined(separator: ",")
     }

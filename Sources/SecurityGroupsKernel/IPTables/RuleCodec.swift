@@ -124,7 +124,7 @@ struct RuleCodec {
             flat.icmp_code = (codes.lowerBound, codes.upperBound)
         case .state(let states):
             flat.kind = Int32(SG_MATCH_STATE.rawValue)
-            flat.state_mask = UInt16(states.rawValue)
+            flat.state_mask = states.rawValue
         case .set(let set):
             flat.kind = Int32(SG_MATCH_SET.rawValue)
             flat.set_index = try setIndex(set.name)
@@ -206,8 +206,9 @@ struct RuleCodec {
             let codes = flat.icmp_code.0...flat.icmp_code.1
             return UInt32(flat.kind) == SG_MATCH_ICMP.rawValue ? .icmp(type: flat.icmp_type, codes: codes) : .icmp6(type: flat.icmp_type, codes: codes)
         case SG_MATCH_STATE.rawValue:
-            guard flat.state_mask <= 0xff else { return nil }
-            return .state(ConnectionStates(rawValue: UInt8(flat.state_mask)))
+            let known: ConnectionStates = [.invalid, .established, .related, .new, .untracked]
+            guard flat.state_mask & ~known.rawValue == 0 else { return nil }
+            return .state(ConnectionStates(rawValue: flat.state_mask))
         case SG_MATCH_SET.rawValue:
             let second = flat.set_dim == 2
             guard flat.set_dim == 1 || second, flat.set_flags & ~(SetFlags.source | SetFlags.secondSource | SetFlags.inverted) == 0,
