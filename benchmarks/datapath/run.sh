@@ -14,6 +14,7 @@
 #
 #   benchmarks/datapath/run.sh     # SIZES="10 1000 5000" LAYOUTS="classic notrack" SECONDS_PER_TEST=3 RUNS=1
 #                                  # PEERS=1000 PEERS_HOST=1000 BINARY=(this tree's static release build)
+#                                  # OUT=benchmarks/results (the table and its chart)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source scripts/install-deps.sh >/dev/null
@@ -104,30 +105,41 @@ row() {  # size label
   local IFS='|'; echo "| $size | $label |${cells[*]}|"
 }
 
-echo "| VMs | layout | open v4 UDP pps | open v4 TCP Gbit/s | open v6 UDP pps | open v6 TCP Gbit/s | tracked v4 UDP pps | tracked v4 TCP Gbit/s | tracked v6 UDP pps | tracked v6 TCP Gbit/s | VM to VM v4 UDP pps |"
-echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
-build 3
-row 3 "no rules"
-for size in $sizes; do
-  python3 benchmarks/datapath/make-host.py "$size" > "$work/host.json"
-  for layout in $layouts; do
-    build "$size"
-    ip netns exec "$host" "$binary" apply --host "$work/host.json" --layout "$layout" >/dev/null
-    row "$size" "$layout"
+all_tables() {
+  echo "| VMs | layout | open v4 UDP pps | open v4 TCP Gbit/s | open v6 UDP pps | open v6 TCP Gbit/s | tracked v4 UDP pps | tracked v4 TCP Gbit/s | tracked v6 UDP pps | tracked v6 TCP Gbit/s | VM to VM v4 UDP pps |"
+  echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+  build 3
+  row 3 "no rules"
+  for size in $sizes; do
+    python3 benchmarks/datapath/make-host.py "$size" > "$work/host.json"
+    for layout in $layouts; do
+      build "$size"
+      ip netns exec "$host" "$binary" apply --host "$work/host.json" --layout "$layout" >/dev/null
+      row "$size" "$layout"
+    done
   done
-done
 
-peers=${PEERS:-1000}
-peers_host=${PEERS_HOST:-1000}
-echo
-echo "| VMs | layout | the tracked VM allows udp/5201 from | v4 UDP pps, every packet NEW |"
-echo "| --- | --- | --- | --- |"
-for layout in $layouts; do
-  for count in 1 "$peers"; do
-    python3 benchmarks/datapath/make-host.py "$peers_host" --peers "$count" > "$work/host.json"
-    build "$peers_host"
-    ip netns exec "$host" "$binary" apply --host "$work/host.json" --layout "$layout" >/dev/null
-    label=$([ "$count" = 1 ] && echo "one CIDR (10.1.0.0/16)" || echo "$count addresses")
-    echo "| $peers_host | $layout | $label | $(sample "$outside" "$(v4 $peers_host)" udp) |"
+  peers=${PEERS:-1000}
+  peers_host=${PEERS_HOST:-1000}
+  echo
+  echo "| VMs | layout | the tracked VM allows udp/5201 from | v4 UDP pps, every packet NEW |"
+  echo "| --- | --- | --- | --- |"
+  for layout in $layouts; do
+    for count in 1 "$peers"; do
+      python3 benchmarks/datapath/make-host.py "$peers_host" --peers "$count" > "$work/host.json"
+      build "$peers_host"
+      ip netns exec "$host" "$binary" apply --host "$work/host.json" --layout "$layout" >/dev/null
+      label=$([ "$count" = 1 ] && echo "one CIDR (10.1.0.0/16)" || echo "$count addresses")
+      echo "| $peers_host | $layout | $label | $(sample "$outside" "$(v4 $peers_host)" udp) |"
+    done
   done
-done
+}
+
+# The table on stdout and in OUT (default benchmarks/results), with its chart.
+out=${OUT:-benchmarks/results}
+mkdir -p "$out"
+all_tables | tee "$work/table.md"
+cp "$work/table.md" "$out/datapath.md"
+benchmarks/datapath/chart.sh "$work/table.md" "$out/datapath.png"
+echo
+echo "table: $out/datapath.md; chart: $out/datapath.png; machine: $(nproc) cores, Linux $(uname -r)"
