@@ -114,10 +114,10 @@ public enum EbtablesPlanner {
     /// `-i VIF -j i-...-in` / `-o VIF -j i-...-out` into a chain of the
     /// scope's, or the jump into a port dispatch tree.
     private static func isJump(_ rule: String, scope: Scope) -> Bool {
-        let words = rule.split(separator: " ")
-        if words.last.map({ root in InterfaceDispatch.Direction.allCases.contains { $0.root == root } }) == true {
-            return InterfaceDispatch.Direction.allCases.contains { rule == EbtablesSaveFormat.body(PortDispatch.rootJump($0)) }
+        if InterfaceDispatch.Direction.allCases.contains(where: { rule == EbtablesSaveFormat.body(PortDispatch.rootJump($0)) }) {
+            return true
         }
+        let words = rule.split(separator: " ")
         guard words.count == 4, words[0] == "-i" || words[0] == "-o", words[2] == "-j" else { return false }
         return scope.ownsEbtablesJump(String(words[3]))
     }

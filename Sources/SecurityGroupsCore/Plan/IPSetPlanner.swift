@@ -51,17 +51,16 @@ public struct IPSetPlan: Equatable, Sendable {
 /// sets `Ownership` says are ours.
 public enum IPSetPlanner {
     /// `kernel` must hold every set `scope` reads. In a VM scope the
-    /// `notrack` sets are shared: only the VM's members are added or removed
-    /// there: its addresses (wanted now, or in its own sets before), and
-    /// any address on one of its ports.
+    /// `notrack` sets are shared: only the VM's addresses (wanted now, or in
+    /// its own sets before; on any port) are added or removed there.
     public static func plan(desired: [IPSet], kernel: [KernelSet], scope: Scope = .host) -> IPSetPlan {
         var plan = IPSetPlan()
         let current = Dictionary(kernel.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
-        let ownMembers: Set<String>? = {
-            guard case .vms(let selection) = scope else { return nil }
+        let ownAddresses: Set<String>? = {
+            guard case .vms = scope else { return nil }
             let own = desired.filter { scope.ownsWholeSet($0.name) }.flatMap { $0.members.map(\.description) }
                 + kernel.filter { scope.ownsWholeSet($0.name) }.flatMap(\.members)
-            return Set(own + selection.vifs.map { "physdev:\($0)" })
+            return Set(own)
         }()
         var temporary = 0
         for set in desired {
@@ -70,7 +69,7 @@ public enum IPSetPlanner {
             let create = "\(set.type.rawValue) family \(family)"
             // Members VMs share (DHCP servers) are added by any VM's scope and removed by none.
             let additive = set.name == NetfilterNames.metadataSet && !scope.ownsWholeSet(set.name)
-            let mine = scope.ownsWholeSet(set.name) || additive ? nil : ownMembers
+            let mine = scope.ownsWholeSet(set.name) || additive ? nil : ownAddresses
             guard let existing = current[set.name] else {
                 plan.beforeRules.append("create \(set.name) \(create)")
                 plan.beforeRules += wanted.filter { member in mine.map { isOwn(member, $0) } ?? true }.map { "add \(set.name) \($0)" }
@@ -103,9 +102,8 @@ public enum IPSetPlanner {
     }
 
     /// Whether a member (`ADDRESS` or `ADDRESS,physdev:PORT`) is the
-    /// scope's: its address or its port is among `own`.
+    /// scope's: its address is among `own`.
     private static func isOwn(_ member: String, _ own: Set<String>) -> Bool {
-        guard let comma = member.firstIndex(of: ",") else { return own.contains(member) }
-        return own.contains(String(member[..<comma])) || own.contains(String(member[member.index(after: comma)...]))
+        own.contains(String(member.prefix { $0 != "," }))
     }
 }

@@ -44,11 +44,7 @@ extension PortDispatch {
                 }
             }
             let rendered = desired.chains.filter { direction.owns($0.key) }
-            let wanted = rendered.values.joined().compactMap { rule -> InterfaceDispatch.Branch? in
-                guard case .jump(let target) = rule.target, owned.contains(target),
-                      let port = rule.inInterface ?? rule.outInterface else { return nil }
-                return InterfaceDispatch.Branch(pattern: port, target: target)
-            }
+            let wanted = rendered.values.joined().compactMap(branch).filter { owned.contains($0.target) }
             guard let tree = merged(direction, held: held, rendered: !rendered.isEmpty, wanted: wanted,
                                     replaced: owned.contains) else { continue }
             for chain in rendered.keys { desired.chains[chain] = nil }

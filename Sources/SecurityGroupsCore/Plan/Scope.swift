@@ -36,7 +36,8 @@ public enum Scope: Equatable, Sendable {
         switch self {
         case .host: Ownership.ownsChain(chain)
         case .vms(let selection):
-            isBridgeFramework(chain) || chain.hasPrefix("BF-") || selection.chains.contains(chain) || selection.dispatchChains.contains(chain)
+            chain.hasPrefix("BF-") || chain == Notrack.openSenderChain || selection.chains.contains(chain)
+                || selection.dispatchChains.contains(chain)
         }
     }
 

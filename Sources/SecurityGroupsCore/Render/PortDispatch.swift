@@ -48,15 +48,18 @@ public enum PortDispatch {
         return InterfaceDispatch.Branch(pattern: port, target: target)
     }
 
+    static func branch(_ rule: EbtablesRule) -> InterfaceDispatch.Branch? {
+        guard case .jump(let target) = rule.target, let port = rule.inInterface ?? rule.outInterface else { return nil }
+        return InterfaceDispatch.Branch(pattern: port, target: target)
+    }
+
     /// The same for ebtables: PREROUTING (`-i`) and POSTROUTING (`-o`).
     /// A VM's `-out` chain acts on ARP only, so only ARP enters the
     /// POSTROUTING tree: other frames to a VM skip it.
     static func apply(to table: inout EbtablesTable, scope: Scope) {
         for (chain, direction) in [("PREROUTING", InterfaceDispatch.Direction.into), ("POSTROUTING", .out)] {
-            let entries = (table.builtinRules[chain] ?? []).compactMap { rule -> InterfaceDispatch.Entry? in
-                guard case .jump(let target) = rule.target,
-                      let port = direction == .into ? rule.inInterface : rule.outInterface else { return nil }
-                return .init(interface: port, target: target)
+            let entries = (table.builtinRules[chain] ?? []).compactMap(branch).map {
+                InterfaceDispatch.Entry(interface: $0.pattern, target: $0.target)
             }
             table.builtinRules[chain] = [rootJump(direction)]
             let tree = InterfaceDispatch(direction, entries: entries)

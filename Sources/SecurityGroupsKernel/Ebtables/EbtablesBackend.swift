@@ -16,7 +16,7 @@ enum EbtablesBackend {
     /// content), the VMs' top chains they or the built-ins jump to, and the
     /// chains those jump to when `wanted` has them (to compare). The others
     /// that exist are only noted (they are deleted whole, or rewritten
-    /// whole: `:CHAIN` creates or flushes).
+    /// whole: flushed and filled).
     static func read(chains: [String]?, wanted: Set<String> = []) throws(NetfilterError) -> KernelEbtablesState {
         guard let chains else {
             return KernelEbtablesState.parseSave(
@@ -83,20 +83,21 @@ enum EbtablesBackend {
     /// whole host they are tens of megabytes, and the tool runs for seconds.
     static func restore(_ lines: consuming [String]) throws(NetfilterError) {
         guard !lines.isEmpty else { return }
-        let program = try tool("ebtables", verb: "restore")
-        var input = "*nat\n" + lines.joined(separator: "\n") + "\n"
+        let input = "*nat\n" + lines.joined(separator: "\n") + "\n"
         _ = consume lines
-        let running = try RunningTool(program, ["--noflush"], input: input, operation: "ebtables-restore")
-        input = ""
-        _ = try running.finish()
+        try restore(consume input, arguments: ["--noflush"])
     }
 
     /// Replaces the whole `nat` table with `text` (ebtables-save syntax) in
     /// one ebtables-restore transaction.
     static func restore(table text: consuming String) throws(NetfilterError) {
+        try restore(consume text, arguments: [])
+    }
+
+    private static func restore(_ input: consuming String, arguments: [String]) throws(NetfilterError) {
         let program = try tool("ebtables", verb: "restore")
-        let running = try RunningTool(program, [], input: text, operation: "ebtables-restore")
-        text = ""
+        let running = try RunningTool(program, arguments, input: input, operation: "ebtables-restore")
+        input = ""
         _ = try running.finish()
     }
 
