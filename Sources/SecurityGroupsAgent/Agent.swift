@@ -41,52 +41,133 @@ public final class Agent {
         case cleanup = "cleanup_rules"
         case ruleLogs = "get_rule_logs_for_vms"
         case verify = "verify_network_rules"
+
+        /// Whether it changes VMs' rules: such commands that arrive together are carried out together.
+        var changesVMs: Bool { ![.canBridgeFirewall, .cleanup, .ruleLogs, .verify].contains(self) }
     }
 
-    public func run(_ command: Command, _ arguments: AgentArguments) throws(AgentError) -> Outcome {
-        logger.info("Executing command: \(command.rawValue) \(arguments.summary)")
+    /// Carries out commands that arrived together, in order, under the
+    /// command lock: each run of consecutive commands that change VMs as
+    /// one transaction (`carryOutTogether`), the others alone.
+    func carryOut(_ commands: [(Command, AgentArguments)]) -> [Result<Outcome, AgentError>] {
         do {
-            let outcome = try execute(command, arguments)
+            // Before anything changes: never a second rule set beside CloudStack's.
+            try HostWorld.verify()
+        } catch {
+            let failure = Self.agentError(error)
+            logger.error("\(failure)")
+            return commands.map { _ in .failure(failure) }
+        }
+        var results: [Result<Outcome, AgentError>] = []
+        var index = 0
+        while index < commands.count {
+            var end = index + 1
+            if commands[index].0.changesVMs {
+                while end < commands.count, commands[end].0.changesVMs { end += 1 }
+                results += carryOutTogether(Array(commands[index..<end]))
+            } else {
+                results.append(carryOutAlone(commands[index].0, commands[index].1))
+            }
+            index = end
+        }
+        return results
+    }
+
+    /// Commands that change VMs, as one transaction: each reads and changes
+    /// the desired state in a `Batch`, seeing the changes of those before it;
+    /// the kernel is changed once for all; then each writes its files. A
+    /// command that fails fails alone. When the kernel refuses the change of
+    /// several, each is carried out alone, so that a failure is only theirs.
+    private func carryOutTogether(_ commands: [(Command, AgentArguments)]) -> [Result<Outcome, AgentError>] {
+        var batch = Batch(store: store)
+        var results: [Result<Outcome, AgentError>] = []
+        var writes: [[Batch.Write]] = []
+        for (command, arguments) in commands {
+            logger.info("Executing command: \(command.rawValue) \(arguments.summary)")
+            let before = batch
+            do {
+                results.append(.success(try change(command, arguments, &batch)))
+            } catch {
+                batch = before
+                results.append(.failure(Self.agentError(error)))
+            }
+            writes.append(batch.takeWrites())
+        }
+        if batch.changesKernel {
+            let (host, scope) = (batch.host, batch.scope)
+            do {
+                let report = try Applier().apply(scope: scope, ebtables: batch.changesEbtables) {
+                    Renderer.render(host, layout: configuration.layout, scope: scope)
+                }
+                log(report, for: batch.names.map(\.rawValue).joined(separator: ", "))
+            } catch {
+                let failure = Self.agentError(error)
+                guard commands.count == 1 else {
+                    logger.warning("\(commands.count) commands together failed (\(failure)): each alone")
+                    return commands.flatMap { carryOutTogether([$0]) }
+                }
+                results = results.map { $0.flatMap { _ in .failure(failure) } }
+            }
+        }
+        for (index, (command, _)) in commands.enumerated() {
+            if case .success = results[index] {
+                do { try batch.perform(writes[index]) } catch { results[index] = .failure(Self.agentError(error)) }
+            }
+            report(command, results[index])
+        }
+        return results
+    }
+
+    private func carryOutAlone(_ command: Command, _ arguments: AgentArguments) -> Result<Outcome, AgentError> {
+        logger.info("Executing command: \(command.rawValue) \(arguments.summary)")
+        let result: Result<Outcome, AgentError>
+        do {
+            switch command {
+            case .canBridgeFirewall: result = .success(try canBridgeFirewall(arguments))
+            case .cleanup: try cleanup(); result = .success(Outcome())
+            case .ruleLogs: result = .success(Outcome(output: try ruleLogs() + "\n"))
+            case .verify: result = .success(try Verifier(agent: self).verify(arguments))
+            default: result = .failure(AgentError("\(command.rawValue) changes VMs: carried out with others"))
+            }
+        } catch {
+            result = .failure(Self.agentError(error))
+        }
+        report(command, result)
+        return result
+    }
+
+    private func change(_ command: Command, _ arguments: AgentArguments, _ batch: inout Batch) throws -> Outcome {
+        switch command {
+        case .defaultNetworkRules: try defaultNetworkRules(arguments, &batch)
+        case .defaultNetworkRulesSystemVM: try systemVM(arguments, &batch)
+        case .postDefaultNetworkRules: try postDefault(arguments, &batch)
+        case .addNetworkRules: return try addNetworkRules(arguments, &batch)
+        case .secondaryIP: try secondaryIP(arguments, &batch)
+        case .destroy: try destroy(arguments, &batch)
+        default: throw AgentError("\(command.rawValue) does not change VMs: carried out alone")
+        }
+        return Outcome()
+    }
+
+    private func report(_ command: Command, _ result: Result<Outcome, AgentError>) {
+        switch result {
+        case .success(let outcome):
             for warning in outcome.warnings { logger.warning("\(warning)") }
             logger.info("\(command.rawValue) done, exit \(outcome.status)\(outcome.output.isEmpty ? "" : ": \(outcome.output.trimmingCharacters(in: .newlines))")")
-            return outcome
-        } catch {
+        case .failure(let error):
             logger.error("\(command.rawValue) failed: \(error)")
-            throw error
         }
     }
 
-    private func execute(_ command: Command, _ arguments: AgentArguments) throws(AgentError) -> Outcome {
-        do {
-            let lock = try CommandLock(path: configuration.lockFile)
-            defer { withExtendedLifetime(lock) {} }
-            // Before anything changes: never a second rule set beside CloudStack's.
-            try HostWorld.verify()
-            switch command {
-            case .canBridgeFirewall: return try canBridgeFirewall(arguments)
-            case .defaultNetworkRules: try defaultNetworkRules(arguments)
-            case .defaultNetworkRulesSystemVM: try systemVM(arguments)
-            case .postDefaultNetworkRules: try postDefault(arguments)
-            case .addNetworkRules: return try addNetworkRules(arguments)
-            case .secondaryIP: try secondaryIP(arguments)
-            case .destroy: try destroy(arguments)
-            case .cleanup: try cleanup()
-            case .ruleLogs: return Outcome(output: try ruleLogs() + "\n")
-            case .verify: return try Verifier(agent: self).verify(arguments)
-            }
-            return Outcome()
-        } catch let error as AgentError {
-            throw error
-        } catch let error as InputError {
-            throw AgentError(error.description, kind: .badInput)
-        } catch let error as ApplyError {
-            throw AgentError(error.description)
-        } catch let error as NetfilterError {
-            throw AgentError(error.description)
-        } catch let error as Files.Failure {
-            throw AgentError(error.description)
-        } catch {
-            throw AgentError("\(error)")
+    /// The failure as the agent reports it: bad input, or a failing host.
+    static func agentError(_ error: any Error) -> AgentError {
+        switch error {
+        case let error as AgentError: error
+        case let error as InputError: AgentError(error.description, kind: .badInput)
+        case let error as ApplyError: AgentError(error.description)
+        case let error as NetfilterError: AgentError(error.description)
+        case let error as Files.Failure: AgentError(error.description)
+        default: AgentError("\(error)")
         }
     }
 
@@ -101,18 +182,18 @@ public final class Agent {
         return Outcome()
     }
 
-    private func defaultNetworkRules(_ arguments: AgentArguments) throws {
+    private func defaultNetworkRules(_ arguments: AgentArguments, _ batch: inout Batch) throws {
         let name = try arguments.name
         guard name.kind == .user else { throw InputError(field: "vmname", value: name.rawValue, reason: "not a guest (i-) VM") }
         let id = try arguments.id
         let nic = try arguments.nic()
-        var (host, _) = store.load(name)
+        var host = batch.host(name)
         let previous = host.vms.first { $0.name == name }
         if arguments.check {
             // The agent checks before every add_network_rules. Ours: repair,
             // change nothing. Rules the script wrote: leave them, as it would.
             if let previous, previous.nics.contains(where: { $0.vif == nic.vif }) {
-                try apply(host, name, previous: previous)
+                batch.change(host, name, previous: previous)
                 return
             }
             if previous == nil, try KernelQuery.hasDefaultRules(name, vif: nic.vif.rawValue) { return }
@@ -124,24 +205,24 @@ public final class Agent {
         vm.nics.append(nic)
         try addBridge(nic.bridge, to: &host)
         host.replace(vm)
-        try apply(host, name, previous: previous ?? base)
+        batch.change(host, name, previous: previous ?? base)
         if let ip = nic.ipv4, arguments.isFirstNIC {
-            try writeLog(RuleLog(vmName: name.rawValue, vmID: arguments.vmID ?? "", vmIP: ip.description,
+            try writeLog(&batch, RuleLog(vmName: name.rawValue, vmID: arguments.vmID ?? "", vmIP: ip.description,
                                  domainID: domainID(name), signature: "_initial_", sequence: "-1"))
         }
         if !nic.secondaryAddresses.isEmpty, let text = arguments.secondaryIPs {
-            try Files.write(RuleLog.secondaryIPLine(vmName: name.rawValue, secondaryIPs: text, vmID: arguments.vmID ?? ""),
-                            to: logPath(name, "ip"))
+            batch.write(RuleLog.secondaryIPLine(vmName: name.rawValue, secondaryIPs: text, vmID: arguments.vmID ?? ""),
+                        to: logPath(name, "ip"))
         }
-        try record(vm, host)
+        try record(vm, &batch)
     }
 
-    private func systemVM(_ arguments: AgentArguments) throws {
+    private func systemVM(_ arguments: AgentArguments, _ batch: inout Batch) throws {
         let name = try arguments.name
         guard name.kind == .system else { throw InputError(field: "vmname", value: name.rawValue, reason: "not a system (r-, s-, v-) VM") }
         let local = try arguments.localBridge.map { (text) throws(InputError) in try InterfaceName(text, field: "localbrname") }
         let interfaces = try libvirt().interfaces(of: name.rawValue) ?? []
-        var (host, _) = store.load(name)
+        var host = batch.host(name)
         var nics: [NIC] = []
         for interface in interfaces {
             guard let vifName = interface.vif, let bridgeName = interface.bridge, bridgeName != local?.rawValue else { continue }
@@ -152,13 +233,13 @@ public final class Agent {
         let previous = host.vms.first { $0.name == name }
         let vm = VirtualMachine(name: name, nics: nics)
         host.replace(vm)
-        try apply(host, name, previous: previous)
-        try writeLog(RuleLog(vmName: name.rawValue, vmID: "-1", vmIP: "_ignore_", domainID: domainID(name),
+        batch.change(host, name, previous: previous)
+        try writeLog(&batch, RuleLog(vmName: name.rawValue, vmID: "-1", vmIP: "_ignore_", domainID: domainID(name),
                              signature: "_initial_", sequence: "-1"))
-        try record(vm, host)
+        try record(vm, &batch)
     }
 
-    private func postDefault(_ arguments: AgentArguments) throws {
+    private func postDefault(_ arguments: AgentArguments, _ batch: inout Batch) throws {
         let name = try arguments.name
         let vif = try InterfaceName(try arguments.required(arguments.vif, "vif"), field: "vif")
         let ip = try AgentArgument.ipv4(try arguments.required(arguments.vmIP, "vmip"))
@@ -166,7 +247,7 @@ public final class Agent {
             dhcpServer: try arguments.dhcpServer.map { (text) throws(InputError) in try AgentArgument.ipv4(text, field: "dhcpSvr") },
             hostIP: try AgentArgument.ipv4(try arguments.required(arguments.hostIP, "hostIp"), field: "hostIp"),
             hostMAC: try AgentArgument.mac(try arguments.required(arguments.hostMAC, "hostMacAddr"), field: "hostMacAddr"))
-        var (host, _) = store.load(name)
+        var host = batch.host(name)
         guard let previous = try host.vms.first(where: { $0.name == name }) ?? adopted(name, id: nil, nic: nil),
               let index = previous.nics.firstIndex(where: { $0.vif == vif }) else {
             throw AgentError("post_default_network_rules \(name): no default rules for vif \(vif) (run default_network_rules first)")
@@ -174,13 +255,13 @@ public final class Agent {
         var vm = previous
         vm.nics[index].metadata = metadata
         host.replace(vm)
-        try apply(host, name, previous: previous)
-        try writeLog(RuleLog(vmName: name.rawValue, vmID: arguments.vmID ?? "", vmIP: ip.description, domainID: domainID(name),
+        batch.change(host, name, previous: previous)
+        try writeLog(&batch, RuleLog(vmName: name.rawValue, vmID: arguments.vmID ?? "", vmIP: ip.description, domainID: domainID(name),
                              signature: "_initial_", sequence: "-1"))
-        try record(vm, host)
+        try record(vm, &batch)
     }
 
-    private func addNetworkRules(_ arguments: AgentArguments) throws -> Outcome {
+    private func addNetworkRules(_ arguments: AgentArguments, _ batch: inout Batch) throws -> Outcome {
         let name = try arguments.name
         let signature = try AgentArgument.signature(try arguments.required(arguments.signature, "sig"))
         let sequence = try AgentArgument.sequenceNumber(try arguments.required(arguments.sequence, "seq"))
@@ -191,28 +272,28 @@ public final class Agent {
         let nic = try arguments.nic()
         let log = RuleLog(vmName: name.rawValue, vmID: arguments.vmID ?? "", vmIP: arguments.vmIP ?? "",
                           domainID: try domainID(name), signature: signature, sequence: String(sequence))
-        var (host, _) = store.load(name)
+        var host = batch.host(name)
         let previous = host.vms.first { $0.name == name }
         // The script's "already programmed" check: nothing changed since the last log.
-        if previous != nil, let logged = try readLog(name), logged == log { return Outcome(warnings: skipped) }
+        if previous != nil, let logged = try readLog(name, batch), logged == log { return Outcome(warnings: skipped) }
         let id = try arguments.id
         var vm = try previous ?? adopted(name, id: id, nic: nic) ?? VirtualMachine(name: name, id: id, nics: [nic])
         vm.rules = rules
         if !vm.nics.contains(where: { $0.vif == nic.vif }) { vm.nics.append(nic) }
         try addBridge(nic.bridge, to: &host)
         host.replace(vm)
-        try apply(host, name, previous: previous, ebtablesUnchanged: true)
-        try writeLog(log)
-        try record(vm, host)
+        batch.change(host, name, previous: previous, ebtables: previous?.nics != vm.nics)
+        try writeLog(&batch, log)
+        try record(vm, &batch)
         return Outcome(warnings: skipped)
     }
 
-    private func secondaryIP(_ arguments: AgentArguments) throws {
+    private func secondaryIP(_ arguments: AgentArguments, _ batch: inout Batch) throws {
         let name = try arguments.name
         let mac = try AgentArgument.mac(try arguments.required(arguments.vmMAC, "vmmac"))
         let addresses = try AgentArgument.secondaryIPs(try arguments.required(arguments.secondaryIPs, "nicsecips"))
         let action = try AgentArgument.action(try arguments.required(arguments.action, "action"))
-        var (host, _) = store.load(name)
+        var host = batch.host(name)
         guard let previous = try host.vms.first(where: { $0.name == name }) ?? adopted(name, id: nil, nic: nil),
               let index = previous.nics.firstIndex(where: { $0.mac == mac }) else {
             throw AgentError("network_rules_vmSecondaryIp \(name): no NIC with MAC \(mac)")
@@ -223,14 +304,14 @@ public final class Agent {
             if action == .add { vm.nics[index].secondaryAddresses.append(address) }
         }
         host.replace(vm)
-        try apply(host, name, previous: previous)
-        try record(vm, host)
+        batch.change(host, name, previous: previous)
+        try record(vm, &batch)
     }
 
-    private func destroy(_ arguments: AgentArguments) throws {
+    private func destroy(_ arguments: AgentArguments, _ batch: inout Batch) throws {
         let name = try arguments.name
         let vif = try arguments.vif.map { (text) throws(InputError) in try InterfaceName(text, field: "vif") }
-        var (host, _) = store.load(name)
+        var host = batch.host(name)
         let previous = host.vms.first { $0.name == name }
         if arguments.vmIP != nil || arguments.vmMAC != nil {
             // One NIC of the VM (an unplug: the agent sends its MAC, and its
@@ -241,15 +322,15 @@ public final class Agent {
             guard var vm = previous else { return }
             vm.nics.removeAll { $0.vif == vif || (ip != nil && $0.ipv4 == ip) || (mac != nil && $0.mac == mac) }
             host.replace(vm)
-            try apply(host, name, previous: previous, extraVIFs: vif.map { [$0.rawValue] } ?? [])
-            try record(vm, host)
+            batch.change(host, name, previous: previous, extraVIFs: vif.map { [$0.rawValue] } ?? [])
+            try record(vm, &batch)
             return
         }
         host.vms.removeAll { $0.name == name }
-        try apply(host, name, previous: previous, extraVIFs: vif.map { [$0.rawValue] } ?? [])
-        try store.remove(name)
-        try Files.remove(logPath(name, "log"))
-        try Files.remove(logPath(name, "ip"))
+        batch.change(host, name, previous: previous, extraVIFs: vif.map { [$0.rawValue] } ?? [])
+        batch.removeRecord(name)
+        batch.remove(logPath(name, "log"))
+        batch.remove(logPath(name, "ip"))
     }
 
     /// Removes what VMs no longer running or paused left: every VM we
@@ -287,18 +368,6 @@ public final class Agent {
 
     // MARK: - Shared steps
 
-    private func apply(_ host: HostState, _ name: VMName, previous: VirtualMachine?, extraVIFs: [String] = [],
-                       ebtablesUnchanged: Bool = false) throws {
-        let current = host.vms.first { $0.name == name }
-        let vifs = Set(((previous?.nics ?? []) + (current?.nics ?? [])).map(\.vif.rawValue) + extraVIFs)
-        let scope = Scope.vm(name, vifs: vifs)
-        let skipEbtables = ebtablesUnchanged && previous != nil && previous?.nics == current?.nics
-        let report = try Applier().apply(scope: scope, ebtables: !skipEbtables) {
-            Renderer.render(host, layout: configuration.layout, scope: scope)
-        }
-        log(report, for: name.rawValue)
-    }
-
     private func log(_ report: ApplyReport, for subject: String) {
         let tables = report.committedTables.isEmpty ? "no commit" : "committed \(report.committedTables.joined(separator: ", "))"
         logger.info("\(subject): \(report.changeCount) changes, \(tables)")
@@ -318,10 +387,10 @@ public final class Agent {
 
     /// Saves the VM's desired state with the layout it now has and its rule
     /// logs as they stand.
-    private func record(_ vm: VirtualMachine, _ host: HostState) throws {
-        let annotations = StateStore.Annotations(layout: configuration.layout.rawValue, ruleLog: try Files.read(logPath(vm.name, "log")),
-                                                 secondaryIPLog: try Files.read(logPath(vm.name, "ip")))
-        try store.save(vm, hostBridges: host.bridges, annotations: annotations)
+    private func record(_ vm: VirtualMachine, _ batch: inout Batch) throws {
+        let annotations = StateStore.Annotations(layout: configuration.layout.rawValue, ruleLog: try batch.read(logPath(vm.name, "log")),
+                                                 secondaryIPLog: try batch.read(logPath(vm.name, "ip")))
+        batch.record(vm, annotations: annotations)
     }
 
     func libvirt() throws(NetfilterError) -> LibvirtClient { try LibvirtClient(uri: configuration.libvirtURI) }
@@ -335,13 +404,12 @@ public final class Agent {
 
     func logPath(_ name: VMName, _ suffix: String) -> String { "\(configuration.runDirectory)/\(name.rawValue).\(suffix)" }
 
-    private func writeLog(_ log: RuleLog) throws {
-        try Files.makeDirectory(configuration.runDirectory)
-        try Files.write(log.line, to: logPath(try VMName(log.vmName), "log"))
+    private func writeLog(_ batch: inout Batch, _ log: RuleLog) throws {
+        batch.write(log.line, to: logPath(try VMName(log.vmName), "log"))
     }
 
-    private func readLog(_ name: VMName) throws -> RuleLog? {
-        try Files.read(logPath(name, "log")).flatMap(RuleLog.init(parsing:))
+    private func readLog(_ name: VMName, _ batch: Batch) throws -> RuleLog? {
+        try batch.read(logPath(name, "log")).flatMap(RuleLog.init(parsing:))
     }
 }
 

@@ -1,39 +1,46 @@
 private import Glibc
 
 /// The script's own lock (`flock` on `/var/lock/cloudstack_security_group.lock`)
-/// held for a whole command, so our binary and the script never run over
-/// each other during a migration.
+/// held while commands change the host, so our binary and the script never
+/// run over each other during a migration.
 public final class CommandLock {
     private let descriptor: Int32
+    /// Seconds spent waiting for the lock.
+    public let waited: Double
 
-    /// Tries like the script: 30 times, half a second apart (about 15 s);
-    /// unlike the script, gives up with an error instead of running unlocked.
-    public init(path: String, attempts: Int = 30, interval: Double = 0.5) throws(AgentError) {
-        let descriptor = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0o644)
+    /// Waits for the lock as long as another process holds it (the agent
+    /// gives a command 30 minutes): unlike the script, which runs without
+    /// it after 15 s, and unlike a command that gives up and leaves a VM
+    /// without rules. Not closed on exec: the programs a command starts
+    /// (`ebtables-nft-restore`) hold the lock too, so a command killed while
+    /// one of them still writes keeps the next one out until it is done.
+    public init(path: String) throws(AgentError) {
+        let descriptor = open(path, O_CREAT | O_WRONLY, 0o644)
         guard descriptor >= 0 else {
             let code = errno
             throw AgentError("lock \(path): \(String(cString: strerror(code)))")
         }
-        var attempt = 1
-        while flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
-            guard errno == EWOULDBLOCK || errno == EINTR else {
+        let started = Self.now()
+        while flock(descriptor, LOCK_EX) != 0 {
+            guard errno == EINTR else {
                 let reason = String(cString: strerror(errno))
                 close(descriptor)
                 throw AgentError("lock \(path): \(reason)")
             }
-            guard attempt < attempts else {
-                close(descriptor)
-                throw AgentError("lock \(path): held by another process for \(Int(Double(attempts) * interval)) s")
-            }
-            attempt += 1
-            usleep(useconds_t(interval * 1_000_000))
         }
         self.descriptor = descriptor
+        waited = Self.now() - started
     }
 
     deinit {
         flock(descriptor, LOCK_UN)
         close(descriptor)
+    }
+
+    static func now() -> Double {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
     }
 }
 

@@ -12,8 +12,9 @@ enum Files {
     }
 
     /// Writes `contents` so that a reader (or a crash) sees the old file or
-    /// the new one, never a mix: temporary file, fsync, rename, fsync of the directory.
-    static func writeAtomically(_ contents: String, to path: String, mode: mode_t = 0o644) throws(Failure) {
+    /// the new one, never a mix: temporary file, fsync, rename, fsync of the
+    /// directory (the fsyncs only when `durable`: what must survive a crash of the host).
+    static func writeAtomically(_ contents: String, to path: String, mode: mode_t = 0o644, durable: Bool = true) throws(Failure) {
         let directory = (path as NSString).deletingLastPathComponent
         let temporary = "\(directory)/.\((path as NSString).lastPathComponent).\(getpid()).tmp"
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
@@ -30,7 +31,7 @@ enum Files {
             }
             written += result
         }
-        guard fsync(descriptor) == 0 else {
+        guard !durable || fsync(descriptor) == 0 else {
             let reason = lastError()
             close(descriptor)
             unlink(temporary)
@@ -42,6 +43,7 @@ enum Files {
             unlink(temporary)
             throw Failure(operation: "rename", path: path, reason: reason)
         }
+        guard durable else { return }
         let directoryDescriptor = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if directoryDescriptor >= 0 {
             fsync(directoryDescriptor)

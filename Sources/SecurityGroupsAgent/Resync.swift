@@ -33,7 +33,8 @@ extension Agent {
     /// the state store, in one transaction per table: after a reboot (vif
     /// names change, so NICs are matched by MAC) or to repair drift. The
     /// objects of VMs that are gone are removed; rule logs that a reboot
-    /// wiped are written again with the domain's new id.
+    /// wiped are written again with the domain's new id. Then carries out
+    /// the agent commands that waited for it.
     public func resync(dryRun: Bool = false, progress: (String) -> Void = { _ in }) throws(AgentError) -> ResyncSummary {
         let started = Date()
         do {
@@ -67,6 +68,9 @@ extension Agent {
             summary.seconds = Date().timeIntervalSince(started)
             logger.info("\(summary.line)")
             for problem in summary.problems { logger.warning("resync: \(problem)") }
+            // The agent's commands that arrived meanwhile (a host coming
+            // back), together, before anyone else takes the lock.
+            if !dryRun { carryOutWaiting(commandQueue) }
             return summary
         } catch let error as AgentError {
             throw error

@@ -76,6 +76,12 @@ public struct StateStore: Sendable {
         return (host, problems)
     }
 
+    /// The bridges as recorded (`bridges.json`).
+    public func bridges() -> [Bridge] {
+        var problems: [String] = []
+        return decode(path("bridges"), problems: &problems)?.bridges ?? []
+    }
+
     /// Records one VM with its annotations, and the host's bridges.
     public func save(_ vm: VirtualMachine, hostBridges: [Bridge], annotations: Annotations) throws(AgentError) {
         let own = hostBridges.filter { bridge in vm.nics.contains { $0.bridge == bridge.name } }

@@ -20,9 +20,9 @@ public enum AgentCommandLine {
             return 0
         }
         do {
-            let parsed: AgentArguments
-            do { parsed = try AgentArguments(parsing: words) } catch { throw AgentError(error.description, kind: .badInput) }
-            let outcome = try agent().run(command, parsed)
+            // Refused here when it cannot be parsed, before it waits for the lock.
+            do { _ = try AgentArguments(parsing: words) } catch { throw AgentError(error.description, kind: .badInput) }
+            let outcome = try agent().submit(command, arguments: words)
             for warning in outcome.warnings { FileHandle.standardError.write(Data("Warning: \(warning)\n".utf8)) }
             print(outcome.output, terminator: "")
             return outcome.status
@@ -39,14 +39,14 @@ public enum AgentCommandLine {
 
     /// An agent with the configuration of `SECURITY_GROUPS_CONFIG`, logging to its `log_file`.
     static func agent() throws -> Agent {
-        let configuration = try loadConfiguration()
+        let configuration = try configuration()
         return Agent(configuration: configuration, logger: Logger(label: "security-groups") { _ in
             FileLogHandler(path: configuration.logFile)
         })
     }
 
     /// The configuration of `SECURITY_GROUPS_CONFIG` (or the default path; defaults when missing).
-    private static func loadConfiguration() throws -> AgentConfiguration {
+    static func configuration() throws -> AgentConfiguration {
         // getenv, not ProcessInfo.environment, which copies the whole environment.
         let path = getenv("SECURITY_GROUPS_CONFIG").map { String(cString: $0) } ?? AgentConfiguration.defaultPath
         guard FileManager.default.fileExists(atPath: path) else { return AgentConfiguration() }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import SecurityGroupsCore
 import SecurityGroupsKernel
+import SecurityGroupsAgent
 
 /// `security-groups apply --host FILE`: makes the kernel hold the host's ruleset.
 struct ApplyCommand: ParsableCommand {
@@ -46,11 +47,14 @@ struct ApplyCommand: ParsableCommand {
         }
         let report: ApplyReport
         do {
+            // Never over an agent command (or the script): its lock, as long as it is held.
+            let lock = try dryRun ? nil : CommandLock(path: AgentCommandLine.configuration().lockFile)
+            defer { withExtendedLifetime(lock) {} }
             report = try Applier(recordsChanges: dryRun).apply(scope: scope, dryRun: dryRun) {
                 Renderer.render(host, layout: options.layout, scope: scope)
             }
         } catch {
-            throw CLIError(error.description)
+            throw CLIError("\(error)")
         }
         if dryRun {
             print(report.changes.isEmpty ? "no changes" : report.changes.joined(separator: "\n"))

@@ -71,14 +71,31 @@ import SecurityGroupsCore
         #expect(store.load().host.vms.isEmpty)
     }
 
-    @Test func commandLockWaitsThenGivesUp() throws {
+    @Test func commandLockWaitsAsLongAsItIsHeld() throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let path = "\(directory)/sg.lock"
         var held: CommandLock? = try CommandLock(path: path)
-        #expect(held != nil)
-        #expect(throws: AgentError.self) { _ = try CommandLock(path: path, attempts: 3, interval: 0.01) }
+        #expect(held?.waited ?? 1 < 0.1)
+        let waited = LockedValue<Result<Double, AgentError>?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            waited.set(Result { () throws(AgentError) in try CommandLock(path: path).waited })
+            done.signal()
+        }
+        usleep(300_000)
+        #expect(done.wait(timeout: .now()) == .timedOut, "the second lock is taken while the first is held")
         held = nil
-        #expect(throws: Never.self) { _ = try CommandLock(path: path, attempts: 1, interval: 0.01) }
+        #expect(done.wait(timeout: .now() + 10) == .success)
+        #expect(try #require(waited.get()).get() >= 0.25)
     }
+}
+
+/// A value shared between threads.
+private final class LockedValue<Value>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: Value
+    init(_ value: Value) { self.value = value }
+    func set(_ newValue: Value) { lock.withLock { value = newValue } }
+    func get() -> Value { lock.withLock { value } }
 }

@@ -1,0 +1,82 @@
+import Foundation
+private import Glibc
+
+extension Agent {
+    /// Carries out one of the script's commands (its arguments as the agent
+    /// gave them) and returns what it prints and its exit status. Waits for
+    /// the command lock as long as another process holds it; whoever holds
+    /// it carries out every command waiting then (`carryOut`), so commands
+    /// that arrive together share one commit per table. A process killed
+    /// while it holds the lock lets the next waiter carry on.
+    public func submit(_ command: Command, arguments words: [String]) throws(AgentError) -> Outcome {
+        let queue = commandQueue
+        let ticket: String
+        do {
+            ticket = try queue.enqueue(CommandQueue.Request(command: command.rawValue, arguments: words, pid: getpid()))
+        } catch {
+            throw AgentError(error.description)
+        }
+        let response: CommandQueue.Response
+        do {
+            let lock = try CommandLock(path: configuration.lockFile)
+            defer { withExtendedLifetime(lock) {} }
+            if let answered = queue.takeResponse(ticket) {
+                response = answered
+            } else {
+                carryOutWaiting(queue)
+                guard let answered = queue.takeResponse(ticket) else {
+                    queue.withdraw(ticket)
+                    throw AgentError("\(command.rawValue): its request in \(queue.directory) was lost")
+                }
+                response = answered
+            }
+            if lock.waited >= 0.01 || response.carriedOutBy != getpid() {
+                logger.info("\(command.rawValue): waited \(String(format: "%.2f", lock.waited)) s for the command lock; carried out by process \(response.carriedOutBy) with \(response.together - 1) other command(s)")
+            }
+        }
+        if let error = response.error { throw AgentError(error, kind: response.status == 2 ? .badInput : .failure) }
+        return Outcome(output: response.output, status: response.status, warnings: response.warnings)
+    }
+
+    /// Requests waiting for the command lock, beside it.
+    var commandQueue: CommandQueue { CommandQueue(directory: "\(configuration.lockFile).queue") }
+
+    /// Carries out every request waiting in the queue, in arrival order, and
+    /// answers each; only while holding the command lock.
+    func carryOutWaiting(_ queue: CommandQueue) {
+        let waiting = queue.waiting()
+        var commands: [(Command, AgentArguments)] = []
+        var tickets: [String] = []
+        for (ticket, request) in waiting {
+            do {
+                guard let command = Command(rawValue: request.command) else {
+                    throw AgentError("unknown command '\(request.command)'", kind: .badInput)
+                }
+                let arguments: AgentArguments
+                do { arguments = try AgentArguments(parsing: request.arguments) } catch { throw AgentError(error.description, kind: .badInput) }
+                commands.append((command, arguments))
+                tickets.append(ticket)
+            } catch {
+                answer(queue, ticket, .failure(Self.agentError(error)), together: 1)
+            }
+        }
+        for (ticket, result) in zip(tickets, carryOut(commands)) {
+            answer(queue, ticket, result, together: commands.count)
+        }
+    }
+
+    private func answer(_ queue: CommandQueue, _ ticket: String, _ result: Result<Outcome, AgentError>, together: Int) {
+        var response = CommandQueue.Response(carriedOutBy: getpid(), together: together)
+        switch result {
+        case .success(let outcome):
+            (response.output, response.status, response.warnings) = (outcome.output, outcome.status, outcome.warnings)
+        case .failure(let error):
+            (response.error, response.status) = (error.description, error.exitStatus)
+        }
+        do {
+            try queue.answer(ticket, with: response)
+        } catch {
+            logger.error("cannot answer \(ticket): \(error)")
+        }
+    }
+}
