@@ -54,6 +54,33 @@ struct CommandQueue {
         return result
     }
 
+    /// Lets a burst of requests arrive before they are taken: when others
+    /// wait too, or several were carried out together a moment ago (their
+    /// processes send their next commands now), waits until no request has
+    /// come for 20 ms, 200 ms at the most. A lone command does not wait.
+    func letBurstSettle() {
+        var count = requestCount()
+        let now = CommandLock.now()
+        guard count > 1 || lastBurst().map({ now - $0 < 0.5 }) == true else { return }
+        var quietSince = now
+        while CommandLock.now() - now < 0.2, CommandLock.now() - quietSince < 0.02 {
+            usleep(2_000)
+            let current = requestCount()
+            if current != count { (count, quietSince) = (current, CommandLock.now()) }
+        }
+    }
+
+    /// Notes that several requests were just carried out together.
+    func noteBurst() {
+        try? Files.writeAtomically(String(CommandLock.now()), to: "\(directory)/.last-burst", durable: false)
+    }
+
+    private func lastBurst() -> Double? { (try? Files.read("\(directory)/.last-burst")).flatMap { $0.flatMap(Double.init) } }
+
+    private func requestCount() -> Int {
+        ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).count { $0.hasSuffix(".request") && !$0.hasPrefix(".") }
+    }
+
     /// Answers a request: its response replaces it.
     func answer(_ ticket: String, with response: Response) throws(Files.Failure) {
         try Files.writeAtomically(Self.encode(response), to: path(ticket, "response"), durable: false)

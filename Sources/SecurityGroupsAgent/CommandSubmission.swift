@@ -10,6 +10,7 @@ extension Agent {
     /// while it holds the lock lets the next waiter carry on.
     public func submit(_ command: Command, arguments words: [String]) throws(AgentError) -> Outcome {
         let queue = commandQueue
+        let started = CommandLock.now()
         let ticket: String
         do {
             ticket = try queue.enqueue(CommandQueue.Request(command: command.rawValue, arguments: words, pid: getpid()))
@@ -18,20 +19,33 @@ extension Agent {
         }
         let response: CommandQueue.Response
         do {
-            let lock = try CommandLock(path: configuration.lockFile)
-            defer { withExtendedLifetime(lock) {} }
-            if let answered = queue.takeResponse(ticket) {
-                response = answered
-            } else {
-                carryOutWaiting(queue)
-                guard let answered = queue.takeResponse(ticket) else {
-                    queue.withdraw(ticket)
-                    throw AgentError("\(command.rawValue): its request in \(queue.directory) was lost")
+            // The lock and the answer are waited for together: another process
+            // may carry the request out while this one waits for the lock.
+            let watch = DirectoryWatch(queue.directory)
+            let lock = try CommandLock(waitingFor: configuration.lockFile)
+            defer { lock.release() }
+            var events = [pollfd(fd: watch.descriptor, events: Int16(POLLIN), revents: 0),
+                          pollfd(fd: lock.ready, events: Int16(POLLIN), revents: 0)]
+            while true {
+                if let answered = queue.takeResponse(ticket) {
+                    response = answered
+                    break
                 }
-                response = answered
+                if try lock.check() {
+                    carryOutWaiting(queue)
+                    guard let answered = queue.takeResponse(ticket) else {
+                        queue.withdraw(ticket)
+                        throw AgentError("\(command.rawValue): its request in \(queue.directory) was lost")
+                    }
+                    response = answered
+                    break
+                }
+                _ = poll(&events, 2, 1000)
+                watch.drain()
             }
-            if lock.waited >= 0.01 || response.carriedOutBy != getpid() {
-                logger.info("\(command.rawValue): waited \(String(format: "%.2f", lock.waited)) s for the command lock; carried out by process \(response.carriedOutBy) with \(response.together - 1) other command(s)")
+            let waited = CommandLock.now() - started
+            if response.carriedOutBy != getpid() || waited >= 0.01 {
+                logger.info("\(command.rawValue): waited \(String(format: "%.2f", waited)) s; carried out by process \(response.carriedOutBy) with \(response.together - 1) other command(s)")
             }
         }
         if let error = response.error { throw AgentError(error, kind: response.status == 2 ? .badInput : .failure) }
@@ -44,6 +58,7 @@ extension Agent {
     /// Carries out every request waiting in the queue, in arrival order, and
     /// answers each; only while holding the command lock.
     func carryOutWaiting(_ queue: CommandQueue) {
+        queue.letBurstSettle()
         let waiting = queue.waiting()
         var commands: [(Command, AgentArguments)] = []
         var tickets: [String] = []
@@ -63,6 +78,7 @@ extension Agent {
         for (ticket, result) in zip(tickets, carryOut(commands)) {
             answer(queue, ticket, result, together: commands.count)
         }
+        if commands.count > 1 { queue.noteBurst() }
     }
 
     private func answer(_ queue: CommandQueue, _ ticket: String, _ result: Result<Outcome, AgentError>, together: Int) {

@@ -115,6 +115,12 @@ import TestSupport
         let numbers = 10..<14
         let replay = try Self.host(numbers)
         for n in numbers { for command in Self.start(n) { #expect(try replay.agent(command).status == 0) } }
+        // Each VM's ingress chain with either rule set: a table is old or new, never a mix.
+        let variants = try [(Self.web, 0), (Self.ssh, 1)].map { rules, seq in
+            for n in numbers { #expect(try replay.agent(Self.rules(n, rules, seq: seq)).status == 0) }
+            return try Self.ingressChains(replay, numbers)
+        }
+        #expect(variants[0] != variants[1] && Set(variants[0].values).count == 1)
         var generator = SystemRandomNumberGenerator()
         var (kills, round) = (0, 0)
         while kills < 30, round < 150 {
@@ -129,10 +135,13 @@ import TestSupport
                 usleep(UInt32.random(in: 0...60_000, using: &generator))
                 if let carrier = lock.holder(), kill(carrier, SIGKILL) == 0 { kills += 1 }
             }
+            let chains = try Self.ingressChains(replay, numbers)
+            #expect(numbers.allSatisfy { chains[$0] == variants[0][$0] || chains[$0] == variants[1][$0] }, "round \(round): \(chains)")
             for (update, result) in zip(updates, results) where result[0].status != 0 {
                 #expect(result[0].status == SIGKILL, "round \(round): \(result[0].stderr)")
                 #expect(try replay.agent(update[0]).status == 0, "round \(round): the retry")
             }
+            #expect(try Self.ingressChains(replay, numbers) == variants[round % 2], "round \(round)")
         }
         #expect(kills == 30, "the carrier was killed in \(kills) of \(round) rounds")
         let serial = try Self.host(numbers)
@@ -146,6 +155,17 @@ import TestSupport
                           "--vif", "vnet\(n)", "--brname", "cloudbr0"]
             #expect(try replay.agent(verify).status == 0)
         }
+    }
+}
+
+extension ConcurrentCommandsTests {
+    /// The VMs' ingress chains as iptables-save prints them, the chain's name left out.
+    static func ingressChains(_ replay: ScenarioReplay, _ numbers: Range<Int>) throws -> [Int: String] {
+        let save = try replay.namespace.run("/usr/sbin/iptables-legacy-save", ["-t", "filter"]).split(separator: "\n")
+        return Dictionary(uniqueKeysWithValues: numbers.map { n in
+            let prefix = "-A i-2-\(n)-VM "
+            return (n, save.filter { $0.hasPrefix(prefix) }.map { $0.dropFirst(prefix.count) }.joined(separator: "\n"))
+        })
     }
 }
 
