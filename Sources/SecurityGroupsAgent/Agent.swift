@@ -10,6 +10,7 @@ public final class Agent {
     public let configuration: AgentConfiguration
     let store: StateStore
     let logger: Logger
+    private var libvirtClient: LibvirtClient?
 
     public init(configuration: AgentConfiguration, logger: Logger) {
         self.configuration = configuration
@@ -393,7 +394,14 @@ public final class Agent {
         batch.record(vm, annotations: annotations)
     }
 
-    func libvirt() throws(NetfilterError) -> LibvirtClient { try LibvirtClient(uri: configuration.libvirtURI) }
+    /// One libvirt connection for every command this process carries out
+    /// (opening one per command cost a burst of 100 VM starts seconds).
+    func libvirt() throws(NetfilterError) -> LibvirtClient {
+        if let libvirtClient { return libvirtClient }
+        let client = try LibvirtClient(uri: configuration.libvirtURI)
+        libvirtClient = client
+        return client
+    }
 
     /// The running domain's id as the script logs it: the id, `-1` when
     /// the domain is defined but not running, `None` when libvirt has no such domain.

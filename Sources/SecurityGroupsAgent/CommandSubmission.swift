@@ -3,11 +3,13 @@ private import Glibc
 
 extension Agent {
     /// Carries out one of the script's commands (its arguments as the agent
-    /// gave them) and returns what it prints and its exit status. Waits for
-    /// the command lock as long as another process holds it; whoever holds
-    /// it carries out every command waiting then (`carryOut`), so commands
-    /// that arrive together share one commit per table. A process killed
-    /// while it holds the lock lets the next waiter carry on.
+    /// gave them) and returns what it prints and its exit status. The
+    /// request waits in the queue beside the command lock until this
+    /// process takes the lock, or another process that holds it carries
+    /// the request out and answers; whoever holds the lock carries out every
+    /// command waiting then (`carryOut`), so commands that arrive together
+    /// share one commit per table. A process killed while it holds the lock
+    /// lets the next waiter carry on.
     public func submit(_ command: Command, arguments words: [String]) throws(AgentError) -> Outcome {
         let queue = commandQueue
         let started = CommandLock.now()
