@@ -25,15 +25,12 @@ let package = Package(
             name: "CLibIPSet", path: "CShims/SystemLibraries/libipset", pkgConfig: "libipset",
             providers: [.apt(["libipset-dev"])]
         ),
-        .systemLibrary(
-            name: "CLibvirtSystem", path: "CShims/SystemLibraries/libvirt", pkgConfig: "libvirt",
-            providers: [.apt(["libvirt-dev"])]
-        ),
         // Thin C shims: one target per C library, each including only its
         // own library's headers (libipset's clash with linux/netfilter.h).
         .target(name: "CIPTables", dependencies: ["CLibIPTC"], path: "CShims/CIPTables"),
         .target(name: "CIPSet", dependencies: ["CLibIPSet"], path: "CShims/CIPSet"),
-        .target(name: "CLibvirt", dependencies: ["CLibvirtSystem"], path: "CShims/CLibvirt"),
+        // libvirt's headers only (libvirt-dev): the shim loads the library when first used.
+        .target(name: "CLibvirt", path: "CShims/CLibvirt"),
         // glibc's GNU extensions (setns, syncfs, malloc_trim), which Swift's Glibc module leaves out.
         .target(name: "CGlibcExtensions", path: "CShims/CGlibcExtensions"),
 

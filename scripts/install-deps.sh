@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   pkg-config
-  libiptc-dev libxtables-dev libipset-dev libvirt-dev   # the C libraries our shims link
+  libiptc-dev libxtables-dev libipset-dev libvirt-dev   # the C libraries our shims link (libvirt: loaded when first used)
   iptables ipset iproute2                               # kernel tests (iptables-legacy, ebtables-nft, ipset)
 )
 

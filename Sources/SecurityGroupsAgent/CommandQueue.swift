@@ -1,12 +1,15 @@
 import Foundation
 private import Glibc
 
-/// Agent commands waiting for the command lock, as files in `directory`
+/// Agent commands waiting for the command lock, in `directory`
 /// (`<lock_file>.queue`, beside the lock it belongs to; `run_dir` holds
-/// only the script's rule logs): `<ticket>.request` until whoever holds the lock has
-/// carried it out, then `<ticket>.response` until its requester reads it.
-/// Tickets sort in arrival order. A request whose process is gone is
-/// nobody's to answer: it is dropped, never carried out.
+/// only the script's rule logs): a directory per request, `<ticket>/`,
+/// holding `request` until whoever holds the lock has carried it out, then
+/// `response` until its requester takes it (and the directory). Each
+/// requester watches only its own directory, so answering K requests wakes
+/// K processes, not K². Tickets sort in arrival order and end with the
+/// requester's pid: a request whose process is gone is nobody's to answer,
+/// it is dropped, never carried out.
 struct CommandQueue {
     let directory: String
 
@@ -14,7 +17,6 @@ struct CommandQueue {
         /// The script's command name and its arguments, as the agent gave them.
         var command: String
         var arguments: [String]
-        var pid: Int32
     }
 
     /// A carried-out request: what its process prints and its exit status, or the failure.
@@ -28,27 +30,28 @@ struct CommandQueue {
         var together: Int
     }
 
-    /// Adds a request; returns its ticket.
+    /// Adds a request of this process; returns its ticket.
     func enqueue(_ request: Request) throws(Files.Failure) -> String {
-        try Files.makeDirectory(directory)
-        let ticket = String(format: "%020llu-%d", Self.realtimeNanoseconds(), request.pid)
+        let ticket = String(format: "%020llu-%d", Self.realtimeNanoseconds(), getpid())
+        try Files.makeDirectory(folder(ticket))
         try Files.writeAtomically(Self.encode(request), to: path(ticket, "request"), durable: false)
         return ticket
     }
 
-    /// The requests not answered yet, in arrival order; those whose process
-    /// is gone are removed instead.
+    /// The folder to watch for the request's response.
+    func folder(_ ticket: String) -> String { "\(directory)/\(ticket)" }
+
+    /// The requests not answered yet, in arrival order. Those whose process
+    /// is gone are removed instead, answered or not.
     func waiting() -> [(ticket: String, request: Request)] {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
         var result: [(ticket: String, request: Request)] = []
-        for name in names.sorted() where name.hasSuffix(".request") && !name.hasPrefix(".") {
-            let ticket = String(name.dropLast(".request".count))
-            guard let text = try? Files.read(path(ticket, "request")),
-                  let request = try? JSONDecoder().decode(Request.self, from: Data(text.utf8)) else { continue }
-            guard Self.isAlive(request.pid) else {
-                try? Files.remove(path(ticket, "request"))
+        for ticket in tickets() {
+            guard Self.isAlive(ticket) else {
+                try? FileManager.default.removeItem(atPath: folder(ticket))
                 continue
             }
+            guard let text = try? Files.read(path(ticket, "request")),
+                  let request = try? JSONDecoder().decode(Request.self, from: Data(text.utf8)) else { continue }
             result.append((ticket, request))
         }
         return result
@@ -78,7 +81,7 @@ struct CommandQueue {
     private func lastBurst() -> Double? { (try? Files.read("\(directory)/.last-burst")).flatMap { $0.flatMap(Double.init) } }
 
     private func requestCount() -> Int {
-        ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).count { $0.hasSuffix(".request") && !$0.hasPrefix(".") }
+        tickets().count { access(path($0, "request"), F_OK) == 0 }
     }
 
     /// Answers a request: its response replaces it.
@@ -87,27 +90,34 @@ struct CommandQueue {
         try Files.remove(path(ticket, "request"))
     }
 
-    /// The response to a request, once; nil while it waits.
+    /// The response to a request, once (its folder goes with it); nil while it waits.
     func takeResponse(_ ticket: String) -> Response? {
         guard let text = try? Files.read(path(ticket, "response")),
               let response = try? JSONDecoder().decode(Response.self, from: Data(text.utf8)) else { return nil }
-        try? Files.remove(path(ticket, "response"))
+        withdraw(ticket)
         return response
     }
 
     /// Withdraws a request that will not wait for its answer.
     func withdraw(_ ticket: String) {
-        try? Files.remove(path(ticket, "request"))
-        try? Files.remove(path(ticket, "response"))
+        try? FileManager.default.removeItem(atPath: folder(ticket))
     }
 
-    private func path(_ ticket: String, _ kind: String) -> String { "\(directory)/\(ticket).\(kind)" }
+    private func tickets() -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { !$0.hasPrefix(".") }.sorted()
+    }
+
+    private func path(_ ticket: String, _ name: String) -> String { "\(directory)/\(ticket)/\(name)" }
 
     private static func encode(_ value: some Encodable) -> String {
         String(decoding: (try? JSONEncoder().encode(value)) ?? Data(), as: UTF8.self)
     }
 
-    private static func isAlive(_ pid: Int32) -> Bool { kill(pid, 0) == 0 || errno == EPERM }
+    /// Whether the process of a ticket (`<time>-<pid>`) runs.
+    private static func isAlive(_ ticket: String) -> Bool {
+        guard let pid = ticket.split(separator: "-").last.flatMap({ Int32($0) }) else { return false }
+        return kill(pid, 0) == 0 || errno == EPERM
+    }
 
     private static func realtimeNanoseconds() -> UInt64 {
         var time = timespec()

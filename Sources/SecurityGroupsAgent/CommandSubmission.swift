@@ -15,7 +15,7 @@ extension Agent {
         let started = CommandLock.now()
         let ticket: String
         do {
-            ticket = try queue.enqueue(CommandQueue.Request(command: command.rawValue, arguments: words, pid: getpid()))
+            ticket = try queue.enqueue(CommandQueue.Request(command: command.rawValue, arguments: words))
         } catch {
             throw AgentError(error.description)
         }
@@ -23,7 +23,7 @@ extension Agent {
         do {
             // The lock and the answer are waited for together: another process
             // may carry the request out while this one waits for the lock.
-            let watch = DirectoryWatch(queue.directory)
+            let watch = DirectoryWatch(queue.folder(ticket))
             let lock = try CommandLock(waitingFor: configuration.lockFile)
             defer { lock.release() }
             var events = [pollfd(fd: watch.descriptor, events: Int16(POLLIN), revents: 0),
@@ -37,7 +37,7 @@ extension Agent {
                     carryOutWaiting(queue)
                     guard let answered = queue.takeResponse(ticket) else {
                         queue.withdraw(ticket)
-                        throw AgentError("\(command.rawValue): its request in \(queue.directory) was lost")
+                        throw AgentError("\(command.rawValue): its request \(queue.folder(ticket)) was lost")
                     }
                     response = answered
                     break

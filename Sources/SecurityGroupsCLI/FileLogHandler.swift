@@ -2,8 +2,9 @@ import Foundation
 import Logging
 
 /// Appends `time - message` lines to the agent log file, like the script's
-/// logging. A log that cannot be written is silently skipped: logging must
-/// never fail a command.
+/// logging: opened `O_APPEND` and one write per line, so the lines of
+/// commands running at the same time never overwrite each other. A log that
+/// cannot be written is silently skipped: logging must never fail a command.
 struct FileLogHandler: LogHandler {
     var logLevel: Logger.Level = .debug
     var metadata: Logger.Metadata = [:]
@@ -11,9 +12,8 @@ struct FileLogHandler: LogHandler {
 
     init(path: String) {
         try? FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
-        handle = FileHandle(forWritingAtPath: path)
-        _ = try? handle?.seekToEnd()
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        handle = descriptor >= 0 ? FileHandle(fileDescriptor: descriptor, closeOnDealloc: true) : nil
     }
 
     subscript(metadataKey key: String) -> Logger.Metadata.Value? {

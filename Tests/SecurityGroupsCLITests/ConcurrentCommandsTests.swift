@@ -228,7 +228,11 @@ final class HeldLock {
     /// Waits until `count` requests wait in the queue beside the lock.
     func waitForQueue(_ count: Int, timeout: Double) throws {
         let deadline = Date().addingTimeInterval(timeout)
-        while ((try? FileManager.default.contentsOfDirectory(atPath: "\(path).queue")) ?? []).filter({ $0.hasSuffix(".request") }).count < count {
+        func queued() -> Int {
+            ((try? FileManager.default.contentsOfDirectory(atPath: "\(path).queue")) ?? [])
+                .count { FileManager.default.fileExists(atPath: "\(path).queue/\($0)/request") }
+        }
+        while queued() < count {
             guard Date() < deadline else { throw ToolError("fewer than \(count) requests queued after \(timeout) s") }
             usleep(5_000)
         }

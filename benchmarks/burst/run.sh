@@ -10,6 +10,7 @@
 #
 #   benchmarks/burst/run.sh     # SIZES="1000 5000" BURSTS="20 100" LAYOUT=notrack RUNS=1
 #   SG_REFERENCE_SCRIPT=/tmp/ref/security_group.py SCRIPT_SIZES=1000 benchmarks/burst/run.sh
+#   BINARY=/path/to/older/security-groups benchmarks/burst/run.sh      # another build as "ours"
 #
 # The host's N VMs are loaded with `security-groups apply` (the state the
 # script would leave in classic), in a network namespace this script deletes.
@@ -17,7 +18,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 source scripts/install-deps.sh >/dev/null
 swift build -c release --product security-groups --static-swift-stdlib --scratch-path .build-static >/dev/null
-binary=$PWD/.build-static/release/security-groups
+binary=${BINARY:-$PWD/.build-static/release/security-groups}
 sizes=${SIZES:-1000 5000}
 bursts=${BURSTS:-20 100}
 layout=${LAYOUT:-notrack}
