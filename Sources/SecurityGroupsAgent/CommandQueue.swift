@@ -60,25 +60,33 @@ struct CommandQueue {
     /// Lets a burst of requests arrive before they are taken: when others
     /// wait too, or several were carried out together a moment ago (their
     /// processes send their next commands now), waits until no request has
-    /// come for 20 ms, 200 ms at the most. A lone command does not wait.
+    /// come for 30 ms, and at the most half as long as that last batch took
+    /// (another batch would cost about as much again), 0.2 to 1 s. A lone
+    /// command does not wait.
     func letBurstSettle() {
         var count = requestCount()
-        let now = CommandLock.now()
-        guard count > 1 || lastBurst().map({ now - $0 < 0.5 }) == true else { return }
-        var quietSince = now
-        while CommandLock.now() - now < 0.2, CommandLock.now() - quietSince < 0.02 {
+        let start = CommandLock.now()
+        let last = lastBurst()
+        let recent = last.map { start - $0.end < 0.5 } ?? false
+        guard count > 1 || recent else { return }
+        let longest = min(1, max(0.2, (last?.seconds ?? 0) / 2))
+        var quietSince = start
+        while CommandLock.now() - start < longest, CommandLock.now() - quietSince < 0.03 {
             usleep(2_000)
             let current = requestCount()
             if current != count { (count, quietSince) = (current, CommandLock.now()) }
         }
     }
 
-    /// Notes that several requests were just carried out together.
-    func noteBurst() {
-        try? Files.writeAtomically(String(CommandLock.now()), to: "\(directory)/.last-burst", durable: false)
+    /// Notes that several requests were just carried out together, in `seconds`.
+    func noteBurst(seconds: Double) {
+        try? Files.writeAtomically("\(CommandLock.now()) \(seconds)", to: "\(directory)/.last-burst", durable: false)
     }
 
-    private func lastBurst() -> Double? { (try? Files.read("\(directory)/.last-burst")).flatMap { $0.flatMap(Double.init) } }
+    private func lastBurst() -> (end: Double, seconds: Double)? {
+        let words = ((try? Files.read("\(directory)/.last-burst")) ?? nil)?.split(separator: " ").compactMap { Double($0) } ?? []
+        return words.count == 2 ? (words[0], words[1]) : nil
+    }
 
     private func requestCount() -> Int {
         tickets().count { access(path($0, "request"), F_OK) == 0 }

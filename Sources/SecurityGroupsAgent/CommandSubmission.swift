@@ -61,6 +61,7 @@ extension Agent {
     /// answers each; only while holding the command lock.
     func carryOutWaiting(_ queue: CommandQueue) {
         queue.letBurstSettle()
+        let started = CommandLock.now()
         let waiting = queue.waiting()
         var commands: [(Command, AgentArguments)] = []
         var tickets: [String] = []
@@ -80,7 +81,7 @@ extension Agent {
         for (ticket, result) in zip(tickets, carryOut(commands)) {
             answer(queue, ticket, result, together: commands.count)
         }
-        if commands.count > 1 { queue.noteBurst() }
+        if commands.count > 1 { queue.noteBurst(seconds: CommandLock.now() - started) }
     }
 
     private func answer(_ queue: CommandQueue, _ ticket: String, _ result: Result<Outcome, AgentError>, together: Int) {

@@ -62,11 +62,13 @@ theirs() { script_cmd "$@"; }
 
 # One VM start of new VM $2 with $1 (ours or theirs); each command's exit status in $work/status.
 start() {
-  local tool=$1 j=$2
+  local tool=$1 j=$2 status
   # shellcheck disable=SC2046
-  "$tool" default_network_rules $(new_vm "$j") --isFirstNic >/dev/null 2>&1; echo $? > "$work/status/$j-default"
+  "$tool" default_network_rules $(new_vm "$j") --isFirstNic >/dev/null 2>&1 && status=0 || status=$?
+  echo "$status" > "$work/status/$j-default"
   # shellcheck disable=SC2046
-  "$tool" add_network_rules $(new_vm "$j") --sig 0123456789abcdef --seq 1 --rules "$rules" >/dev/null 2>&1; echo $? > "$work/status/$j-add"
+  "$tool" add_network_rules $(new_vm "$j") --sig 0123456789abcdef --seq 1 --rules "$rules" >/dev/null 2>&1 && status=0 || status=$?
+  echo "$status" > "$work/status/$j-add"
 }
 
 # All $2 starts at once with $1: "seconds failed-commands unprogrammed-VMs".
