@@ -108,6 +108,27 @@ import TestSupport
         #expect(try replay.stateFiles() == serial.stateFiles())
     }
 
+    /// A resync carries out, after its own transaction, the agent commands
+    /// that waited for it (a host coming back).
+    @Test func resyncCarriesOutWhatWaited() throws {
+        let replay = try Self.host(10..<12)
+        for command in Self.start(10) { #expect(try replay.agent(command).status == 0) }
+        // A request of this (running) process waits in the queue, as an agent command's would.
+        let folder = replay.directory.appendingPathComponent(String(format: "sg.lock.queue/%020d-%d", 1, getpid()))
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let request: [String: Any] = ["command": "default_network_rules", "arguments": Self.nic(11) + ["--isFirstNic"]]
+        try JSONSerialization.data(withJSONObject: request).write(to: folder.appendingPathComponent("request"))
+        #expect(try replay.agent(["resync"]).status == 0)
+        let response = try JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent("response"))) as? [String: Any]
+        #expect(response?["status"] as? Int == 0 && response?["error"] == nil, "\(String(describing: response))")
+        let log = try replay.agentLog()
+        let resynced = try #require(log.range(of: "resync: "))
+        #expect(log.range(of: "Executing command: default_network_rules --vmname i-2-11-VM", range: resynced.upperBound..<log.endIndex) != nil)
+        let verify = ["verify_network_rules", "--vmname", "i-2-11-VM", "--vmip", "10.1.0.11", "--vmmac", Self.mac(11),
+                      "--vif", "vnet11", "--brname", "cloudbr0"]
+        #expect(try replay.agent(verify).status == 0)
+    }
+
     /// The process carrying out the others' commands is killed (kill -9) at
     /// 30 random points: every other client is answered, the killed one's
     /// command succeeds when retried, and the host ends as if each had run once.
