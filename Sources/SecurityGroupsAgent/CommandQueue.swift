@@ -17,6 +17,9 @@ struct CommandQueue {
         /// The script's command name and its arguments, as the agent gave them.
         var command: String
         var arguments: [String]
+        /// The requester's settings (`Agent.settings`): only a process with
+        /// the same ones carries it out. None: whoever holds the lock.
+        var settings: String?
     }
 
     /// A carried-out request: what its process prints and its exit status, or the failure.

@@ -15,12 +15,12 @@ extension Agent {
         let started = CommandLock.now()
         let ticket: String
         do {
-            ticket = try queue.enqueue(CommandQueue.Request(command: command.rawValue, arguments: words))
+            ticket = try queue.enqueue(CommandQueue.Request(command: command.rawValue, arguments: words, settings: settings))
         } catch {
             throw AgentError(error.description)
         }
         let response: CommandQueue.Response
-        do {
+        do throws(AgentError) {
             // The lock and the answer are waited for together: another process
             // may carry the request out while this one waits for the lock.
             let watch = DirectoryWatch(queue.folder(ticket))
@@ -49,9 +49,19 @@ extension Agent {
             if response.carriedOutBy != getpid() || waited >= 0.01 {
                 logger.info("\(command.rawValue): waited \(String(format: "%.2f", waited)) s; carried out by process \(response.carriedOutBy) with \(response.together - 1) other command(s)")
             }
+        } catch {
+            queue.withdraw(ticket)
+            throw error
         }
         if let error = response.error { throw AgentError(error, kind: response.status == 2 ? .badInput : .failure) }
         return Outcome(output: response.output, status: response.status, warnings: response.warnings)
+    }
+
+    /// What a request is carried out with: another process's configuration
+    /// (other directories, layout or libvirt) would not do what its own does.
+    var settings: String {
+        [configuration.layout.rawValue, configuration.libvirtURI, configuration.runDirectory, configuration.stateDirectory]
+            .joined(separator: "\n")
     }
 
     /// Requests waiting for the command lock, beside it.
@@ -65,7 +75,7 @@ extension Agent {
         let waiting = queue.waiting()
         var commands: [(Command, AgentArguments)] = []
         var tickets: [String] = []
-        for (ticket, request) in waiting {
+        for (ticket, request) in waiting where request.settings == nil || request.settings == settings {
             do {
                 guard let command = Command(rawValue: request.command) else {
                     throw AgentError("unknown command '\(request.command)'", kind: .badInput)
