@@ -1,5 +1,6 @@
 import Foundation
 private import Glibc
+import SecurityGroupsKernel
 
 /// The script's own lock (`flock` on `/var/lock/cloudstack_security_group.lock`)
 /// held while commands change the host, so our binary and the script never
@@ -41,7 +42,7 @@ public final class CommandLock: @unchecked Sendable {
             throw AgentError("lock \(path): pipe: \(String(cString: strerror(errno)))")
         }
         signal = (ends[0], ends[1])
-        let started = Self.now()
+        let started = MonotonicClock.now()
         Thread.detachNewThread { [self] in
             var result = flock(descriptor, LOCK_EX)
             while result != 0, errno == EINTR { result = flock(descriptor, LOCK_EX) }
@@ -54,7 +55,7 @@ public final class CommandLock: @unchecked Sendable {
                     failure = "lock \(path): \(reason)"
                 } else {
                     held = true
-                    waitedSeconds = Self.now() - started
+                    waitedSeconds = MonotonicClock.now() - started
                 }
             }
             var byte: UInt8 = 1
@@ -101,11 +102,6 @@ public final class CommandLock: @unchecked Sendable {
         }
     }
 
-    static func now() -> Double {
-        var time = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &time)
-        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
-    }
 }
 
 /// A failed agent command: one line for the operator, and what kind of

@@ -1,5 +1,6 @@
 import Foundation
 private import Glibc
+import SecurityGroupsKernel
 
 /// Agent commands waiting for the command lock, in `directory`
 /// (`<lock_file>.queue`, beside the lock it belongs to; `run_dir` holds
@@ -68,22 +69,22 @@ struct CommandQueue {
     /// command does not wait.
     func letBurstSettle() {
         var count = requestCount()
-        let start = CommandLock.now()
+        let start = MonotonicClock.now()
         let last = lastBurst()
         let recent = last.map { start - $0.end < 0.5 } ?? false
         guard count > 1 || recent else { return }
         let longest = min(1, max(0.2, (last?.seconds ?? 0) / 2))
         var quietSince = start
-        while CommandLock.now() - start < longest, CommandLock.now() - quietSince < 0.03 {
+        while MonotonicClock.now() - start < longest, MonotonicClock.now() - quietSince < 0.03 {
             usleep(2_000)
             let current = requestCount()
-            if current != count { (count, quietSince) = (current, CommandLock.now()) }
+            if current != count { (count, quietSince) = (current, MonotonicClock.now()) }
         }
     }
 
     /// Notes that several requests were just carried out together, in `seconds`.
     func noteBurst(seconds: Double) {
-        try? Files.writeAtomically("\(CommandLock.now()) \(seconds)", to: "\(directory)/.last-burst", durable: false)
+        try? Files.writeAtomically("\(MonotonicClock.now()) \(seconds)", to: "\(directory)/.last-burst", durable: false)
     }
 
     private func lastBurst() -> (end: Double, seconds: Double)? {

@@ -1,5 +1,6 @@
 import Foundation
 private import Glibc
+import SecurityGroupsKernel
 
 extension Agent {
     /// Carries out one of the script's commands (its arguments as the agent
@@ -12,7 +13,7 @@ extension Agent {
     /// lets the next waiter carry on.
     public func submit(_ command: Command, arguments words: [String]) throws(AgentError) -> Outcome {
         let queue = commandQueue
-        let started = CommandLock.now()
+        let started = MonotonicClock.now()
         let ticket: String
         do {
             ticket = try queue.enqueue(CommandQueue.Request(command: command.rawValue, arguments: words, settings: settings))
@@ -45,7 +46,7 @@ extension Agent {
                 _ = poll(&events, 2, 1000)
                 watch.drain()
             }
-            let waited = CommandLock.now() - started
+            let waited = MonotonicClock.now() - started
             if response.carriedOutBy != getpid() || waited >= 0.01 {
                 logger.info("\(command.rawValue): waited \(String(format: "%.2f", waited)) s; carried out by process \(response.carriedOutBy) with \(response.together - 1) other command(s)")
             }
@@ -71,7 +72,7 @@ extension Agent {
     /// answers each; only while holding the command lock.
     func carryOutWaiting(_ queue: CommandQueue) {
         queue.letBurstSettle()
-        let started = CommandLock.now()
+        let started = MonotonicClock.now()
         let waiting = queue.waiting()
         var commands: [(Command, AgentArguments)] = []
         var tickets: [String] = []
@@ -91,7 +92,7 @@ extension Agent {
         for (ticket, result) in zip(tickets, carryOut(commands)) {
             answer(queue, ticket, result, together: commands.count)
         }
-        if commands.count > 1 { queue.noteBurst(seconds: CommandLock.now() - started) }
+        if commands.count > 1 { queue.noteBurst(seconds: MonotonicClock.now() - started) }
     }
 
     private func answer(_ queue: CommandQueue, _ ticket: String, _ result: Result<Outcome, AgentError>, together: Int) {

@@ -286,17 +286,12 @@ public struct Applier: Sendable {
 
 /// Seconds since the last lap.
 private struct PhaseClock {
-    private var last = PhaseClock.now()
+    private var last = MonotonicClock.now()
 
     mutating func lap() -> Double {
-        let now = Self.now()
+        let now = MonotonicClock.now()
         defer { last = now }
         return now - last
     }
 
-    private static func now() -> Double {
-        var time = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &time)
-        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
-    }
 }

@@ -1,4 +1,5 @@
 public import SecurityGroupsCore
+import SecurityGroupsKernel
 
 /// N distinct UDP flows from outside at an open VM and at a tracked VM (one
 /// that allows the flood's ports only), in a sandbox host of the given
@@ -37,9 +38,9 @@ public struct FloodBenchmark {
         let responder = try Responder(namespaces: host.vms.map(host.namespace(of:)), tcpPorts: [], udpPorts: Self.ports)
         defer { responder.stop() }
         return try vms.map { vm, label, _ in
-            let started = Probe.now()
+            let started = MonotonicClock.now()
             let outcome = try UDPFlood(flows: flows, to: vm.ipv4, ports: Self.ports).run(from: host.outsideNamespace)
-            let seconds = Probe.now() - started
+            let seconds = MonotonicClock.now() - started
             let entries = try Conntrack.entries(in: host.hostNamespace, involving: [vm.ipv4, vm.ipv6])
             return Row(layout: layout, vm: label, flows: flows, answered: outcome.answered, entries: entries, seconds: seconds)
         }

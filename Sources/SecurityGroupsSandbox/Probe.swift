@@ -1,5 +1,6 @@
 import Glibc
 public import SecurityGroupsCore
+import SecurityGroupsKernel
 
 /// One packet exchange from a namespace to an address: a TCP connection, a
 /// UDP datagram answered by the listener, or an ICMP echo. Delivered when the
@@ -90,10 +91,10 @@ public struct Probe: Sendable, CustomStringConvertible {
         _ = try SocketAddress(destination, port: 0).withPointer { address, length in
             sendto(socket, request, request.count, 0, address, length)
         }
-        let deadline = Self.now() + timeout
+        let deadline = MonotonicClock.now() + timeout
         var reply = [UInt8](repeating: 0, count: 1500)
-        while Self.now() < deadline {
-            guard Self.wait(socket, for: Int16(POLLIN), timeout: deadline - Self.now()) else { return false }
+        while MonotonicClock.now() < deadline {
+            guard Self.wait(socket, for: Int16(POLLIN), timeout: deadline - MonotonicClock.now()) else { return false }
             let count = recv(socket, &reply, reply.count, 0)
             guard count > 0 else { continue }
             // Raw IPv4 sockets deliver the IP header too.
@@ -119,11 +120,6 @@ public struct Probe: Sendable, CustomStringConvertible {
         return poll(&entry, 1, Int32(max(0, timeout) * 1000)) == 1 && entry.revents & events != 0
     }
 
-    static func now() -> Double {
-        var time = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &time)
-        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
-    }
 }
 
 /// A `sockaddr_in` or `sockaddr_in6` for an address and port.

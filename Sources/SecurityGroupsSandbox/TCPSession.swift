@@ -1,5 +1,6 @@
 import Glibc
 public import SecurityGroupsCore
+import SecurityGroupsKernel
 
 /// A TCP connection from a namespace to a responder, kept open: it shows
 /// whether an established flow survives a change of rules.
@@ -32,9 +33,9 @@ public final class TCPSession {
         let bytes = Array(text.utf8)
         guard send(socket, bytes, bytes.count, Int32(MSG_NOSIGNAL)) == bytes.count else { return false }
         var received: [UInt8] = []
-        let deadline = Probe.now() + timeout
+        let deadline = MonotonicClock.now() + timeout
         var buffer = [UInt8](repeating: 0, count: 2048)
-        while received.count < bytes.count, Probe.wait(socket, for: Int16(POLLIN), timeout: deadline - Probe.now()) {
+        while received.count < bytes.count, Probe.wait(socket, for: Int16(POLLIN), timeout: deadline - MonotonicClock.now()) {
             let count = recv(socket, &buffer, buffer.count, 0)
             guard count > 0 else { return false }
             received += buffer[..<count]

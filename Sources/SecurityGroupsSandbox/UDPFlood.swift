@@ -1,5 +1,6 @@
 import Glibc
 public import SecurityGroupsCore
+import SecurityGroupsKernel
 
 /// Many distinct UDP flows at one address, from a namespace: flow i comes
 /// from source port 10,000 + i mod 50,000 (clear of the ports the sandbox
@@ -56,10 +57,10 @@ public struct UDPFlood: Sendable {
             }
             outcome.sent += count
             var pending = Set(sockets)
-            let deadline = Probe.now() + timeout
-            while !pending.isEmpty, Probe.now() < deadline {
+            let deadline = MonotonicClock.now() + timeout
+            while !pending.isEmpty, MonotonicClock.now() < deadline {
                 var entries = pending.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
-                guard poll(&entries, nfds_t(entries.count), Int32((deadline - Probe.now()) * 1000)) > 0 else { break }
+                guard poll(&entries, nfds_t(entries.count), Int32((deadline - MonotonicClock.now()) * 1000)) > 0 else { break }
                 var buffer = [UInt8](repeating: 0, count: 64)
                 for entry in entries where entry.revents & Int16(POLLIN) != 0 {
                     if recv(entry.fd, &buffer, buffer.count, 0) > 0 { outcome.answered += 1 }

@@ -20,7 +20,7 @@ final class XtablesLock {
             let code = errno
             throw NetfilterError(operation: "open lock", object: path, reason: String(cString: strerror(code)), errno: code)
         }
-        let deadline = Self.now() + timeout
+        let deadline = MonotonicClock.now() + timeout
         var wait: useconds_t = 1_000
         while flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
             let code = errno
@@ -28,7 +28,7 @@ final class XtablesLock {
                 close(descriptor)
                 throw NetfilterError(operation: "lock", object: path, reason: String(cString: strerror(code)), errno: code)
             }
-            guard Self.now() < deadline else {
+            guard MonotonicClock.now() < deadline else {
                 close(descriptor)
                 throw NetfilterError(operation: "lock", object: path, reason: "held by another process for \(Int(timeout)) s")
             }
@@ -43,9 +43,4 @@ final class XtablesLock {
         close(descriptor)
     }
 
-    private static func now() -> Double {
-        var time = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &time)
-        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
-    }
 }
