@@ -1,4 +1,13 @@
-# Helpers the benchmark scripts share; `source` it after setting $namespace.
+# Helpers the benchmark scripts share; `source` it, then call `workspace NAME`.
+
+# $work (a temporary directory) and $namespace (NAME-<pid>), both deleted on
+# exit, and the xtables lock in $work, away from the host's.
+workspace() {
+  work=$(mktemp -d)
+  namespace=$1-$$
+  trap 'ip netns delete "$namespace" 2>/dev/null || true; rm -rf "$work"' EXIT INT TERM
+  export XTABLES_LOCKFILE=$work/xtables.lock
+}
 
 in_ns() { ip netns exec "$namespace" "$@"; }
 # Wall-clock seconds of a command (its output discarded).

@@ -31,12 +31,8 @@ script=${SG_REFERENCE_SCRIPT:-}
 script_resync_max=${SCRIPT_RESYNC_MAX:-250}
 out=${OUT:-benchmarks/results}
 mkdir -p "$out"
-work=$(mktemp -d)
-namespace=sgcompare-$$
-cleanup() { ip netns delete "$namespace" 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT INT TERM
-export XTABLES_LOCKFILE=$work/xtables.lock
 source benchmarks/common.sh
+workspace sgcompare
 gcc -O2 -o "$work/table-floor" benchmarks/apply/table-floor.c -lip4tc -lip6tc -lpthread
 # A failing command still counts its time (the script swallows its own failures).
 timed() { local start=$(date +%s.%N); "$@" >/dev/null 2>&1 || true; echo "$(date +%s.%N) - $start" | bc; }

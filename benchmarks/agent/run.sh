@@ -24,13 +24,9 @@ runs=${RUNS:-3}
 layout=${LAYOUT:-classic}
 script=${SG_REFERENCE_SCRIPT:-}
 before=${BEFORE:+$(realpath "$BEFORE")}
-work=$(mktemp -d)
-namespace=sgagent-$$
-cleanup() { ip netns delete "$namespace" 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT INT TERM
-gcc -O2 -o "$work/table-floor" benchmarks/apply/table-floor.c -lip4tc -lip6tc -lpthread
-export XTABLES_LOCKFILE=$work/xtables.lock
 source benchmarks/common.sh
+workspace sgagent
+gcc -O2 -o "$work/table-floor" benchmarks/apply/table-floor.c -lip4tc -lip6tc -lpthread
 
 [ -n "$script" ] && prepare_script "$script"
 

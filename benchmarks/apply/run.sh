@@ -16,13 +16,9 @@ binary=$PWD/.build/release/security-groups
 sizes=${SIZES:-1000 5000}
 runs=${RUNS:-3}
 layout=${LAYOUT:-notrack}
-work=$(mktemp -d)
-namespace=sgbench-$$
-cleanup() { ip netns delete "$namespace" 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT INT TERM
-gcc -O2 -o "$work/table-floor" benchmarks/apply/table-floor.c -lip4tc -lip6tc -lpthread
-export XTABLES_LOCKFILE=$work/xtables.lock
 source benchmarks/common.sh
+workspace sgbench
+gcc -O2 -o "$work/table-floor" benchmarks/apply/table-floor.c -lip4tc -lip6tc -lpthread
 
 fresh() { ip netns delete "$namespace" 2>/dev/null || true; ip netns add "$namespace"; }
 

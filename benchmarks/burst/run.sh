@@ -25,12 +25,8 @@ layout=${LAYOUT:-notrack}
 runs=${RUNS:-1}
 script=${SG_REFERENCE_SCRIPT:-}
 script_sizes=${SCRIPT_SIZES:-1000}
-work=$(mktemp -d)
-namespace=sgburst-$$
-cleanup() { ip netns delete "$namespace" 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT INT TERM
-export XTABLES_LOCKFILE=$work/xtables.lock
 source benchmarks/common.sh
+workspace sgburst
 [ -n "$script" ] && prepare_script "$script"
 
 rules='I:tcp;22;22;0.0.0.0/0,::/0,NEXT;I:tcp;80;443;0.0.0.0/0,::/0,NEXT;I:icmp;-1;-1;0.0.0.0/0,NEXT;I:udp;53;53;10.0.0.0/8,2001:db8::/32,NEXT;'

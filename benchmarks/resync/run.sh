@@ -17,12 +17,8 @@ binary=$PWD/.build-static/release/security-groups
 sizes=${SIZES:-1000 5000}
 runs=${RUNS:-3}
 layout=${LAYOUT:-notrack}
-work=$(mktemp -d)
-namespace=sgresync-$$
-cleanup() { ip netns delete "$namespace" 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT INT TERM
-export XTABLES_LOCKFILE=$work/xtables.lock
 source benchmarks/common.sh
+workspace sgresync
 
 # The host file's two bridges, each with its uplink port (the script needs one).
 fresh() {
