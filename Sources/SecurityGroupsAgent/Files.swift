@@ -19,17 +19,11 @@ enum Files {
         let temporary = "\(directory)/.\((path as NSString).lastPathComponent).\(getpid()).tmp"
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
         guard descriptor >= 0 else { throw Failure(operation: "create", path: temporary, reason: lastError()) }
-        let bytes = Array(contents.utf8)
-        var written = 0
-        while written < bytes.count {
-            let result = bytes[written...].withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
-            guard result > 0 else {
-                let reason = lastError()
-                close(descriptor)
-                unlink(temporary)
-                throw Failure(operation: "write", path: temporary, reason: reason)
-            }
-            written += result
+        guard writeAll(descriptor, Array(contents.utf8)) else {
+            let reason = lastError()
+            close(descriptor)
+            unlink(temporary)
+            throw Failure(operation: "write", path: temporary, reason: reason)
         }
         guard !durable || fsync(descriptor) == 0 else {
             let reason = lastError()
@@ -65,9 +59,7 @@ enum Files {
             let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
             guard descriptor >= 0 else { throw Failure(operation: "create", path: temporary, reason: lastError()) }
             temporaries.append(temporary)
-            let bytes = Array(file.contents.utf8)
-            let written = bytes.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
-            guard written == bytes.count else {
+            guard writeAll(descriptor, Array(file.contents.utf8)) else {
                 let reason = lastError()
                 close(descriptor)
                 throw Failure(operation: "write", path: temporary, reason: reason)
@@ -117,6 +109,18 @@ enum Files {
         } catch {
             throw Failure(operation: "create directory", path: path, reason: "\(error.localizedDescription)")
         }
+    }
+
+    /// Writes all of `bytes`, however many calls it takes; false on an error (in errno).
+    private static func writeAll(_ descriptor: Int32, _ bytes: [UInt8]) -> Bool {
+        var written = 0
+        while written < bytes.count {
+            let result = bytes[written...].withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
+            if result < 0, errno == EINTR { continue }
+            guard result > 0 else { return false }
+            written += result
+        }
+        return true
     }
 
     private static func lastError() -> String { String(cString: strerror(errno)) }

@@ -4,9 +4,7 @@ import SecurityGroupsCore
 /// Quick checks of what the host offers, for `can_bridge_firewall` and `cleanup_rules`.
 public enum IPTablesAvailability {
     public static func ebtablesInstalled() -> Bool {
-        ["/usr/sbin", "/sbin", "/usr/bin", "/bin"].contains { directory in
-            ["ebtables-nft-restore", "ebtables-restore"].contains { FileManager.default.isExecutableFile(atPath: "\(directory)/\($0)") }
-        }
+        (try? EbtablesBackend.tool("ebtables", verb: "restore")) != nil
     }
 
     /// VM chains in the IPv4 filter table, as `cleanup_rules` looks for

@@ -119,7 +119,7 @@ enum EbtablesBackend {
     }
 
     /// `ebtables-nft[-verb]` where installed, else `ebtables[-verb]`.
-    private static func tool(_ base: String, verb: String?) throws(NetfilterError) -> String {
+    static func tool(_ base: String, verb: String?) throws(NetfilterError) -> String {
         let suffix = verb.map { "-\($0)" } ?? ""
         for directory in ["/usr/sbin", "/sbin", "/usr/bin", "/bin"] {
             for name in ["\(base)-nft\(suffix)", "\(base)\(suffix)"] {
