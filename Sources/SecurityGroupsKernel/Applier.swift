@@ -191,7 +191,7 @@ public struct Applier: Sendable {
 
     /// Starts reading the scope's ebtables chains, planning against
     /// `desired` and (unless a dry run) applying the batch.
-    private func syncEbtables(_ desired: EbtablesTable, scope: Scope, dryRun: Bool) -> BackgroundWork<EbtablesOutcome> {
+    private func syncEbtables(_ desired: EbtablesTable, scope: Scope, dryRun: Bool) -> BackgroundWork<EbtablesOutcome, NetfilterError> {
         let recordsChanges = recordsChanges
         return BackgroundWork { () throws(NetfilterError) in
             var outcome = EbtablesOutcome()

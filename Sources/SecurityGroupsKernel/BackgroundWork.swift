@@ -1,26 +1,28 @@
-import Dispatch
+import Foundation
 
-/// Work started on another thread now and waited for later: the ebtables
-/// phase, done by other programs and independent of the sets and tables,
-/// runs beside them.
-final class BackgroundWork<Value: Sendable>: @unchecked Sendable {
+/// Work started on a thread of its own now and waited for later: the
+/// ebtables phase and the IPv6 tables beside the IPv4 ones, and the
+/// sandbox's work inside a network namespace (`setns` moves only the calling
+/// thread, so that work must not run on a shared pool thread).
+package final class BackgroundWork<Value, Failure: Error>: @unchecked Sendable {
     private let done = DispatchSemaphore(value: 0)
-    private var result: Result<Value, NetfilterError>?
+    private var result: Result<Value, Failure>?
 
-    init(_ work: @escaping @Sendable () throws(NetfilterError) -> Value) {
-        DispatchQueue.global().async {
-            do throws(NetfilterError) {
+    package init(_ work: @escaping @Sendable () throws(Failure) -> Value) {
+        let thread = Thread {
+            do throws(Failure) {
                 self.result = .success(try work())
             } catch {
                 self.result = .failure(error)
             }
             self.done.signal()
         }
+        thread.start()
     }
 
     /// Waits for the work and returns its value or throws its error; may be
     /// called more than once.
-    func finish() throws(NetfilterError) -> Value {
+    package func finish() throws(Failure) -> Value {
         done.wait()
         done.signal()
         return try result!.get()

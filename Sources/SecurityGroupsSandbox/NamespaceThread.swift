@@ -13,23 +13,11 @@ enum NamespaceThread {
             throw NetfilterError(operation: "open namespace", object: namespace, reason: String(cString: strerror(errno)))
         }
         defer { close(descriptor) }
-        let outcome = Outcome<T>()
-        let thread = Thread {
-            if sg_setns_network(descriptor) != 0 {
-                outcome.result = .failure(NetfilterError(operation: "join namespace", object: namespace,
-                                                         reason: String(cString: strerror(errno))))
-            } else {
-                outcome.result = Result { try body() }
+        return try BackgroundWork { () throws -> T in
+            guard sg_setns_network(descriptor) == 0 else {
+                throw NetfilterError(operation: "join namespace", object: namespace, reason: String(cString: strerror(errno)))
             }
-            outcome.done.signal()
-        }
-        thread.start()
-        outcome.done.wait()
-        return try outcome.result!.get()
-    }
-
-    private final class Outcome<T>: @unchecked Sendable {
-        let done = DispatchSemaphore(value: 0)
-        var result: Result<T, any Error>?
+            return try body()
+        }.finish()
     }
 }
