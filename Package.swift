@@ -70,7 +70,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SecurityGroupsAgentTests",
-            dependencies: ["SecurityGroupsAgent", "SecurityGroupsCore", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["SecurityGroupsAgent", "SecurityGroupsCore", "SecurityGroupsKernel", .product(name: "Logging", package: "swift-log")]
         ),
         // Real packets through a sandbox host of namespaces, both layouts.
         .testTarget(

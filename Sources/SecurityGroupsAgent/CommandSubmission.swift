@@ -25,7 +25,7 @@ extension Agent {
             // The lock and the answer are waited for together: another process
             // may carry the request out while this one waits for the lock.
             let watch = DirectoryWatch(queue.folder(ticket))
-            let lock = try CommandLock(waitingFor: configuration.lockFile)
+            let lock = try configuration.commandLock(waiting: false)
             defer { lock.release() }
             var events = [pollfd(fd: watch.descriptor, events: Int16(POLLIN), revents: 0),
                           pollfd(fd: lock.ready, events: Int16(POLLIN), revents: 0)]
@@ -34,7 +34,7 @@ extension Agent {
                     response = answered
                     break
                 }
-                if try lock.check() {
+                if try Self.held(lock) {
                     carryOutWaiting(queue)
                     guard let answered = queue.takeResponse(ticket) else {
                         queue.withdraw(ticket)
@@ -56,6 +56,10 @@ extension Agent {
         }
         if let error = response.error { throw AgentError(error, kind: response.status == 2 ? .badInput : .failure) }
         return Outcome(output: response.output, status: response.status, warnings: response.warnings)
+    }
+
+    private static func held(_ lock: FileLock) throws(AgentError) -> Bool {
+        do { return try lock.check() } catch { throw AgentError(error.description) }
     }
 
     /// What a request is carried out with: another process's configuration

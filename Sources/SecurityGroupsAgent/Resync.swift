@@ -38,7 +38,7 @@ extension Agent {
     public func resync(dryRun: Bool = false, progress: (String) -> Void = { _ in }) throws(AgentError) -> ResyncSummary {
         let started = Date()
         do {
-            let lock = try CommandLock(path: configuration.lockFile)
+            let lock = try configuration.commandLock()
             defer { withExtendedLifetime(lock) {} }
             try HostWorld.verify()
             progress("reading the state store and libvirt's domains")

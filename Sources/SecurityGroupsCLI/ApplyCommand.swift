@@ -48,7 +48,7 @@ struct ApplyCommand: ParsableCommand {
         let report: ApplyReport
         do {
             // Never over an agent command (or the script): its lock, as long as it is held.
-            let lock = try dryRun ? nil : CommandLock(path: AgentCommandLine.configuration().lockFile)
+            let lock = try dryRun ? nil : AgentCommandLine.configuration().commandLock()
             defer { withExtendedLifetime(lock) {} }
             report = try Applier(recordsChanges: dryRun).apply(scope: scope, dryRun: dryRun) {
                 Renderer.render(host, layout: options.layout, scope: scope)

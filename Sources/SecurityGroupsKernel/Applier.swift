@@ -231,7 +231,7 @@ public struct Applier: Sendable {
     /// libiptc copy of a large table costs a hundred megabytes or more, and
     /// the ebtables batch, longer than both, runs beside them anyway.
     private func syncTables(_ ruleset: inout Ruleset, scope: Scope, dryRun: Bool) throws(NetfilterError) -> [FamilySync] {
-        let lock = try XtablesLock(timeout: lockTimeout)
+        let lock = try XtablesLock.take(timeout: lockTimeout)
         defer { withExtendedLifetime(lock) {} }
         if case .host = scope {
             let ipv4 = syncFamily(ruleset.ipv4, family: .ipv4, scope: scope, dryRun: dryRun)

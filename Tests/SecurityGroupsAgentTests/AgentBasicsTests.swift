@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import SecurityGroupsAgent
 import SecurityGroupsCore
+import SecurityGroupsKernel
 
 @Suite struct AgentBasicsTests {
     private func temporaryDirectory() throws -> String {
@@ -71,18 +72,22 @@ import SecurityGroupsCore
         #expect(store.load().host.vms.isEmpty)
     }
 
-    @Test func commandLockWaitsAsLongAsItIsHeld() throws {
+    @Test func fileLockWaitsAsLongAsItIsHeld() throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let path = "\(directory)/sg.lock"
-        var held: CommandLock? = try CommandLock(path: path)
+        var held: FileLock? = try FileLock(path: path)
         #expect(held?.waited ?? 1 < 0.1)
-        let waited = LockedValue<Result<Double, AgentError>?>(nil)
+        let waited = LockedValue<Result<Double, NetfilterError>?>(nil)
         let done = DispatchSemaphore(value: 0)
         Thread.detachNewThread {
-            waited.set(Result { () throws(AgentError) in try CommandLock(path: path).waited })
+            waited.set(Result { () throws(NetfilterError) in try FileLock(path: path).waited })
             done.signal()
         }
+        // With a timeout (the xtables lock's way), the wait gives up.
+        let started = Date()
+        #expect(throws: NetfilterError.self) { _ = try FileLock(path: path, timeout: 0.2) }
+        #expect(Date().timeIntervalSince(started) >= 0.2)
         usleep(300_000)
         #expect(done.wait(timeout: .now()) == .timedOut, "the second lock is taken while the first is held")
         held = nil
