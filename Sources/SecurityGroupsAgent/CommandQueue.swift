@@ -8,13 +8,13 @@ import SecurityGroupsKernel
 /// holding `request` until whoever holds the lock has carried it out, then
 /// `response` until its requester takes it (and the directory). Each
 /// requester watches only its own directory, so answering K requests wakes
-/// K processes, not K². Tickets sort in arrival order and end with the
+/// K processes, not K². Tickets (monotonic nanoseconds) sort in arrival order and end with the
 /// requester's pid: a request whose process is gone is nobody's to answer,
 /// it is dropped, never carried out.
 struct CommandQueue {
     let directory: String
 
-    struct Request: Codable, Equatable {
+    struct Request: Codable {
         /// The script's command name and its arguments, as the agent gave them.
         var command: String
         var arguments: [String]
@@ -24,7 +24,7 @@ struct CommandQueue {
     }
 
     /// A carried-out request: what its process prints and its exit status, or the failure.
-    struct Response: Codable, Equatable {
+    struct Response: Codable {
         var output = ""
         var status: Int32 = 0
         var warnings: [String] = []
@@ -36,7 +36,7 @@ struct CommandQueue {
 
     /// Adds a request of this process; returns its ticket.
     func enqueue(_ request: Request) throws(Files.Failure) -> String {
-        let ticket = String(format: "%020llu-%d", Self.realtimeNanoseconds(), getpid())
+        let ticket = String(format: "%020llu-%d", UInt64(MonotonicClock.now() * 1e9), getpid())
         try Files.makeDirectory(folder(ticket))
         try Files.writeAtomically(Self.encode(request), to: path(ticket, "request"), durable: false)
         return ticket
@@ -129,11 +129,5 @@ struct CommandQueue {
     private static func isAlive(_ ticket: String) -> Bool {
         guard let pid = ticket.split(separator: "-").last.flatMap({ Int32($0) }) else { return false }
         return kill(pid, 0) == 0 || errno == EPERM
-    }
-
-    private static func realtimeNanoseconds() -> UInt64 {
-        var time = timespec()
-        clock_gettime(CLOCK_REALTIME, &time)
-        return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
     }
 }

@@ -82,13 +82,15 @@ public struct StateStore: Sendable {
         return decode(path("bridges"), problems: &problems)?.bridges ?? []
     }
 
-    /// Records one VM with its annotations, and the host's bridges.
+    /// Records one VM with its annotations, and the host's bridges (their
+    /// file only when it changes: most commands add no bridge).
     public func save(_ vm: VirtualMachine, hostBridges: [Bridge], annotations: Annotations) throws(AgentError) {
         let own = hostBridges.filter { bridge in vm.nics.contains { $0.bridge == bridge.name } }
+        let bridges = text(HostState(bridges: hostBridges, vms: []))
         do {
             try Files.makeDirectory(directory)
             try Files.writeAtomically(text(HostState(bridges: own, vms: [vm]), annotations: annotations), to: path(vm.name.rawValue))
-            try Files.writeAtomically(text(HostState(bridges: hostBridges, vms: [])), to: path("bridges"))
+            if try Files.read(path("bridges")) != bridges { try Files.writeAtomically(bridges, to: path("bridges")) }
         } catch {
             throw AgentError(error.description)
         }

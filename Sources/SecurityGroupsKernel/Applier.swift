@@ -293,5 +293,4 @@ private struct PhaseClock {
         defer { last = now }
         return now - last
     }
-
 }

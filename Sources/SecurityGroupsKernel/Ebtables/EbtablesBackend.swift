@@ -7,9 +7,9 @@ import SecurityGroupsCore
 enum EbtablesBackend {
     /// Reads `chains`, or the whole table when nil or when more than
     /// `maxListings` of them exist: a chain listing (`ebtables -L CHAIN
-    /// --Lx`) is far cheaper than ebtables-save on a large table. Which chains exist comes from nf_tables itself (one
-    /// netlink dump), so a listing that fails is an error, never "no such
-    /// chain". ebtables-nft commits a batch even to list, so the listings
+    /// --Lx`) is far cheaper than ebtables-save on a large table. Which
+    /// chains exist comes from nf_tables itself (one netlink dump), so a
+    /// listing that fails is an error, never "no such chain". ebtables-nft commits a batch even to list, so the listings
     /// run one after the other, never side by side. Only what the plan
     /// needs is listed, following jumps from the built-in chains: the port
     /// dispatch chains asked for (the plan rebuilds them from their
