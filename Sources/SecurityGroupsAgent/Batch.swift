@@ -1,4 +1,5 @@
 import Foundation
+import SecurityGroupsKernel
 import SecurityGroupsCore
 
 /// Agent commands carried out as one transaction. Each command reads its
@@ -14,8 +15,8 @@ struct Batch {
     /// The VMs the commands changed, by name (nil: destroyed), and in the order they were first changed.
     private var changed: [VMName: VirtualMachine?] = [:]
     private var order: [VMName] = []
-    /// Interfaces of the changed VMs, before and after: the scope's.
-    private var vifs: Set<String> = []
+    /// The changed VMs and their interfaces, before and after.
+    private var vmScope = VMScope()
     /// Whether some command changes ebtables.
     private(set) var changesEbtables = false
     /// Files as the commands left them (nil: removed), before they are written.
@@ -41,7 +42,7 @@ struct Batch {
 
     /// What the commands changed, to render and apply in one scope.
     var host: HostState { HostState(bridges: bridges, vms: order.compactMap { changed[$0] ?? nil }) }
-    var scope: Scope { .vms(Set(order), vifs: vifs) }
+    func scope(_ kernel: KernelQuery) throws(NetfilterError) -> Scope { try vmScope.scope(kernel) }
     var names: [VMName] { order }
 
     /// The bridges and the VM as recorded, or as a command before left it.
@@ -58,7 +59,7 @@ struct Batch {
         let current = host.vms.first { $0.name == name }
         if changed[name] == nil { order.append(name) }
         changed[name] = .some(current)
-        vifs.formUnion(((previous?.nics ?? []) + (current?.nics ?? [])).map(\.vif.rawValue) + extraVIFs)
+        vmScope.add(name, programmed: previous, desired: current, naming: extraVIFs)
         changesEbtables = changesEbtables || ebtables
         for bridge in host.bridges where !bridges.contains(where: { $0.name == bridge.name }) { bridges.append(bridge) }
     }

@@ -1,5 +1,5 @@
 import Foundation
-public import SecurityGroupsCore
+import SecurityGroupsCore
 import SecurityGroupsKernel
 
 /// What `security-groups status` reports: each recorded VM and the host.
@@ -41,9 +41,10 @@ extension Agent {
         do {
             let desired = try desiredHost()
             let annotations = store.annotations()
-            let ruleset = Renderer.render(desired.host, layout: configuration.layout, scope: desired.scope)
-            let changes = try Applier().apply(ruleset, scope: desired.scope, dryRun: true).changes.filter { !$0.hasPrefix("*") }
-            let notrackSets = try KernelTotals.sets(named: AddressFamily.allCases.map(NetfilterNames.notrackSet))
+            let changes = try host.apply(dryRun: true) {
+                Renderer.render(desired.host, layout: configuration.layout, scope: desired.scope)
+            }.changes.filter { !$0.hasPrefix("*") }
+            let notrackSets = try host.sets(named: AddressFamily.allCases.map(NetfilterNames.notrackSet))
             let untracked = Set(notrackSets.flatMap(\.members))
             var attributed = Set<Int>()
             var vms: [HostStatus.VM] = []
@@ -65,8 +66,8 @@ extension Agent {
                                          ipv4: tracking(.ipv4), ipv6: tracking(.ipv6), rules: vm.rules?.count, inSync: inSync))
             }
             return HostStatus(layout: configuration.layout.rawValue, vms: vms,
-                              tables: Dictionary(uniqueKeysWithValues: try KernelTotals.ruleCounts().map { ($0.table, $0.rules) }),
-                              sets: try KernelTotals.sets().count, conntrackEntries: KernelTotals.conntrackEntries(),
+                              tables: Dictionary(uniqueKeysWithValues: try host.ruleCounts().map { ($0.table, $0.rules) }),
+                              sets: try host.sets(named: nil).count, conntrackEntries: host.conntrackEntries,
                               hostInSync: attributed.count == changes.count, pendingChanges: changes.count, problems: desired.problems)
         } catch let error as AgentError {
             throw error

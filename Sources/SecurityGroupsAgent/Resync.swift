@@ -1,5 +1,5 @@
 import Foundation
-public import SecurityGroupsCore
+import SecurityGroupsCore
 public import SecurityGroupsKernel
 
 /// What a resync did.
@@ -40,7 +40,7 @@ extension Agent {
         do {
             let lock = try configuration.commandLock()
             defer { withExtendedLifetime(lock) {} }
-            try HostWorld.verify()
+            try host.checkHost()
             progress("reading the state store and libvirt's domains")
             let desired = try desiredHost()
             var summary = ResyncSummary()
@@ -48,13 +48,13 @@ extension Agent {
             summary.notRunning = desired.notRunning
             summary.unrecorded = desired.unrecorded
             summary.problems = desired.problems
-            let (host, scope) = (desired.host, desired.scope)
-            progress("rendering \(host.vms.count) VMs and applying them")
+            let (programmed, scope) = (desired.host, desired.scope)
+            progress("rendering \(programmed.vms.count) VMs and applying them")
             var counts = (rules: 0, sets: 0)
             // Rendered inside the apply, which then owns the ruleset and lets
             // go of each family's rules once they are committed.
-            summary.report = try Applier(recordsChanges: dryRun).apply(scope: scope, dryRun: dryRun) {
-                let ruleset = Renderer.render(host, layout: configuration.layout, scope: scope)
+            summary.report = try host.apply(dryRun: dryRun, recordsChanges: dryRun) {
+                let ruleset = Renderer.render(programmed, layout: configuration.layout, scope: scope)
                 counts.rules = AddressFamily.allCases.flatMap { ruleset.iptables($0).tables }.map(\.ruleCount).reduce(0, +)
                     + ruleset.ebtables.ruleCount
                 counts.sets = ruleset.ipsets.count
@@ -63,7 +63,7 @@ extension Agent {
             (summary.rules, summary.sets) = counts
             if !dryRun {
                 progress("recording state and rule logs")
-                try rewriteRecords(host, annotations: store.annotations(), domainIDs: desired.domainIDs)
+                try rewriteRecords(programmed, annotations: store.annotations(), domainIDs: desired.domainIDs)
             }
             summary.seconds = Date().timeIntervalSince(started)
             logger.info("\(summary.line)")
@@ -96,35 +96,36 @@ extension Agent {
 
     func desiredHost() throws -> DesiredHost {
         let (recorded, problems) = store.load()
-        let client = try libvirt()
-        let domains = try client.domains()
+        let domains = try host.domains()
         let aliveNames = Set(domains.filter { $0.state == .running || $0.state == .paused }.map(\.name))
         var desired = DesiredHost(host: HostState(bridges: recorded.bridges, vms: []), scope: .host, recorded: recorded.vms,
                                   domainIDs: Dictionary(domains.map { ($0.name, $0.id.map(String.init) ?? "-1") },
                                                         uniquingKeysWith: { first, _ in first }),
                                   problems: problems)
-        var oldVIFs: Set<String> = []
+        var vmScope = VMScope()
         for var vm in recorded.vms {
             guard aliveNames.contains(vm.name.rawValue) else {
                 desired.notRunning.append(vm.name.rawValue)
                 continue
             }
-            oldVIFs.formUnion(vm.nics.map(\.vif.rawValue))
-            let interfaces = try client.interfaces(of: vm.name.rawValue) ?? []
+            let programmed = vm
+            let interfaces = try host.interfaces(of: vm.name.rawValue) ?? []
             vm.nics = try Self.matching(vm.nics, to: interfaces, of: vm.name, problems: &desired.problems)
             desired.host.vms.append(vm)
+            vmScope.add(vm.name, programmed: programmed, desired: vm)
         }
-        let host = desired.host
-        desired.host.bridges = host.bridges.filter { bridge in host.vms.contains { $0.nics.contains { $0.bridge == bridge.name } } }
+        let running = desired.host
+        desired.host.bridges = running.bridges.filter { bridge in running.vms.contains { $0.nics.contains { $0.bridge == bridge.name } } }
         let recordedNames = Set(recorded.vms.map(\.name.rawValue))
-        let inKernel = try IPTablesAvailability.vmChainNames()
+        let inKernel = try host.vmChainNames()
         desired.unrecorded = inKernel.filter { aliveNames.contains($0) && !recordedNames.contains($0) }
         // Without VMs of others in the kernel the whole host is ours;
         // otherwise only the recorded VMs and the dead VMs' leftovers.
         if !desired.unrecorded.isEmpty {
-            let dead = inKernel.filter { !aliveNames.contains($0) }.compactMap { try? VMName($0) }
-            let vifs = oldVIFs.union(host.vms.flatMap { $0.nics.map(\.vif.rawValue) })
-            desired.scope = .vms(Set(host.vms.map(\.name) + dead), vifs: vifs)
+            for dead in inKernel.filter({ !aliveNames.contains($0) }).compactMap({ try? VMName($0) }) {
+                vmScope.add(dead, programmed: recorded.vms.first { $0.name == dead }, desired: nil)
+            }
+            desired.scope = try vmScope.scope(kernel)
         }
         return desired
     }

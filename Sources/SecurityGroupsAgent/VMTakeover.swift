@@ -10,14 +10,14 @@ extension Agent {
     /// `nic`, when the command names one, is taken as given. Nil when the
     /// kernel holds no default rules of the VM.
     func adopted(_ name: VMName, id: UInt64?, nic: NIC?) throws -> VirtualMachine? {
-        let jumps = try KernelQuery.defaultJumps(name)
-        guard !jumps.isEmpty, let chains = try KernelQuery.securityGroupChains(name) else { return nil }
+        let jumps = try kernel.defaultJumps(name)
+        guard !jumps.isEmpty, let chains = try kernel.securityGroupChains(name) else { return nil }
         if let nic, !jumps.contains(where: { $0.vif == nic.vif.rawValue }) { return nil }
-        let libvirtMACs = Dictionary((try libvirt().interfaces(of: name.rawValue) ?? []).compactMap { interface in
+        let libvirtMACs = Dictionary((try host.interfaces(of: name.rawValue) ?? []).compactMap { interface in
             interface.vif.flatMap { vif in interface.mac.flatMap(MACAddress.init).map { (vif, $0) } }
         }, uniquingKeysWith: { first, _ in first })
-        let sourceMACs = Array(try KernelQuery.sourceMACs(name).reversed())
-        let arp = try KernelQuery.arpAddresses(name)
+        let sourceMACs = Array(try kernel.sourceMACs(name).reversed())
+        let arp = try kernel.arpAddresses(name)
         var nics: [NIC] = []
         for (index, jump) in jumps.enumerated() {
             if let nic, jump.vif == nic.vif.rawValue {
@@ -31,14 +31,14 @@ extension Agent {
                             mac: mac, ipv4: addresses.first, secondaryAddresses: addresses.dropFirst().map(IPAddress.v4)))
         }
         guard !nics.isEmpty else { return nil }
-        let redirects = try KernelQuery.metadataRedirects(name, vifs: Set(nics.map(\.vif.rawValue)))
+        let redirects = try kernel.metadataRedirects(name, vifs: Set(nics.map(\.vif.rawValue)))
         for index in nics.indices where nics[index].metadata == nil {
             nics[index].metadata = redirects[nics[index].vif.rawValue]
         }
         // IPv6 addresses are one set for the whole VM: keep the unassigned ones on the first NIC.
         let linkLocal = Set(nics.compactMap { $0.mac?.linkLocalIPv6 })
         let known = Set(nics.flatMap(\.ipv6Addresses))
-        let others = try KernelQuery.ipv6SetMembers(name).filter { !linkLocal.contains($0) && !known.contains($0) }
+        let others = try kernel.ipv6SetMembers(name).filter { !linkLocal.contains($0) && !known.contains($0) }
         let first = nics.firstIndex { $0.vif == nic?.vif } ?? 0
         nics[first].secondaryAddresses += others.map(IPAddress.v6)
         // An empty egress chain means the VM's rules never arrived.

@@ -34,25 +34,9 @@ struct ApplyCommand: ParsableCommand {
         } catch {
             throw CLIError(error.description)
         }
-        let scope: Scope
-        do {
-            try HostWorld.verify(allowNFTables: allowNftHost)
-            // Its ports now, and those its chains in the kernel name (a VM gone from the file).
-            scope = try name.map { (name) throws(NetfilterError) in
-                let vifs = host.vms.first { $0.name == name }?.nics.map(\.vif.rawValue) ?? []
-                return Scope.vm(name, vifs: Set(vifs).union(try KernelQuery.ports(of: [name])))
-            } ?? .host
-        } catch {
-            throw CLIError(error.description)
-        }
         let report: ApplyReport
         do {
-            // Never over an agent command (or the script): its lock, as long as it is held.
-            let lock = try dryRun ? nil : AgentCommandLine.configuration().commandLock()
-            defer { withExtendedLifetime(lock) {} }
-            report = try Applier(recordsChanges: dryRun).apply(scope: scope, dryRun: dryRun) {
-                Renderer.render(host, layout: options.layout, scope: scope)
-            }
+            report = try AgentCommandLine.agent().apply(host, layout: options.layout, vm: name, dryRun: dryRun, allowNFTables: allowNftHost)
         } catch {
             throw CLIError("\(error)")
         }

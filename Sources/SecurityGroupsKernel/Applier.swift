@@ -39,6 +39,11 @@ public struct ApplyError: Error, CustomStringConvertible, Sendable {
     public var failure: NetfilterError
     public var applied: [String]
 
+    public init(failure: NetfilterError, applied: [String] = []) {
+        self.failure = failure
+        self.applied = applied
+    }
+
     public var description: String {
         "\(failure)" + (applied.isEmpty ? "; nothing was changed" : "; already applied: \(applied.joined(separator: ", "))")
     }
@@ -67,18 +72,18 @@ public struct Applier: Sendable {
         self.recordsChanges = recordsChanges
     }
 
-    /// Applies `ruleset`, which must have been rendered for the same `scope`.
-    public func apply(_ ruleset: Ruleset, scope: Scope = .host, dryRun: Bool = false) throws(ApplyError) -> ApplyReport {
-        try apply(scope: scope, dryRun: dryRun) { ruleset }
+    /// Applies `ruleset` in the scope it was rendered for.
+    public func apply(_ ruleset: Ruleset, dryRun: Bool = false) throws(ApplyError) -> ApplyReport {
+        try apply(dryRun: dryRun) { ruleset }
     }
 
-    /// Applies the ruleset `render` returns for `scope`. ebtables shares no
-    /// object with the sets and tables and its tools are slow on a large
-    /// table, so its read, plan and batch run beside them, on another thread.
-    /// With `ebtables` false the ebtables phase is skipped: for a caller
-    /// that knows nothing of the VM's ebtables state changed (a rules update).
-    public func apply(scope: Scope, dryRun: Bool = false, ebtables: Bool = true,
-                      render: () throws -> Ruleset) throws(ApplyError) -> ApplyReport {
+    /// Applies the ruleset `render` returns, in the scope it was rendered
+    /// for. ebtables shares no object with the sets and tables and its
+    /// tools are slow on a large table, so its read, plan and batch run
+    /// beside them, on another thread. With `ebtables` false the ebtables
+    /// phase is skipped: for a caller that knows nothing of the VM's
+    /// ebtables state changed (a rules update).
+    public func apply(dryRun: Bool = false, ebtables: Bool = true, render: () throws -> Ruleset) throws(ApplyError) -> ApplyReport {
         var report = ApplyReport()
         report.recordsChanges = recordsChanges
         var applied: [String] = []
@@ -86,6 +91,7 @@ public struct Applier: Sendable {
         func step<T>(_ body: () throws -> T) throws(ApplyError) -> T { try Self.step(applied: applied, body) }
 
         var ruleset = try step { try render() }
+        let scope = ruleset.scope
         report.timings.append(("render", clock.lap()))
         let ebtablesSync = ebtables ? syncEbtables(ruleset.ebtables, scope: scope, dryRun: dryRun) : nil
         do throws(ApplyError) {

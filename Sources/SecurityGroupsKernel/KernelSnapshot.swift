@@ -7,6 +7,12 @@ public struct KernelSnapshot: Sendable {
     public var sets: [KernelSet]
     public var ebtables: KernelEbtablesState
 
+    public init(tables: [AddressFamily: [KernelTableState]], sets: [KernelSet], ebtables: KernelEbtablesState) {
+        self.tables = tables
+        self.sets = sets
+        self.ebtables = ebtables
+    }
+
     public static func read() throws(NetfilterError) -> KernelSnapshot {
         var tables: [AddressFamily: [KernelTableState]] = [:]
         for family in AddressFamily.allCases {

@@ -117,8 +117,7 @@ public enum EbtablesPlanner {
         if InterfaceDispatch.Direction.allCases.contains(where: { rule == EbtablesSaveFormat.body(PortDispatch.rootJump($0)) }) {
             return true
         }
-        let words = rule.split(separator: " ")
-        guard words.count == 4, words[0] == "-i" || words[0] == "-o", words[2] == "-j" else { return false }
-        return scope.ownsEbtablesJump(String(words[3]))
+        guard let jump = EbtablesSaveFormat.rule(rule)?.portJump else { return false }
+        return scope.ownsEbtablesJump(jump.chain)
     }
 }

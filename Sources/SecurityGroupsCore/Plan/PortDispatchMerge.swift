@@ -38,9 +38,7 @@ extension PortDispatch {
             var held: [String: [InterfaceDispatch.Branch]] = [:]
             for (chain, rules) in kernel.chains where direction.owns(chain) {
                 held[chain] = rules.compactMap { rule in
-                    let words = rule.split(separator: " ")
-                    guard words.count == 4, words[0] == "-i" || words[0] == "-o", words[2] == "-j" else { return nil }
-                    return InterfaceDispatch.Branch(pattern: String(words[1]), target: String(words[3]))
+                    EbtablesSaveFormat.rule(rule)?.portJump.map { InterfaceDispatch.Branch(pattern: $0.port, target: $0.chain) }
                 }
             }
             let rendered = desired.chains.filter { direction.owns($0.key) }

@@ -71,3 +71,14 @@ public enum EbtablesTarget: Hashable, Sendable {
     /// `-j dnat --to-dst MAC --dnat-target ACCEPT`.
     case destinationNAT(MACAddress)
 }
+
+extension EbtablesRule {
+    /// `-i PORT -j CHAIN` or `-o PORT -j CHAIN` and nothing else: a jump of
+    /// the port dispatch, or the script's jump into a VM's chain.
+    public var portJump: (port: String, chain: String)? {
+        guard case .jump(let chain) = target,
+              self == EbtablesRule(inInterface: inInterface, outInterface: outInterface, target: target),
+              let port = inInterface ?? outInterface, (inInterface == nil) != (outInterface == nil) else { return nil }
+        return (port, chain)
+    }
+}

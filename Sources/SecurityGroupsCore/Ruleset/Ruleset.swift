@@ -7,12 +7,16 @@ public struct Ruleset: Equatable, Sendable {
     public var ipsets: [IPSet]
     /// The ebtables `nat` table: our chains and our PREROUTING/POSTROUTING jumps.
     public var ebtables: EbtablesTable
+    /// What it was rendered for, and so what applying it may change: a
+    /// ruleset rendered for some VMs says nothing of the others.
+    public let scope: Scope
 
-    public init(ipv4: IPTablesFamily, ipv6: IPTablesFamily, ipsets: [IPSet], ebtables: EbtablesTable) {
+    public init(ipv4: IPTablesFamily, ipv6: IPTablesFamily, ipsets: [IPSet], ebtables: EbtablesTable, scope: Scope) {
         self.ipv4 = ipv4
         self.ipv6 = ipv6
         self.ipsets = ipsets
         self.ebtables = ebtables
+        self.scope = scope
     }
 
     public func iptables(_ family: AddressFamily) -> IPTablesFamily { family == .ipv4 ? ipv4 : ipv6 }

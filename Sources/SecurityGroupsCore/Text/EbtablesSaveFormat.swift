@@ -46,3 +46,59 @@ public enum EbtablesSaveFormat {
         return words.joined(separator: " ")
     }
 }
+
+extension EbtablesSaveFormat {
+    /// The rule a chain listing prints (`-A CHAIN ` cut off): the inverse of
+    /// `body`, for the kinds our layouts and the script write; nil for any
+    /// other rule (another tool's, or a form we never write).
+    public static func rule(_ body: String) -> EbtablesRule? {
+        var words = body.split(separator: " ").map(String.init)[...]
+        var rule = EbtablesRule(target: .accept)
+        var target: EbtablesTarget?
+        func value() -> String? { words.popFirst() }
+        func inverted() -> Bool {
+            guard words.first == "!" else { return false }
+            words.removeFirst()
+            return true
+        }
+        while let option = words.popFirst() {
+            switch option {
+            case "-p": guard let type = value().flatMap(EbtablesRule.EtherType.init) else { return nil }; rule.etherType = type
+            case "-s": guard let mac = value().flatMap(MACAddress.init) else { return nil }; rule.sourceMAC = mac
+            case "-i": guard let name = value() else { return nil }; rule.inInterface = name
+            case "-o": guard let name = value() else { return nil }; rule.outInterface = name
+            case "--arp-op": guard let operation = value().flatMap(EbtablesRule.ARPOperation.init) else { return nil }; rule.arpOperation = operation
+            case "--arp-ip-src":
+                rule.arpIPSourceInverted = inverted()
+                guard let ip = value().flatMap(IPv4Address.init) else { return nil }
+                rule.arpIPSource = ip
+            case "--arp-ip-dst":
+                rule.arpIPDestinationInverted = inverted()
+                guard let ip = value().flatMap(IPv4Address.init) else { return nil }
+                rule.arpIPDestination = ip
+            case "--arp-mac-src": guard let mac = value().flatMap(MACAddress.init) else { return nil }; rule.arpMACSource = mac
+            case "--arp-mac-dst": guard let mac = value().flatMap(MACAddress.init) else { return nil }; rule.arpMACDestination = mac
+            case "--ip-dst": guard let ip = value().flatMap(IPv4Address.init) else { return nil }; rule.ipDestination = ip
+            case "--ip-proto": guard value() == "tcp", words.popFirst() == "--ip-dport", let port = value().flatMap(UInt16.init) else { return nil }
+                rule.ipTCPDestinationPort = port
+            case "-j":
+                switch value() {
+                case "ACCEPT": target = .accept
+                case "DROP": target = .drop
+                case "RETURN": target = .return
+                case "dnat":
+                    guard words.popFirst() == "--to-dst", let mac = value().flatMap(MACAddress.init),
+                          Array(words) == ["--dnat-target", "ACCEPT"] else { return nil }
+                    words = []
+                    target = .destinationNAT(mac)
+                case let chain?: target = .jump(chain)
+                case nil: return nil
+                }
+            default: return nil
+            }
+        }
+        guard let target else { return nil }
+        rule.target = target
+        return rule
+    }
+}

@@ -27,8 +27,7 @@ enum EbtablesBackend {
         var state = KernelEbtablesState()
         func targets(_ chain: String) -> [String] {
             (state.chains[chain] ?? []).compactMap { rule in
-                let words = rule.split(separator: " ")
-                return words.firstIndex(of: "-j").flatMap { $0 + 1 < words.count ? String(words[$0 + 1]) : nil }
+                if case .jump(let target)? = EbtablesSaveFormat.rule(rule)?.target { target } else { nil }
             }
         }
         var queue = chains.filter { EbtablesTable.builtinChains.contains($0) && existing.contains($0) }

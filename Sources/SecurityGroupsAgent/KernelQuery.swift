@@ -1,20 +1,24 @@
-public import SecurityGroupsCore
+import SecurityGroupsCore
+import SecurityGroupsKernel
 
-/// Questions about what the script left in the kernel for one VM, for the
-/// agent commands that take such a VM over: its objects by the script's names.
-public enum KernelQuery {
+/// Questions about what the kernel holds for some VMs, asked through the
+/// host backend: for the commands that take a VM the script programmed
+/// over (its objects by the script's names), and for the interfaces a VM
+/// scope must cover when nothing recorded them.
+struct KernelQuery {
+    let host: any HostBackend
+
     /// Whether a bridge chain already sends `vif` into the VM's default
     /// chain (IPv4): the script's test for "default rules are programmed".
-    public static func hasDefaultRules(_ vm: VMName, vif: String) throws(NetfilterError) -> Bool {
+    func hasDefaultRules(_ vm: VMName, vif: String) throws(NetfilterError) -> Bool {
         try defaultJumps(vm).contains { $0.vif == vif }
     }
 
     /// The VM's NICs as the bridge chains know them: `(bridge, vif)` of every
     /// IPv4 `BF-<bridge>-IN` jump into its default chain, in rule order
     /// (the order they were programmed in), bridges by name.
-    public static func defaultJumps(_ vm: VMName) throws(NetfilterError) -> [(bridge: String, vif: String)] {
-        var codec = RuleCodec()
-        let table = try IPTablesHandle(family: .ipv4, table: .filter).read(codec: &codec, scope: .vm(vm))
+    func defaultJumps(_ vm: VMName) throws(NetfilterError) -> [(bridge: String, vif: String)] {
+        let table = try host.table(.filter, .ipv4, scope: .vm(vm))
         let target = Target.jump(NetfilterNames.script(vm).defaultChain)
         var jumps: [(bridge: String, vif: String)] = []
         for chain in table.chains.keys.sorted() where chain.hasPrefix("BF-") && chain.hasSuffix("-IN") {
@@ -31,10 +35,9 @@ public enum KernelQuery {
     /// The ports the VMs' own chains name (physdev in or out), ours and the
     /// script's: the interfaces a VM had when nothing recorded them, so a
     /// VM scope finds its ports' dispatch entries.
-    public static func ports(of vms: Set<VMName>) throws(NetfilterError) -> Set<String> {
+    func ports(of vms: Set<VMName>) throws(NetfilterError) -> Set<String> {
         guard !vms.isEmpty else { return [] }
-        var codec = RuleCodec()
-        let table = try IPTablesHandle(family: .ipv4, table: .filter).read(codec: &codec, scope: .vms(vms, vifs: []))
+        let table = try host.table(.filter, .ipv4, scope: .vms(vms, vifs: []))
         let chains = vms.flatMap { [NetfilterNames($0), NetfilterNames.script($0)] }.flatMap { [$0.defaultChain, $0.vmChain] }
         var ports: Set<String> = []
         for chain in chains {
@@ -48,53 +51,41 @@ public enum KernelQuery {
     }
 
     /// The MACs of the VM's `-in-src` chain, in rule order (newest NIC first).
-    public static func sourceMACs(_ vm: VMName) throws(NetfilterError) -> [MACAddress] {
-        (try EbtablesBackend.list(NetfilterNames.script(vm).ebtablesInSource) ?? []).compactMap { rule in
-            let words = rule.split(separator: " ").map(String.init)
-            guard let at = words.firstIndex(of: "-s"), at + 1 < words.count else { return nil }
-            return MACAddress(words[at + 1])
-        }
+    func sourceMACs(_ vm: VMName) throws(NetfilterError) -> [MACAddress] {
+        try rules(of: NetfilterNames.script(vm).ebtablesInSource).compactMap(\.sourceMAC)
     }
 
     /// The IPv4 addresses the VM's ARP chain (`<vm>-in-ips`) allows, by MAC,
     /// in the order the rules stand (newest first, as the script inserts).
-    public static func arpAddresses(_ vm: VMName) throws(NetfilterError) -> [(mac: MACAddress, ip: IPv4Address)] {
-        let rules = try EbtablesBackend.list(NetfilterNames.script(vm).ebtablesInIPs) ?? []
-        return rules.compactMap { rule in
-            let words = rule.split(separator: " ").map(String.init)
-            guard let macAt = words.firstIndex(of: "-s"), macAt + 1 < words.count, let mac = MACAddress(words[macAt + 1]),
-                  let ipAt = words.firstIndex(of: "--arp-ip-src"), ipAt + 1 < words.count, let ip = IPv4Address(words[ipAt + 1])
-            else { return nil }
+    func arpAddresses(_ vm: VMName) throws(NetfilterError) -> [(mac: MACAddress, ip: IPv4Address)] {
+        try rules(of: NetfilterNames.script(vm).ebtablesInIPs).compactMap { rule in
+            guard let mac = rule.sourceMAC, let ip = rule.arpIPSource, !rule.arpIPSourceInverted else { return nil }
             return (mac, ip)
         }
     }
 
     /// The members of the VM's IPv6 address set.
-    public static func ipv6SetMembers(_ vm: VMName) throws(NetfilterError) -> [IPv6Address] {
-        try IPSetBackend.save(names: [NetfilterNames.script(vm).ipv6Set]).flatMap { $0.members.compactMap { IPv6Address($0) } }
+    func ipv6SetMembers(_ vm: VMName) throws(NetfilterError) -> [IPv6Address] {
+        try host.sets(named: [NetfilterNames.script(vm).ipv6Set]).flatMap { $0.members.compactMap { IPv6Address($0) } }
     }
 
     /// The VM's ingress and egress chains in both families, or nil when its
     /// IPv4 ingress chain does not exist.
-    public static func securityGroupChains(_ vm: VMName) throws(NetfilterError)
+    func securityGroupChains(_ vm: VMName) throws(NetfilterError)
         -> (ingress4: [KernelRule], egress4: [KernelRule], ingress6: [KernelRule], egress6: [KernelRule])? {
         let names = NetfilterNames.script(vm)
-        var codec = RuleCodec()
-        let v4 = try IPTablesHandle(family: .ipv4, table: .filter).read(codec: &codec, scope: .vm(vm))
-        let v6 = try IPTablesHandle(family: .ipv6, table: .filter).read(codec: &codec, scope: .vm(vm))
+        let v4 = try host.table(.filter, .ipv4, scope: .vm(vm))
+        let v6 = try host.table(.filter, .ipv6, scope: .vm(vm))
         guard let ingress4 = v4.chains[names.vmChain] else { return nil }
         return (ingress4, v4.chains[names.egressChain] ?? [], v6.chains[names.vmChain] ?? [], v6.chains[names.egressChain] ?? [])
     }
 
     /// The metadata redirects `post_default_network_rules` left for the VM's
     /// vifs: the DNAT in nat PREROUTING and the MAC rewrite in its `-in` chain.
-    public static func metadataRedirects(_ vm: VMName, vifs: Set<String>) throws(NetfilterError) -> [String: MetadataRedirect] {
-        var codec = RuleCodec()
-        let nat = try IPTablesHandle(family: .ipv4, table: .nat).read(codec: &codec, scope: .vm(vm, vifs: vifs))
-        let hostMAC = (try EbtablesBackend.list(NetfilterNames.script(vm).ebtablesIn) ?? []).compactMap { rule -> MACAddress? in
-            let words = rule.split(separator: " ").map(String.init)
-            guard let at = words.firstIndex(of: "--to-dst"), at + 1 < words.count else { return nil }
-            return MACAddress(words[at + 1])
+    func metadataRedirects(_ vm: VMName, vifs: Set<String>) throws(NetfilterError) -> [String: MetadataRedirect] {
+        let nat = try host.table(.nat, .ipv4, scope: .vm(vm, vifs: vifs))
+        let hostMAC = try rules(of: NetfilterNames.script(vm).ebtablesIn).lazy.compactMap { rule -> MACAddress? in
+            if case .destinationNAT(let mac) = rule.target { mac } else { nil }
         }.first
         guard let hostMAC else { return [:] }
         var redirects: [String: MetadataRedirect] = [:]
@@ -104,5 +95,10 @@ public enum KernelQuery {
             redirects[vif] = MetadataRedirect(dhcpServer: server, hostIP: hostIP, hostMAC: hostMAC)
         }
         return redirects
+    }
+
+    /// An ebtables chain's rules we can read (none when it does not exist).
+    private func rules(of chain: String) throws(NetfilterError) -> [EbtablesRule] {
+        (try host.ebtablesChain(chain) ?? []).compactMap { EbtablesSaveFormat.rule($0) }
     }
 }

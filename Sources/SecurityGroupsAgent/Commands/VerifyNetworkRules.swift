@@ -7,12 +7,10 @@ import SecurityGroupsKernel
 /// (bridge), 4 (default rules) or 5 (ebtables). Unlike the script it expects
 /// MAC addresses as ebtables-nft prints them (`02:00:...`), so correct
 /// rules on an nf_tables host pass.
-struct Verifier {
-    let agent: Agent
-
+extension Agent {
     func verify(_ arguments: AgentArguments) throws -> Agent.Outcome {
         guard let nameText = arguments.vmName, let ipText = arguments.vmIP, let macText = arguments.vmMAC else {
-            return Agent.Outcome(output: "vm_name, vm_ip and vm_mac must be specifed\n", status: 1)
+            return Outcome(output: "vm_name, vm_ip and vm_mac must be specifed\n", status: 1)
         }
         let name = try VMName(nameText)
         let ip = try AgentArgument.ipv4(ipText)
@@ -21,33 +19,33 @@ struct Verifier {
         var bridge = try arguments.bridge.map { (text) throws(InputError) in try InterfaceName(text, field: "brname") }
         var vif = try arguments.vif.map { (text) throws(InputError) in try InterfaceName(text, field: "vif") }
         if bridge == nil || vif == nil {
-            let interface = try agent.libvirt().interfaces(of: name.rawValue)?.first { $0.mac == mac.description }
+            let interface = try host.interfaces(of: name.rawValue)?.first { $0.mac == mac.description }
             if bridge == nil {
-                guard let found = interface?.bridge else { return Agent.Outcome(output: "Cannot find bridge\n", status: 1) }
+                guard let found = interface?.bridge else { return Outcome(output: "Cannot find bridge\n", status: 1) }
                 bridge = try InterfaceName(found, field: "brname")
             }
             if vif == nil {
-                guard let found = interface?.vif else { return Agent.Outcome(output: "Cannot find vif\n", status: 1) }
+                guard let found = interface?.vif else { return Outcome(output: "Cannot find vif\n", status: 1) }
                 vif = try InterfaceName(found, field: "vif")
             }
         }
         let secondary = try arguments.secondaryIPs.map { (text) throws(InputError) in try AgentArgument.secondaryIPs(text) } ?? []
         let addresses = secondary.compactMap { if case .v4(let a) = $0 { a } else { nil } }.reversed() + [ip]
 
-        let snapshot = try KernelSnapshot.read()
+        let snapshot = try host.snapshot()
         let names = NetfilterNames(name)
         func members(_ set: String) -> [String] { snapshot.sets.first { $0.name == set }?.members ?? [] }
         for address in addresses where !members(names.ipv4Set).contains(address.description) {
-            return Agent.Outcome(output: "vm ip \(address) is not found\n", status: 2)
+            return Outcome(output: "vm ip \(address) is not found\n", status: 2)
         }
         if let ipv6, !members(names.ipv6Set).contains(ipv6.description) {
-            return Agent.Outcome(output: "vm ipv6 \(ipv6) is not found\n", status: 2)
+            return Outcome(output: "vm ipv6 \(ipv6) is not found\n", status: 2)
         }
 
         let text = snapshot.ownedText
         let iptables = text.iptables.split(separator: "\n").map(String.init)
         let brfw = NetfilterNames.bridgeChain(bridge!)
-        let uplink = HostInterfaces.uplink(of: bridge!.rawValue) ?? ""
+        let uplink = host.uplink(of: bridge!.rawValue) ?? ""
         let bridgeRules = [
             "-A FORWARD -o \(bridge!) -m physdev --physdev-is-bridged -j \(brfw)",
             "-A FORWARD -i \(bridge!) -m physdev --physdev-is-bridged -j \(brfw)",
@@ -57,7 +55,7 @@ struct Verifier {
             "-A \(brfw) -m physdev --physdev-out \(uplink) --physdev-is-bridged -j ACCEPT",
         ]
         if let missing = bridgeRules.first(where: { !iptables.contains($0) }) {
-            return Agent.Outcome(output: "Rule '\(missing)' is not found\n", status: 3)
+            return Outcome(output: "Rule '\(missing)' is not found\n", status: 3)
         }
         let def = names.defaultChain, set = names.ipv4Set, v = vif!
         let lines = Set(iptables)
@@ -66,7 +64,7 @@ struct Verifier {
                 "-A \(chain) -m physdev --physdev-\(option) \(pattern) --physdev-is-bridged -j \(target)"
             }
             if !reaches(lines, from: brfw + suffix, port: v.rawValue, target: def, direction, jump) {
-                return Agent.Outcome(output: "Cannot find rule '\(jump(brfw + suffix, v.rawValue, def))'\n", status: 4)
+                return Outcome(output: "Cannot find rule '\(jump(brfw + suffix, v.rawValue, def))'\n", status: 4)
             }
         }
         let defaultRules = [
@@ -83,7 +81,7 @@ struct Verifier {
         ]
         let relevant = iptables.filter { $0.contains(name.rawValue) || $0.contains(def) }
         if let missing = firstMissingInOrder(defaultRules, in: relevant) {
-            return Agent.Outcome(output: "Cannot find rule '\(missing)'\n", status: 4)
+            return Outcome(output: "Cannot find rule '\(missing)'\n", status: 4)
         }
 
         let ebtables = text.ebtables.split(separator: "\n").map(String.init)
@@ -92,7 +90,7 @@ struct Verifier {
                                                      ("POSTROUTING", "o", names.ebtablesOut, .out)] {
             let jump = { (chain: String, pattern: String, target: String) in "-A \(chain) -\(option) \(pattern) -j \(target)" }
             if !reaches(ebtablesLines, from: builtin, port: v.rawValue, target: target, direction, jump) {
-                return Agent.Outcome(output: "Rule '\(jump(builtin, v.rawValue, target))' is not found\n", status: 5)
+                return Outcome(output: "Rule '\(jump(builtin, v.rawValue, target))' is not found\n", status: 5)
             }
         }
         let base = names.ebtablesBase
@@ -112,10 +110,10 @@ struct Verifier {
         let vmLines = ebtables.filter { $0.contains(name.rawValue) || $0.contains(base) }
         for group in groups {
             if let missing = firstMissingInOrder(group, in: vmLines) {
-                return Agent.Outcome(output: "Cannot find rule '\(missing)'\n", status: 5)
+                return Outcome(output: "Cannot find rule '\(missing)'\n", status: 5)
             }
         }
-        return Agent.Outcome()
+        return Outcome()
     }
 
     /// Whether `lines` send a packet of `port` from `chain` into `target`:

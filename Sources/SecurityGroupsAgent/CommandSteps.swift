@@ -1,0 +1,50 @@
+import Foundation
+import SecurityGroupsCore
+import SecurityGroupsKernel
+
+/// Steps the agent commands share.
+extension Agent {
+    /// Logs what an apply changed, for whom.
+    func log(_ report: ApplyReport, for subject: String) {
+        let tables = report.committedTables.isEmpty ? "no commit" : "committed \(report.committedTables.joined(separator: ", "))"
+        logger.info("\(subject): \(report.changeCount) changes, \(tables)")
+        for change in report.changes { logger.debug("  \(change)") }
+        for warning in report.warnings { logger.warning("\(subject): \(warning)") }
+        let phases = report.timings.map { "\($0.phase) \(Int(($0.seconds * 1000).rounded())) ms" }
+        logger.debug("\(subject): timings: \(phases.joined(separator: ", "))")
+    }
+
+    /// Adds the bridge, with its uplink now, unless the host has it.
+    func addBridge(_ bridge: InterfaceName, to host: inout HostState) throws {
+        guard !host.bridges.contains(where: { $0.name == bridge }) else { return }
+        let uplink = try self.host.uplink(of: bridge.rawValue).map { (text) throws(InputError) in
+            try InterfaceName(text, field: "uplink of \(bridge)")
+        }
+        host.bridges.append(Bridge(name: bridge, uplink: uplink))
+    }
+
+    /// Saves the VM's desired state with the layout it now has and its rule
+    /// logs as they stand.
+    func record(_ vm: VirtualMachine, _ batch: inout Batch) throws {
+        let annotations = StateStore.Annotations(layout: configuration.layout.rawValue, ruleLog: try batch.read(logPath(vm.name, "log")),
+                                                 secondaryIPLog: try batch.read(logPath(vm.name, "ip")))
+        batch.record(vm, annotations: annotations)
+    }
+
+    /// The running domain's id as the script logs it: the id, `-1` when
+    /// the domain is defined but not running, `None` when libvirt has no such domain.
+    func domainID(_ name: VMName) throws -> String {
+        guard let domain = try host.domain(named: name.rawValue) else { return "None" }
+        return domain.id.map(String.init) ?? "-1"
+    }
+
+    func logPath(_ name: VMName, _ suffix: String) -> String { "\(configuration.runDirectory)/\(name.rawValue).\(suffix)" }
+
+    func writeLog(_ batch: inout Batch, _ log: RuleLog) throws {
+        batch.write(log.line, to: logPath(try VMName(log.vmName), "log"))
+    }
+
+    func readLog(_ name: VMName, _ batch: Batch) throws -> RuleLog? {
+        try batch.read(logPath(name, "log")).flatMap(RuleLog.init(parsing:))
+    }
+}

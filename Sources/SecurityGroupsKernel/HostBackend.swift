@@ -1,0 +1,82 @@
+public import SecurityGroupsCore
+
+/// Everything the agent asks of the host it programs, and the only way it
+/// reaches it: netfilter read in a scope and brought to a ruleset in one
+/// transaction, the bridges' ports, and libvirt's domains.
+///
+/// `SystemHost` is the real host (libiptc, libipset, ebtables, sysfs,
+/// libvirt); a second netfilter (nf_tables) is a second implementation. The
+/// agent's tests use an in-memory host that plans with the same planners.
+public protocol HostBackend: AnyObject {
+    // MARK: netfilter
+
+    /// Throws when this host must not be programmed: CloudStack's rules are
+    /// in a netfilter this backend does not write (unless `allowNFTables`),
+    /// or the kernel lacks the one it does.
+    func checkHost(allowNFTables: Bool) throws(NetfilterError)
+
+    /// One table as `scope` reads it: built-in chains and the scope's chains
+    /// with their rules, the other chains only named.
+    func table(_ name: IPTable.Name, _ family: AddressFamily, scope: Scope) throws(NetfilterError) -> KernelTableState
+
+    /// The named sets that exist, with their members; every set when nil.
+    func sets(named names: [String]?) throws(NetfilterError) -> [KernelSet]
+
+    /// One ebtables `nat` chain's rules as ebtables-save prints them
+    /// (without `-A CHAIN `); nil when there is no such chain.
+    func ebtablesChain(_ chain: String) throws(NetfilterError) -> [String]?
+
+    /// Whether the ebtables tools are installed (`can_bridge_firewall`).
+    var ebtablesInstalled: Bool { get }
+
+    /// Everything of netfilter's our layouts touch.
+    func snapshot() throws(NetfilterError) -> KernelSnapshot
+
+    /// Rules in every chain of each table, e.g. `("iptables filter", 1234)`.
+    func ruleCounts() throws(NetfilterError) -> [(table: String, rules: Int)]
+
+    /// Entries in the conntrack table; nil without conntrack.
+    var conntrackEntries: Int? { get }
+
+    /// Brings netfilter to the ruleset `render` returns, in the scope it was
+    /// rendered for, one transaction per table (or, in a dry run, says what
+    /// it would change). `ebtables` false skips ebtables: the caller knows
+    /// nothing there changed.
+    func apply(dryRun: Bool, ebtables: Bool, recordsChanges: Bool,
+               render: () throws -> Ruleset) throws(ApplyError) -> ApplyReport
+
+    // MARK: bridges
+
+    /// The bridge's port to the physical network: like the script, the
+    /// first port (by interface index) whose name does not start with `vnet`.
+    func uplink(of bridge: String) -> String?
+
+    // MARK: libvirt
+
+    /// Every domain, running or defined.
+    func domains() throws(NetfilterError) -> [DomainInfo]
+
+    /// One domain by name; nil when there is no such domain.
+    func domain(named name: String) throws(NetfilterError) -> DomainInfo?
+
+    /// The domain's interfaces in device order; nil when there is no such domain.
+    func interfaces(of domain: String) throws(NetfilterError) -> [DomainInterface]?
+}
+
+extension HostBackend {
+    public func checkHost() throws(NetfilterError) { try checkHost(allowNFTables: false) }
+
+    public func apply(dryRun: Bool = false, ebtables: Bool = true, recordsChanges: Bool = true,
+                      render: () throws -> Ruleset) throws(ApplyError) -> ApplyReport {
+        try apply(dryRun: dryRun, ebtables: ebtables, recordsChanges: recordsChanges, render: render)
+    }
+
+    /// VM chains in the IPv4 filter table, as `cleanup_rules` looks for
+    /// them: `i-`, `r-`, `s-`, `v-` chains other than `-def` and `-eg` ones.
+    public func vmChainNames() throws(NetfilterError) -> [String] {
+        let table = try table(.filter, .ipv4, scope: .vms([], vifs: []))
+        return (Array(table.chains.keys) + Array(table.otherChains)).filter {
+            Ownership.isVMObjectName($0) && !$0.hasSuffix("-def") && !$0.hasSuffix("-eg")
+        }.sorted()
+    }
+}
