@@ -178,10 +178,3 @@ public final class Agent {
         }
     }
 }
-
-extension HostState {
-    /// Puts `vm` in place of the VM of the same name, or at the end.
-    mutating func replace(_ vm: VirtualMachine) {
-        if let index = vms.firstIndex(where: { $0.name == vm.name }) { vms[index] = vm } else { vms.append(vm) }
-    }
-}

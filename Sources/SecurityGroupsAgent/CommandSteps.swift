@@ -14,13 +14,17 @@ extension Agent {
         logger.debug("\(subject): timings: \(phases.joined(separator: ", "))")
     }
 
-    /// Adds the bridge, with its uplink now, unless the host has it.
-    func addBridge(_ bridge: InterfaceName, to host: inout HostState) throws {
-        guard !host.bridges.contains(where: { $0.name == bridge }) else { return }
-        let uplink = try self.host.uplink(of: bridge.rawValue).map { (text) throws(InputError) in
-            try InterfaceName(text, field: "uplink of \(bridge)")
+    /// Puts `vm` in place of the VM of the same name (or at the end), and
+    /// adds the bridges of its NICs that the host lacks, with their uplinks
+    /// now (a VM taken over from the script brings bridges nothing recorded).
+    func place(_ vm: VirtualMachine, in state: inout HostState) throws {
+        for bridge in vm.nics.map(\.bridge) where !state.bridges.contains(where: { $0.name == bridge }) {
+            let uplink = try host.uplink(of: bridge.rawValue).map { (text) throws(InputError) in
+                try InterfaceName(text, field: "uplink of \(bridge)")
+            }
+            state.bridges.append(Bridge(name: bridge, uplink: uplink))
         }
-        host.bridges.append(Bridge(name: bridge, uplink: uplink))
+        if let index = state.vms.firstIndex(where: { $0.name == vm.name }) { state.vms[index] = vm } else { state.vms.append(vm) }
     }
 
     /// Saves the VM's desired state with the layout it now has and its rule

@@ -18,6 +18,8 @@ final class InMemoryHost: HostBackend {
     var uplinks: [String: String] = [:]
     /// CloudStack chains an nf_tables world holds: `checkHost` refuses to program beside them.
     var nfTablesChains: [String] = []
+    /// Whether the ebtables tools are installed.
+    var ebtablesTools = true
     /// The next apply fails with this, changing nothing.
     var failure: NetfilterError?
     /// The scope of every apply that changed something, in order (dry runs left out).
@@ -61,7 +63,7 @@ final class InMemoryHost: HostBackend {
 
     func ebtablesChain(_ chain: String) -> [String]? { ebtables[chain] }
 
-    var ebtablesInstalled: Bool { true }
+    var ebtablesInstalled: Bool { ebtablesTools }
 
     func snapshot() -> KernelSnapshot {
         var tables: [AddressFamily: [KernelTableState]] = [:]

@@ -22,8 +22,7 @@ extension Agent {
         var vm = try previous ?? adopted(name, id: id, nic: nic) ?? VirtualMachine(name: name, id: id, nics: [nic])
         vm.rules = rules
         if !vm.nics.contains(where: { $0.vif == nic.vif }) { vm.nics.append(nic) }
-        try addBridge(nic.bridge, to: &state)
-        state.replace(vm)
+        try place(vm, in: &state)
         batch.change(state, name, previous: previous, ebtables: previous?.nics != vm.nics)
         try writeLog(&batch, log)
         try record(vm, &batch)

@@ -24,8 +24,7 @@ extension Agent {
         var vm = base ?? VirtualMachine(name: name, id: id, nics: [], rules: nil)
         vm.nics.removeAll { $0.vif == nic.vif || $0.mac == nic.mac }
         vm.nics.append(nic)
-        try addBridge(nic.bridge, to: &state)
-        state.replace(vm)
+        try place(vm, in: &state)
         batch.change(state, name, previous: previous ?? base)
         if let ip = nic.ipv4, arguments.isFirstNIC {
             try writeLog(&batch, RuleLog(vmName: name.rawValue, vmID: arguments.vmID ?? "", vmIP: ip.description,

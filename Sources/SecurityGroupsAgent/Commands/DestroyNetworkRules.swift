@@ -16,7 +16,7 @@ extension Agent {
             let mac = try arguments.vmMAC.map { (text) throws(InputError) in try AgentArgument.mac(text) }
             guard var vm = previous else { return }
             vm.nics.removeAll { $0.vif == vif || (ip != nil && $0.ipv4 == ip) || (mac != nil && $0.mac == mac) }
-            state.replace(vm)
+            try place(vm, in: &state)
             batch.change(state, name, previous: previous, extraVIFs: vif.map { [$0.rawValue] } ?? [])
             try record(vm, &batch)
             return

@@ -18,7 +18,7 @@ extension Agent {
         }
         var vm = previous
         vm.nics[index].metadata = metadata
-        state.replace(vm)
+        try place(vm, in: &state)
         batch.change(state, name, previous: previous)
         try writeLog(&batch, RuleLog(vmName: name.rawValue, vmID: arguments.vmID ?? "", vmIP: ip.description, domainID: domainID(name),
                              signature: "_initial_", sequence: "-1"))

@@ -18,7 +18,7 @@ extension Agent {
             vm.nics[index].secondaryAddresses.removeAll { $0 == address }
             if action == .add { vm.nics[index].secondaryAddresses.append(address) }
         }
-        state.replace(vm)
+        try place(vm, in: &state)
         batch.change(state, name, previous: previous)
         try record(vm, &batch)
     }

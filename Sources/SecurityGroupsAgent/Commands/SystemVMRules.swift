@@ -13,12 +13,11 @@ extension Agent {
         for interface in interfaces {
             guard let vifName = interface.vif, let bridgeName = interface.bridge, bridgeName != local?.rawValue else { continue }
             let nic = NIC(vif: try InterfaceName(vifName, field: "vif"), bridge: try InterfaceName(bridgeName, field: "brname"))
-            try addBridge(nic.bridge, to: &state)
             nics.append(nic)
         }
         let previous = state.vms.first { $0.name == name }
         let vm = VirtualMachine(name: name, nics: nics)
-        state.replace(vm)
+        try place(vm, in: &state)
         batch.change(state, name, previous: previous)
         try writeLog(&batch, RuleLog(vmName: name.rawValue, vmID: "-1", vmIP: "_ignore_", domainID: domainID(name),
                              signature: "_initial_", sequence: "-1"))
