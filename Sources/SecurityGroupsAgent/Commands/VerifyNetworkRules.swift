@@ -1,134 +1,149 @@
 import SecurityGroupsCore
 import SecurityGroupsKernel
 
-/// `verify_network_rules`: checks that a VM's sets, bridge rules, default
-/// rules and ebtables rules are in the kernel, like the script, and answers
-/// the same way: the first missing piece on stdout, exit 2 (sets), 3
-/// (bridge), 4 (default rules) or 5 (ebtables). Unlike the script it expects
-/// MAC addresses as ebtables-nft prints them (`02:00:...`), so correct
-/// rules on an nf_tables host pass.
 extension Agent {
-    func verify(_ arguments: AgentArguments) throws -> Agent.Outcome {
+    /// `verify_network_rules`: whether the kernel holds what the renderer
+    /// gives for the NIC the arguments describe (in the configured layout,
+    /// with the VM's recorded rules, metadata and other NICs when it has a
+    /// record), answered like the script: the first missing piece on
+    /// stdout, exit 2 (addresses in its sets), 3 (its bridge's framework),
+    /// 4 (the jumps to its default chain, then that chain), 5 (ebtables
+    /// jumps, then its ebtables chains). A port is reached by the script's
+    /// jump or down the port dispatch tree. Reads only the VM's scope.
+    func verify(_ arguments: AgentArguments) throws -> Outcome {
         guard let nameText = arguments.vmName, let ipText = arguments.vmIP, let macText = arguments.vmMAC else {
             return Outcome(output: "vm_name, vm_ip and vm_mac must be specifed\n", status: 1)
         }
         let name = try VMName(nameText)
-        let ip = try AgentArgument.ipv4(ipText)
         let mac = try AgentArgument.mac(macText)
-        let ipv6 = try arguments.vmIP6.map { (text) throws(InputError) in try AgentArgument.ipv6(text) }
-        var bridge = try arguments.bridge.map { (text) throws(InputError) in try InterfaceName(text, field: "brname") }
-        var vif = try arguments.vif.map { (text) throws(InputError) in try InterfaceName(text, field: "vif") }
-        if bridge == nil || vif == nil {
-            let interface = try host.interfaces(of: name.rawValue)?.first { $0.mac == mac.description }
-            if bridge == nil {
-                guard let found = interface?.bridge else { return Outcome(output: "Cannot find bridge\n", status: 1) }
-                bridge = try InterfaceName(found, field: "brname")
-            }
-            if vif == nil {
-                guard let found = interface?.vif else { return Outcome(output: "Cannot find vif\n", status: 1) }
-                vif = try InterfaceName(found, field: "vif")
-            }
-        }
-        let secondary = try arguments.secondaryIPs.map { (text) throws(InputError) in try AgentArgument.secondaryIPs(text) } ?? []
-        let addresses = secondary.compactMap { if case .v4(let a) = $0 { a } else { nil } }.reversed() + [ip]
+        let interface = arguments.bridge == nil || arguments.vif == nil
+            ? try host.interfaces(of: name.rawValue)?.first { $0.mac == mac.description } : nil
+        guard let bridge = arguments.bridge ?? interface?.bridge else { return Outcome(output: "Cannot find bridge\n", status: 1) }
+        guard let vif = arguments.vif ?? interface?.vif else { return Outcome(output: "Cannot find vif\n", status: 1) }
+        var nic = NIC(vif: try InterfaceName(vif, field: "vif"), bridge: try InterfaceName(bridge, field: "brname"), mac: mac,
+                      ipv4: try AgentArgument.ipv4(ipText),
+                      ipv6: try arguments.vmIP6.map { (text) throws(InputError) in try AgentArgument.ipv6(text) },
+                      secondaryAddresses: try arguments.secondaryIPs.map { (text) throws(InputError) in try AgentArgument.secondaryIPs(text) } ?? [])
 
-        let snapshot = try host.snapshot()
-        let names = NetfilterNames(name)
-        func members(_ set: String) -> [String] { snapshot.sets.first { $0.name == set }?.members ?? [] }
-        for address in addresses where !members(names.ipv4Set).contains(address.description) {
-            return Outcome(output: "vm ip \(address) is not found\n", status: 2)
+        var vm = store.load(name).host.vms.first ?? VirtualMachine(name: name, nics: [])
+        if let index = vm.nics.firstIndex(where: { $0.mac == mac }) {
+            nic.metadata = vm.nics[index].metadata
+            vm.nics[index] = nic
+        } else {
+            vm.nics.append(nic)
         }
-        if let ipv6, !members(names.ipv6Set).contains(ipv6.description) {
-            return Outcome(output: "vm ipv6 \(ipv6) is not found\n", status: 2)
-        }
+        var desired = HostState(bridges: [], vms: [])
+        try place(vm, in: &desired)
+        let scope = Scope.vm(name, vifs: Set(vm.nics.map(\.vif.rawValue)))
+        let rendered = Renderer.render(desired, layout: configuration.layout, scope: scope)
+        let check = VerifiedNIC(nic: nic, names: NetfilterNames(name), rendered: rendered,
+                                bridgeChain: NetfilterNames.bridgeChain(nic.bridge))
 
-        let text = snapshot.ownedText
-        let iptables = text.iptables.split(separator: "\n").map(String.init)
-        let brfw = NetfilterNames.bridgeChain(bridge!)
-        let uplink = host.uplink(of: bridge!.rawValue) ?? ""
-        let bridgeRules = [
-            "-A FORWARD -o \(bridge!) -m physdev --physdev-is-bridged -j \(brfw)",
-            "-A FORWARD -i \(bridge!) -m physdev --physdev-is-bridged -j \(brfw)",
-            "-A \(brfw) -m state --state RELATED,ESTABLISHED -j ACCEPT",
-            "-A \(brfw) -m physdev --physdev-is-in --physdev-is-bridged -j \(brfw)-IN",
-            "-A \(brfw) -m physdev --physdev-is-out --physdev-is-bridged -j \(brfw)-OUT",
-            "-A \(brfw) -m physdev --physdev-out \(uplink) --physdev-is-bridged -j ACCEPT",
-        ]
-        if let missing = bridgeRules.first(where: { !iptables.contains($0) }) {
+        let kernelSets = try host.sets(named: rendered.ipsets.map(\.name))
+        for set in rendered.ipsets {
+            let present = Set(kernelSets.first { $0.name == set.name }?.members ?? [])
+            if let missing = set.members.first(where: { !present.contains($0.description) }) {
+                return Outcome(output: "vm ip\(set.family == .ipv6 ? "v6" : "") \(missing) is not found\n", status: 2)
+            }
+        }
+        let filter = try host.table(.filter, .ipv4, scope: scope)
+        if let missing = check.missingFramework(in: filter) {
             return Outcome(output: "Rule '\(missing)' is not found\n", status: 3)
         }
-        let def = names.defaultChain, set = names.ipv4Set, v = vif!
-        let lines = Set(iptables)
-        for (suffix, option, direction) in [("-IN", "in", InterfaceDispatch.Direction.into), ("-OUT", "out", .out)] {
-            let jump = { (chain: String, pattern: String, target: String) in
-                "-A \(chain) -m physdev --physdev-\(option) \(pattern) --physdev-is-bridged -j \(target)"
-            }
-            if !reaches(lines, from: brfw + suffix, port: v.rawValue, target: def, direction, jump) {
-                return Outcome(output: "Cannot find rule '\(jump(brfw + suffix, v.rawValue, def))'\n", status: 4)
-            }
-        }
-        let defaultRules = [
-            "-A \(def) -m state --state RELATED,ESTABLISHED -j ACCEPT",
-            "-A \(def) -p udp -m physdev --physdev-in \(v) --physdev-is-bridged -m udp --sport 68 --dport 67 -j ACCEPT",
-            "-A \(def) -p udp -m physdev --physdev-out \(v) --physdev-is-bridged -m udp --sport 67 --dport 68 -j ACCEPT",
-            "-A \(def) -p udp -m physdev --physdev-in \(v) --physdev-is-bridged -m udp --sport 67 -j DROP",
-            "-A \(def) -m physdev --physdev-in \(v) --physdev-is-bridged -m set ! --match-set \(set) src -j DROP",
-            "-A \(def) -m physdev --physdev-out \(v) --physdev-is-bridged -m set ! --match-set \(set) dst -j DROP",
-            "-A \(def) -p udp -m physdev --physdev-in \(v) --physdev-is-bridged -m set --match-set \(set) src -m udp --dport 53 -j RETURN",
-            "-A \(def) -p tcp -m physdev --physdev-in \(v) --physdev-is-bridged -m set --match-set \(set) src -m tcp --dport 53 -j RETURN",
-            "-A \(def) -m physdev --physdev-in \(v) --physdev-is-bridged -m set --match-set \(set) src -j \(names.egressChain)",
-            "-A \(def) -m physdev --physdev-out \(v) --physdev-is-bridged -j \(names.vmChain)",
-        ]
-        let relevant = iptables.filter { $0.contains(name.rawValue) || $0.contains(def) }
-        if let missing = firstMissingInOrder(defaultRules, in: relevant) {
+        if let missing = check.missingDefaultRule(in: filter) {
             return Outcome(output: "Cannot find rule '\(missing)'\n", status: 4)
         }
-
-        let ebtables = text.ebtables.split(separator: "\n").map(String.init)
-        let ebtablesLines = Set(ebtables)
-        for (builtin, option, target, direction) in [("PREROUTING", "i", names.ebtablesIn, InterfaceDispatch.Direction.into),
-                                                     ("POSTROUTING", "o", names.ebtablesOut, .out)] {
-            let jump = { (chain: String, pattern: String, target: String) in "-A \(chain) -\(option) \(pattern) -j \(target)" }
-            if !reaches(ebtablesLines, from: builtin, port: v.rawValue, target: target, direction, jump) {
-                return Outcome(output: "Rule '\(jump(builtin, v.rawValue, target))' is not found\n", status: 5)
-            }
+        var ebtables: [String: [String]] = [:]
+        let dispatch = InterfaceDispatch.Direction.allCases.flatMap { InterfaceDispatch.pathChains(of: nic.vif.rawValue, $0) }
+        for chain in ["PREROUTING", "POSTROUTING"] + check.ebtablesChains + dispatch {
+            ebtables[chain] = try host.ebtablesChain(chain)
         }
-        let base = names.ebtablesBase
-        let groups: [[String]] = [
-            ["-A \(base)-in -j \(base)-in-src", "-A \(base)-in -p ARP -j \(base)-in-ips",
-             "-A \(base)-in -p ARP --arp-op Request -j ACCEPT", "-A \(base)-in -p ARP --arp-op Reply -j ACCEPT",
-             "-A \(base)-in -p ARP -j DROP"],
-            ["-A \(base)-in-src -s \(mac) -j RETURN", "-A \(base)-in-src -j DROP"],
-            addresses.map { "-A \(base)-in-ips -p ARP -s \(mac) --arp-ip-src \($0) --arp-mac-src \(mac) -j RETURN" }
-                + ["-A \(base)-in-ips -j DROP"],
-            ["-A \(base)-out -p ARP --arp-op Reply -j \(base)-out-dst", "-A \(base)-out -p ARP -j \(base)-out-ips",
-             "-A \(base)-out -p ARP --arp-op Request -j ACCEPT", "-A \(base)-out -p ARP --arp-op Reply -j ACCEPT",
-             "-A \(base)-out -p ARP -j DROP"],
-            ["-A \(base)-out-dst -p ARP --arp-op Reply --arp-mac-dst \(mac) -j RETURN", "-A \(base)-out-dst -p ARP --arp-op Reply -j DROP"],
-            addresses.map { "-A \(base)-out-ips -p ARP --arp-ip-dst \($0) -j RETURN" } + ["-A \(base)-out-ips -j DROP"],
-        ]
-        let vmLines = ebtables.filter { $0.contains(name.rawValue) || $0.contains(base) }
-        for group in groups {
-            if let missing = firstMissingInOrder(group, in: vmLines) {
-                return Outcome(output: "Cannot find rule '\(missing)'\n", status: 5)
-            }
+        if let missing = check.missingEbtablesJump(in: ebtables) {
+            return Outcome(output: "Rule '\(missing)' is not found\n", status: 5)
+        }
+        if let missing = check.missingEbtablesRule(in: ebtables) {
+            return Outcome(output: "Cannot find rule '\(missing)'\n", status: 5)
         }
         return Outcome()
     }
+}
 
-    /// Whether `lines` send a packet of `port` from `chain` into `target`:
-    /// by the script's one jump there, or down the port dispatch tree that
-    /// `chain` enters (`jump` spells a rule of chain, port pattern and target).
-    private func reaches(_ lines: Set<String>, from chain: String, port: String, target: String,
-                         _ direction: InterfaceDispatch.Direction, _ jump: (String, String, String) -> String) -> Bool {
-        if lines.contains(jump(chain, port, target)) { return true }
-        let rootJumps = ["-A \(chain) -j \(direction.root)", "-A \(chain) \(EbtablesSaveFormat.body(PortDispatch.rootJump(direction)))"]
-        guard rootJumps.contains(where: lines.contains) else { return false }
+/// What `verify_network_rules` compares: one NIC's share of a ruleset
+/// rendered for its VM, against the kernel, each answer the line missing.
+private struct VerifiedNIC {
+    let nic: NIC
+    let names: NetfilterNames
+    let rendered: Ruleset
+    let bridgeChain: String
+
+    var ebtablesChains: [String] {
+        [names.ebtablesIn, names.ebtablesInSource, names.ebtablesInIPs, names.ebtablesOut, names.ebtablesOutDestination, names.ebtablesOutIPs]
+    }
+
+    /// The bridge's FORWARD rules and its `BF-` chain.
+    func missingFramework(in kernel: KernelTableState) -> String? {
+        let forward = (rendered.ipv4.filter.builtinRules["FORWARD"] ?? []).filter { rule in
+            rule.inInterface == nic.bridge.rawValue || rule.outInterface == nic.bridge.rawValue
+        }
+        return firstMissing(forward, in: kernel.chains["FORWARD"] ?? [], chain: "FORWARD")
+            ?? firstMissing(rendered.ipv4.filter.chains[bridgeChain] ?? [], in: kernel.chains[bridgeChain] ?? [], chain: bridgeChain)
+    }
+
+    /// The jumps from `BF-<bridge>-IN`/`-OUT` into the default chain, then that chain.
+    func missingDefaultRule(in kernel: KernelTableState) -> String? {
+        for (suffix, direction) in [("-IN", InterfaceDispatch.Direction.into), ("-OUT", .out)] {
+            func jump(_ pattern: String, _ target: String) -> IPTablesRule {
+                let physdev = direction == .into ? PhysdevMatch(inPort: pattern, isBridged: true) : PhysdevMatch(outPort: pattern, isBridged: true)
+                return IPTablesRule(matches: [.physdev(physdev)], target: .jump(target))
+            }
+            let reached = reaches(names.defaultChain, from: bridgeChain + suffix, direction, jump: jump,
+                                  roots: [IPTablesRule(target: .jump(direction.root))]) { chain, rule in
+                kernel.chains[chain]?.contains(.known(rule)) == true
+            }
+            if !reached { return IPTablesSaveFormat.line(jump(nic.vif.rawValue, names.defaultChain), chain: bridgeChain + suffix) }
+        }
+        return firstMissing(rendered.ipv4.filter.chains[names.defaultChain] ?? [], in: kernel.chains[names.defaultChain] ?? [],
+                            chain: names.defaultChain)
+    }
+
+    /// The jumps from PREROUTING and POSTROUTING into the VM's chains.
+    func missingEbtablesJump(in kernel: [String: [String]]) -> String? {
+        for (builtin, direction, target) in [("PREROUTING", InterfaceDispatch.Direction.into, names.ebtablesIn),
+                                             ("POSTROUTING", .out, names.ebtablesOut)] {
+            func jump(_ pattern: String, _ target: String) -> EbtablesRule {
+                direction == .into ? EbtablesRule(inInterface: pattern, target: .jump(target))
+                    : EbtablesRule(outInterface: pattern, target: .jump(target))
+            }
+            let roots = [PortDispatch.rootJump(direction), EbtablesRule(target: .jump(direction.root))]
+            let reached = reaches(target, from: builtin, direction, jump: jump, roots: roots) { chain, rule in
+                kernel[chain]?.contains(EbtablesSaveFormat.body(rule)) == true
+            }
+            if !reached { return EbtablesSaveFormat.line(jump(nic.vif.rawValue, target), chain: builtin) }
+        }
+        return nil
+    }
+
+    /// The VM's ebtables chains, in the script's order.
+    func missingEbtablesRule(in kernel: [String: [String]]) -> String? {
+        for chain in ebtablesChains {
+            let wanted = (rendered.ebtables.chains[chain] ?? []).map(EbtablesSaveFormat.body)
+            if let missing = firstMissing(wanted, in: kernel[chain] ?? []) { return "-A \(chain) \(missing)" }
+        }
+        return nil
+    }
+
+    /// Whether the kernel sends the NIC's packets from `chain` into
+    /// `target`: by the script's one jump there, or down the port dispatch
+    /// tree that `chain` enters by one of `roots`.
+    private func reaches<Rule>(_ target: String, from chain: String, _ direction: InterfaceDispatch.Direction,
+                               jump: (String, String) -> Rule, roots: [Rule], holds: (String, Rule) -> Bool) -> Bool {
+        let port = nic.vif.rawValue
+        if holds(chain, jump(port, target)) { return true }
+        guard roots.contains(where: { holds(chain, $0) }) else { return false }
         var current = direction.root, depth = 0
-        while !lines.contains(jump(current, port, target)) {
+        while !holds(current, jump(port, target)) {
             let deeper = (depth + 1..<port.count).reversed().first { length in
-                let prefix = port.prefix(length)
-                return lines.contains(jump(current, prefix + "+", direction.chain(prefix)))
+                holds(current, jump(port.prefix(length) + "+", direction.chain(port.prefix(length))))
             }
             guard let deeper else { return false }
             current = direction.chain(port.prefix(deeper))
@@ -137,10 +152,16 @@ extension Agent {
         return true
     }
 
-    /// The first expected line not found after the previous one.
-    private func firstMissingInOrder(_ expected: [String], in lines: [String]) -> String? {
+    /// The first rendered rule not found in the kernel's chain after the one before it.
+    private func firstMissing(_ wanted: [IPTablesRule], in kernel: [KernelRule], chain: String) -> String? {
+        firstMissing(wanted.map(KernelRule.known), in: kernel).map { rule in
+            if case .known(let known) = rule { IPTablesSaveFormat.line(known, chain: chain) } else { "" }
+        }
+    }
+
+    private func firstMissing<Element: Equatable>(_ wanted: [Element], in kernel: [Element]) -> Element? {
         var next = 0
-        for line in lines where next < expected.count && line == expected[next] { next += 1 }
-        return next < expected.count ? expected[next] : nil
+        for element in kernel where next < wanted.count && element == wanted[next] { next += 1 }
+        return next < wanted.count ? wanted[next] : nil
     }
 }
