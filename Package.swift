@@ -65,7 +65,7 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(
             name: "SecurityGroupsKernelTests",
-            dependencies: ["SecurityGroupsCore", "SecurityGroupsKernel", "TestSupport"],
+            dependencies: ["SecurityGroupsCore", "SecurityGroupsKernel", "SecurityGroupsSandbox", "TestSupport"],
             exclude: ["Fixtures"]
         ),
         .testTarget(
@@ -88,7 +88,7 @@ let package = Package(
 )
 
 let cTargets: Set<String> = [
-    "CLibIPTC", "CLibIPSet", "CLibvirtSystem", "CIPTables", "CIPSet", "CLibvirt", "CGlibcExtensions", "kernel-without",
+    "CLibIPTC", "CLibIPSet", "CIPTables", "CIPSet", "CLibvirt", "CGlibcExtensions", "kernel-without",
 ]
 for target in package.targets where !cTargets.contains(target.name) {
     var settings = target.swiftSettings ?? []

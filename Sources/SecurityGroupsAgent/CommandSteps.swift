@@ -8,7 +8,7 @@ extension Agent {
     func log(_ report: ApplyReport, for subject: String) {
         let tables = report.committedTables.isEmpty ? "no commit" : "committed \(report.committedTables.joined(separator: ", "))"
         logger.info("\(subject): \(report.changeCount) changes, \(tables)")
-        for change in report.changes { logger.debug("  \(change)") }
+        for line in report.lines { logger.debug("  \(line)") }
         for warning in report.warnings { logger.warning("\(subject): \(warning)") }
         let phases = report.timings.map { "\($0.phase) \(Int(($0.seconds * 1000).rounded())) ms" }
         logger.debug("\(subject): timings: \(phases.joined(separator: ", "))")

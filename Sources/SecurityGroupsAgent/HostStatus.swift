@@ -43,17 +43,16 @@ extension Agent {
             let annotations = store.annotations()
             let changes = try host.apply(dryRun: true) {
                 Renderer.render(desired.host, layout: configuration.layout, scope: desired.scope)
-            }.changes.filter { !$0.hasPrefix("*") }
+            }.changes
             let notrackSets = try host.sets(named: AddressFamily.allCases.map(NetfilterNames.notrackSet))
             let untracked = Set(notrackSets.flatMap(\.members))
             var attributed = Set<Int>()
             var vms: [HostStatus.VM] = []
             for vm in desired.recorded {
                 let running = desired.host.vms.first { $0.name == vm.name }
-                let words = Self.objectWords(running ?? vm)
                 var inSync: Bool?
                 if running != nil {
-                    let mine = changes.indices.filter { !words.isDisjoint(with: Self.words(changes[$0])) }
+                    let mine = changes.indices.filter { changes[$0].concerns(running ?? vm) }
                     attributed.formUnion(mine)
                     inSync = mine.isEmpty
                 }
@@ -74,19 +73,6 @@ extension Agent {
         } catch {
             throw AgentError("status: \(error)")
         }
-    }
-
-    /// The names that mark a change line as the VM's: its chains, sets,
-    /// ebtables chains, vifs and addresses.
-    private static func objectWords(_ vm: VirtualMachine) -> Set<String> {
-        let names = NetfilterNames(vm.name)
-        let addresses = AddressFamily.allCases.flatMap { family in vm.nics.flatMap { $0.addresses(family) } }
-        return Set([names.vmChain, names.egressChain, names.defaultChain, names.ipv4Set, names.ipv6Set] + names.ebtablesChains
-            + vm.nics.map(\.vif.rawValue) + addresses.flatMap { [$0.description, "\($0.description)/\($0.family == .ipv4 ? 32 : 128)"] })
-    }
-
-    private static func words(_ line: String) -> Set<String> {
-        Set(line.split(separator: " ").map(String.init))
     }
 }
 

@@ -41,7 +41,7 @@ struct ApplyCommand: ParsableCommand {
             throw CLIError("\(error)")
         }
         if dryRun {
-            print(report.changes.isEmpty ? "no changes" : report.changes.joined(separator: "\n"))
+            print(report.changes.isEmpty ? "no changes" : report.lines.joined(separator: "\n"))
         } else if report.isEmpty {
             print("no changes")
         } else {

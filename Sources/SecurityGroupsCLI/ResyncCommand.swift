@@ -29,7 +29,7 @@ struct ResyncCommand: ParsableCommand {
         }
         for problem in summary.problems { FileHandle.standardError.write(Data("Warning: \(problem)\n".utf8)) }
         for warning in summary.report.warnings { FileHandle.standardError.write(Data("Warning: \(warning)\n".utf8)) }
-        if dryRun { print(summary.report.changes.isEmpty ? "no changes" : summary.report.changes.joined(separator: "\n")) }
+        if dryRun { print(summary.report.changes.isEmpty ? "no changes" : summary.report.lines.joined(separator: "\n")) }
         print(summary.line)
     }
 }

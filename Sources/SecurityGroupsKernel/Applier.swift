@@ -6,12 +6,12 @@ private import CGlibcExtensions
 public struct ApplyReport: Sendable {
     /// Tables committed, e.g. `iptables filter`, in commit order.
     public var committedTables: [String] = []
-    /// Every change, one line each, in the order made: ipset and ebtables in
-    /// their restore syntax, iptables edits as `-A`/`-I`/`-D`/`-N`/`-F`/`-X`
-    /// lines under a `*family table` header. Empty when the applier was told
-    /// not to record them (a whole host's lines take tens of megabytes).
-    public var changes: [String] = []
-    /// The number of those lines, recorded or not.
+    /// Every change in the order made: ipset and ebtables in their restore
+    /// syntax, iptables edits as `-A`/`-I`/`-D`/`-N`/`-F`/`-X` lines. Empty
+    /// when the applier was told not to record them (a whole host's
+    /// changes take tens of megabytes).
+    public var changes: [NetfilterChange] = []
+    /// The number of changes, recorded or not.
     public var changeCount = 0
     fileprivate var recordsChanges = true
     /// libiptc commits that failed with EAGAIN (someone changed the table
@@ -26,10 +26,13 @@ public struct ApplyReport: Sendable {
 
     public init() {}
 
-    /// Counts `count` change lines, and records them when asked to.
-    fileprivate mutating func add(count: Int, _ lines: () -> [String]) {
+    /// The changes as text, each table's under a `*table` header.
+    public var lines: [String] { NetfilterChange.text(changes) }
+
+    /// Counts `count` changes, and records them when asked to.
+    fileprivate mutating func add(count: Int, _ made: () -> [NetfilterChange]) {
         changeCount += count
-        if recordsChanges { changes += lines() }
+        if recordsChanges { changes += made() }
     }
 }
 
@@ -106,7 +109,7 @@ public struct Applier: Sendable {
         report.timings.append(("ebtables wait", clock.lap()))
         report.timings += outcome.timings
         if outcome.lineCount > 0 {
-            report.add(count: 1 + outcome.lineCount) { ["*ebtables nat"] + outcome.lines }
+            report.add(count: outcome.lineCount) { outcome.lines.map { .batchLine("ebtables nat", $0) } }
         }
         return report
     }
@@ -136,7 +139,7 @@ public struct Applier: Sendable {
         }
         let setPlan = IPSetPlanner.plan(desired: ruleset.ipsets, kernel: kernelSets, scope: scope)
         let untracked = UntrackedFlows.plan(desired: ruleset.ipsets, kernel: kernelSets)
-        report.add(count: setPlan.beforeRules.count) { setPlan.beforeRules }
+        report.add(count: setPlan.beforeRules.count) { setPlan.beforeRules.map { .batchLine("ipset", $0) } }
         if !dryRun, !setPlan.beforeRules.isEmpty {
             try step { try IPSetBackend.run(setPlan.beforeRules) }
             applied.append("ipset additions")
@@ -149,7 +152,7 @@ public struct Applier: Sendable {
                 report.retriedCommits += table.retries
                 report.timings.append((table.object, table.seconds))
                 guard table.editCount > 0 else { continue }
-                report.add(count: 1 + table.editCount) { ["*\(table.object)"] + table.lines }
+                report.add(count: table.editCount) { table.changes }
                 if !dryRun {
                     report.committedTables.append(table.object)
                     applied.append(table.object)
@@ -159,7 +162,7 @@ public struct Applier: Sendable {
         report.timings.append(("tables", clock.lap()))
         if let failure = families.compactMap(\.failure).first { throw ApplyError(failure: failure, applied: applied) }
 
-        report.add(count: setPlan.afterRules.count) { setPlan.afterRules }
+        report.add(count: setPlan.afterRules.count) { setPlan.afterRules.map { .batchLine("ipset", $0) } }
         if !dryRun, !setPlan.afterRules.isEmpty {
             try step { try IPSetBackend.run(setPlan.afterRules) }
             applied.append("ipset removals")
@@ -175,15 +178,19 @@ public struct Applier: Sendable {
         guard !flows.isEmpty else { return }
         let addresses = flows.addresses.map(\.description).sorted().joined(separator: " ")
         guard !dryRun else {
-            report.add(count: 1) { ["conntrack: forget the entries of flows of \(addresses), now untracked"] }
+            report.add(count: 1) { [Self.conntrack("forget the entries of flows of \(addresses), now untracked")] }
             return
         }
         do {
             let count = try ConntrackTable.forget(flows, local: ConntrackTable.localAddresses())
-            report.add(count: 1) { ["conntrack: forgot \(count) entries of flows of \(addresses), now untracked"] }
+            report.add(count: 1) { [Self.conntrack("forgot \(count) entries of flows of \(addresses), now untracked")] }
         } catch {
             report.warnings.append("conntrack: entries of flows of \(addresses) not forgotten: \(error)")
         }
+    }
+
+    private static func conntrack(_ line: String) -> NetfilterChange {
+        NetfilterChange(table: "conntrack", object: "", line: "conntrack: \(line)")
     }
 
     /// What the ebtables phase did: its batch lines (kept only when changes
@@ -225,7 +232,7 @@ public struct Applier: Sendable {
     /// What one family's tables did, in order, up to the first failure: the
     /// number of edits, and their lines when changes are recorded.
     private struct FamilySync: Sendable {
-        var tables: [(object: String, editCount: Int, lines: [String], retries: Int, seconds: Double)] = []
+        var tables: [(object: String, editCount: Int, changes: [NetfilterChange], retries: Int, seconds: Double)] = []
         var failure: NetfilterError?
     }
 
@@ -260,7 +267,7 @@ public struct Applier: Sendable {
             do {
                 let (edits, retries) = try syncTable(table, family: family, scope: scope, dryRun: dryRun)
                 let object = "\(family == .ipv4 ? "iptables" : "ip6tables") \(table.name.rawValue)"
-                result.tables.append((object, edits.count, recordsChanges ? edits.map(\.description) : [], retries, clock.lap()))
+                result.tables.append((object, edits.count, recordsChanges ? edits.map { .iptables(object, $0) } : [], retries, clock.lap()))
             } catch {
                 result.failure = error
                 break

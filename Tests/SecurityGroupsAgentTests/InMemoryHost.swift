@@ -107,21 +107,22 @@ final class InMemoryHost: HostBackend {
                     let object = "\(family == .ipv4 ? "iptables" : "ip6tables") \(desired.name.rawValue)"
                     try edit(&tables[family]![desired.name]!, edits, object: object)
                     report.committedTables.append(object)
-                    report.changes += ["*\(object)"] + edits.map(\.description)
+                    report.changes += edits.map { .iptables(object, $0) }
                 }
             }
             try runIPSet(setPlan.afterRules)
-            report.changes = setPlan.beforeRules + report.changes + setPlan.afterRules
+            report.changes = setPlan.beforeRules.map { .batchLine("ipset", $0) } + report.changes
+                + setPlan.afterRules.map { .batchLine("ipset", $0) }
             if changesEbtables {
                 let kernel = ebtablesState(scope)
                 if let whole = EbtablesPlanner.wholeTable(desired: ruleset.ebtables, kernel: kernel, scope: scope) {
                     ebtables = KernelEbtablesState.parseSave(whole).chains
-                    report.changes.append("*ebtables nat (whole table)")
+                    report.changes.append(NetfilterChange(table: "ebtables nat", object: "", line: "(the whole table)"))
                 } else {
                     let lines = EbtablesPlanner.plan(desired: ruleset.ebtables, kernel: kernel, scope: scope)
                     let oversized = EbtablesPlanner.oversizedObsoleteChains(desired: ruleset.ebtables, kernel: kernel, scope: scope)
                     try runEbtables(lines + oversized.flatMap { ["-F \($0)", "-X \($0)"] })
-                    if !lines.isEmpty || !oversized.isEmpty { report.changes += ["*ebtables nat"] + lines }
+                    report.changes += lines.map { .batchLine("ebtables nat", $0) }
                 }
             }
         } catch {

@@ -1,12 +1,19 @@
 import Foundation
 import Testing
 import SecurityGroupsCore
+import SecurityGroupsKernel
+import SecurityGroupsSandbox
 import TestSupport
 
 /// Our text forms must be exactly what the kernel tools print: load each
 /// rendered ruleset with the restore tools into a fresh namespace, save it
 /// back, and compare. This checks the `notrack` layout, which has no
-/// reference dump, against the kernel's own answer.
+/// reference dump, against the kernel's own answer. Then read the entries
+/// iptables-legacy wrote with our decoder: it understands an entry only
+/// when our encoder gives back the same bytes, so every rule read back as
+/// rendered shows our encoding is iptables-legacy's, byte for byte. (A set
+/// match on bridge ports carries a flag iptables cannot write: such rules
+/// read back as not ours, as after an iptables-save and restore.)
 @Suite(.serialized) struct TextRoundTripTests {
     static let goldenRoot = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent()
@@ -39,5 +46,26 @@ import TestSupport
         }
         let expected = KernelDumps(iptables: text.iptables, ip6tables: text.ip6tables, ipset: text.ipset, ebtables: text.ebtables)
         #expect(try KernelDumps.read(namespace) == expected)
+
+        let ruleset = Renderer.render(try Self.host(name), layout: layout)
+        let read = try NamespaceThread.run(in: namespace.name) {
+            try AddressFamily.allCases.flatMap { family in
+                try IPTable.Name.allCases.map { try SystemHost(libvirtURI: "test:///default").table($0, family, scope: .host) }
+            }
+        }
+        func readBack(_ rules: [IPTablesRule]) -> [KernelRule] {
+            rules.map { rule in
+                rule.matches.contains { if case .set(let set) = $0 { set.portDirection != nil } else { false } } ? .opaque : .known(rule)
+            }
+        }
+        for family in AddressFamily.allCases {
+            for desired in ruleset.iptables(family).tables {
+                let kernel = read[(family == .ipv4 ? 0 : 3) + IPTable.Name.allCases.firstIndex(of: desired.name)!]
+                for (chain, rules) in desired.chains.merging(desired.builtinRules, uniquingKeysWith: { first, _ in first }) {
+                    let same = kernel.chains[chain] == readBack(rules)
+                    #expect(same, "\(family) \(desired.name) \(chain): \(kernel.chains[chain]?.count ?? 0) read, \(rules.count) rendered")
+                }
+            }
+        }
     }
 }
