@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds everything with AddressSanitizer (Swift and the C shims) and
 # UndefinedBehaviorSanitizer (the C shims: Swift has none), then runs the
-# suites that drive the shims and their callers: libiptc encode/decode and
+# suites that drive the shims and their callers: kernel entries and libiptc
 # commits, libipset, libvirt's test driver, the agent commands through the
 # binary. Any report fails the run (UBSan does not recover; LeakSanitizer
 # runs at every process exit). As root, in network namespaces, like
