@@ -103,7 +103,7 @@ public final class Agent {
         if batch.changesKernel {
             do {
                 let (desired, scope) = (batch.host, try batch.scope(kernel))
-                let report = try host.apply(ebtables: batch.changesEbtables) {
+                let report = try host.apply(ApplyOptions(ebtables: batch.changesEbtables)) {
                     Renderer.render(desired, layout: configuration.layout, scope: scope)
                 }
                 log(report, for: batch.names.map(\.rawValue).joined(separator: ", "))

@@ -18,7 +18,7 @@ extension Agent {
             // Never over an agent command (or the script).
             let lock = try dryRun ? nil : configuration.commandLock()
             defer { withExtendedLifetime(lock) {} }
-            return try host.apply(dryRun: dryRun, recordsChanges: dryRun) { Renderer.render(desired, layout: layout, scope: scope) }
+            return try host.apply(ApplyOptions(dryRun: dryRun, recordsChanges: dryRun)) { Renderer.render(desired, layout: layout, scope: scope) }
         } catch {
             throw Self.agentError(error)
         }

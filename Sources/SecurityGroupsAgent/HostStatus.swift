@@ -41,7 +41,7 @@ extension Agent {
         do {
             let desired = try desiredHost()
             let annotations = store.annotations()
-            let changes = try host.apply(dryRun: true) {
+            let changes = try host.apply(ApplyOptions(dryRun: true)) {
                 Renderer.render(desired.host, layout: configuration.layout, scope: desired.scope)
             }.changes
             let notrackSets = try host.sets(named: AddressFamily.allCases.map(NetfilterNames.notrackSet))

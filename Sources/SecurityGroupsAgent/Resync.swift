@@ -53,7 +53,7 @@ extension Agent {
             var counts = (rules: 0, sets: 0)
             // Rendered inside the apply, which then owns the ruleset and lets
             // go of each family's rules once they are committed.
-            summary.report = try host.apply(dryRun: dryRun, recordsChanges: dryRun) {
+            summary.report = try host.apply(ApplyOptions(dryRun: dryRun, recordsChanges: dryRun)) {
                 let ruleset = Renderer.render(programmed, layout: configuration.layout, scope: scope)
                 counts.rules = AddressFamily.allCases.flatMap { ruleset.iptables($0).tables }.map(\.ruleCount).reduce(0, +)
                     + ruleset.ebtables.ruleCount

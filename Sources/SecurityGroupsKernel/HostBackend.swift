@@ -40,10 +40,8 @@ public protocol HostBackend: AnyObject {
 
     /// Brings netfilter to the ruleset `render` returns, in the scope it was
     /// rendered for, one transaction per table (or, in a dry run, says what
-    /// it would change). `ebtables` false skips ebtables: the caller knows
-    /// nothing there changed.
-    func apply(dryRun: Bool, ebtables: Bool, recordsChanges: Bool,
-               render: () throws -> Ruleset) throws(ApplyError) -> ApplyReport
+    /// it would change).
+    func apply(_ options: ApplyOptions, render: () throws -> Ruleset) throws(ApplyError) -> ApplyReport
 
     // MARK: bridges
 
@@ -63,13 +61,26 @@ public protocol HostBackend: AnyObject {
     func interfaces(of domain: String) throws(NetfilterError) -> [DomainInterface]?
 }
 
+/// How one apply runs.
+public struct ApplyOptions: Sendable {
+    /// Say what would change, and change nothing.
+    public var dryRun: Bool
+    /// Whether ebtables may need changes: false skips its read and batch, for
+    /// a caller that knows nothing there changed (a rules update).
+    public var ebtables: Bool
+    /// Whether the report lists each change, or only counts them (a whole
+    /// host's changes take tens of megabytes).
+    public var recordsChanges: Bool
+
+    public init(dryRun: Bool = false, ebtables: Bool = true, recordsChanges: Bool = true) {
+        self.dryRun = dryRun
+        self.ebtables = ebtables
+        self.recordsChanges = recordsChanges
+    }
+}
+
 extension HostBackend {
     public func checkHost() throws(NetfilterError) { try checkHost(allowNFTables: false) }
-
-    public func apply(dryRun: Bool = false, ebtables: Bool = true, recordsChanges: Bool = true,
-                      render: () throws -> Ruleset) throws(ApplyError) -> ApplyReport {
-        try apply(dryRun: dryRun, ebtables: ebtables, recordsChanges: recordsChanges, render: render)
-    }
 
     /// VM chains in the IPv4 filter table, as `cleanup_rules` looks for
     /// them: `i-`, `r-`, `s-`, `v-` chains other than `-def` and `-eg` ones.

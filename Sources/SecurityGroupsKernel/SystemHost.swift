@@ -52,9 +52,8 @@ public final class SystemHost: HostBackend {
             .flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
     }
 
-    public func apply(dryRun: Bool, ebtables: Bool, recordsChanges: Bool,
-                      render: () throws -> Ruleset) throws(ApplyError) -> ApplyReport {
-        try Applier(recordsChanges: recordsChanges).apply(dryRun: dryRun, ebtables: ebtables, render: render)
+    public func apply(_ options: ApplyOptions, render: () throws -> Ruleset) throws(ApplyError) -> ApplyReport {
+        try Applier(recordsChanges: options.recordsChanges).apply(dryRun: options.dryRun, ebtables: options.ebtables, render: render)
     }
 
     public func uplink(of bridge: String) -> String? {

@@ -74,6 +74,12 @@ final class AgentHarness {
     /// `--rules` and the like hold no spaces: arguments split on them.
     private static func words(_ text: String) -> [String] { text.split(separator: " ").map(String.init) }
 
+    /// The domain's id as the rule logs write it (libvirt's test driver
+    /// numbers running domains across the whole process).
+    func id(_ domain: String) -> String {
+        ((try? host.domain(named: domain)) ?? nil).map { $0.id.map(String.init) ?? "-1" } ?? "None"
+    }
+
     func file(_ path: String) -> String? { try? String(contentsOfFile: "\(directory)/\(path)", encoding: .utf8) }
 
     func exists(_ path: String) -> Bool { FileManager.default.fileExists(atPath: "\(directory)/\(path)") }

@@ -17,7 +17,7 @@ import SecurityGroupsKernel
         #expect(h.host.members("i-2-7-VM") == ["10.1.0.7"])
         #expect(h.host.ebtables["i-2-7-VM-in-ips"]?.contains("-p ARP -s 02:00:00:00:00:07 --arp-ip-src 10.1.0.7 --arp-mac-src 02:00:00:00:00:07 -j RETURN") == true)
         // The rule log the management server reads: the domain's id (the test driver's first is 1).
-        #expect(h.file("run/i-2-7-VM.log") == "i-2-7-VM,7,10.1.0.7,1,_initial_,-1\n")
+        #expect(h.file("run/i-2-7-VM.log") == "i-2-7-VM,7,10.1.0.7,\(h.id("i-2-7-VM")),_initial_,-1\n")
         let record = try #require(h.file("state/i-2-7-VM.json"))
         #expect(record.contains("\"layout\" : \"\(layout.rawValue)\"") || record.contains("\"layout\":\"\(layout.rawValue)\""))
         #expect(h.host.transactions.count == 1)
@@ -80,7 +80,7 @@ import SecurityGroupsKernel
         try h.run(.defaultNetworkRulesSystemVM, "--vmname r-4-VM --localbrname cloud0")
         let record = try #require(try StateStore(directory: "\(h.directory)/state").load(try VMName("r-4-VM")).host.vms.first)
         #expect(record.nics.map(\.bridge.rawValue) == ["cloudbr0"])
-        #expect(h.file("run/r-4-VM.log") == "r-4-VM,-1,_ignore_,1,_initial_,-1\n")
+        #expect(h.file("run/r-4-VM.log") == "r-4-VM,-1,_ignore_,\(h.id("r-4-VM")),_initial_,-1\n")
         #expect(h.host.lines("r-4-VM")?.isEmpty == false)
         let error = try #require(try h.failure(.defaultNetworkRulesSystemVM, "--vmname i-2-7-VM"))
         #expect(error.kind == .badInput)
@@ -103,7 +103,7 @@ import SecurityGroupsKernel
         try h.run(.defaultNetworkRules, H.defaultRules(7))
         try h.run(.addNetworkRules, H.addRules(7, rules: ssh))
         #expect(h.host.lines("i-2-7-VM")?.contains { $0.contains("--dport 22") } == true)
-        #expect(h.file("run/i-2-7-VM.log") == "i-2-7-VM,7,10.1.0.7,1,0123456789abcdef0123456789abcdef,1\n")
+        #expect(h.file("run/i-2-7-VM.log") == "i-2-7-VM,7,10.1.0.7,\(h.id("i-2-7-VM")),0123456789abcdef0123456789abcdef,1\n")
         let transactions = h.host.transactions.count
         // The same signature and sequence number: the script's "already programmed".
         try h.run(.addNetworkRules, H.addRules(7, rules: web))
@@ -205,6 +205,6 @@ import SecurityGroupsKernel
                       mac: MACAddress(domain.interfaces[0].mac), ipv4: IPv4Address("10.1.0.\(number)"))
         let vm = VirtualMachine(name: try VMName(domain.name), id: UInt64(number), nics: [nic], rules: try rules.map { try RuleParser.parse($0) })
         let host = HostState(bridges: [Bridge(name: nic.bridge, uplink: try InterfaceName("eth0", field: "u"))], vms: [vm])
-        _ = try h.host.apply { Renderer.render(host, layout: .classic) }
+        _ = try h.host.apply(ApplyOptions()) { Renderer.render(host, layout: .classic) }
     }
 }

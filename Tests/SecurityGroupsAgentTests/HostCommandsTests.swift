@@ -30,7 +30,7 @@ import SecurityGroupsKernel
                       mac: MACAddress("02:00:00:00:00:09"), ipv4: IPv4Address("10.1.0.9"))
         let script = HostState(bridges: [Bridge(name: nic.bridge, uplink: nil)],
                                vms: [VirtualMachine(name: try VMName("i-2-9-VM"), id: 9, nics: [nic])])
-        _ = try h.host.apply { Renderer.render(script, layout: .classic, scope: .vm(try VMName("i-2-9-VM"), vifs: ["vnet9"])) }
+        _ = try h.host.apply(ApplyOptions()) { Renderer.render(script, layout: .classic, scope: .vm(try VMName("i-2-9-VM"), vifs: ["vnet9"])) }
         try h.run(.cleanup)
         let text = h.host.text
         #expect(text.iptables.contains("i-2-7-def"))
@@ -48,7 +48,7 @@ import SecurityGroupsKernel
         #expect(try h.run(.ruleLogs).output == "\n")
         try h.run(.defaultNetworkRules, H.defaultRules(7))
         try h.run(.defaultNetworkRules, H.defaultRules(8))
-        #expect(try h.run(.ruleLogs).output == "i-2-7-VM,7,10.1.0.7,1,_initial_,-1\n")
+        #expect(try h.run(.ruleLogs).output == "i-2-7-VM,7,10.1.0.7,\(h.id("i-2-7-VM")),_initial_,-1\n")
     }
 
     @Test(arguments: Layout.allCases) func verifyPassesOnWhatTheCommandsLeft(layout: Layout) throws {

@@ -83,8 +83,7 @@ final class InMemoryHost: HostBackend {
 
     var conntrackEntries: Int? { nil }
 
-    func apply(dryRun: Bool, ebtables changesEbtables: Bool, recordsChanges: Bool,
-               render: () throws -> Ruleset) throws(ApplyError) -> ApplyReport {
+    func apply(_ options: ApplyOptions, render: () throws -> Ruleset) throws(ApplyError) -> ApplyReport {
         let ruleset: Ruleset
         do { ruleset = try render() } catch { throw ApplyError(failure: NetfilterError(operation: "render", object: "", reason: "\(error)")) }
         if let failure {
@@ -113,7 +112,7 @@ final class InMemoryHost: HostBackend {
             try runIPSet(setPlan.afterRules)
             report.changes = setPlan.beforeRules.map { .batchLine("ipset", $0) } + report.changes
                 + setPlan.afterRules.map { .batchLine("ipset", $0) }
-            if changesEbtables {
+            if options.ebtables {
                 let kernel = ebtablesState(scope)
                 if let whole = EbtablesPlanner.wholeTable(desired: ruleset.ebtables, kernel: kernel, scope: scope) {
                     ebtables = KernelEbtablesState.parseSave(whole).chains
@@ -130,13 +129,13 @@ final class InMemoryHost: HostBackend {
             throw ApplyError(failure: error)
         }
         report.changeCount = report.changes.count
-        if dryRun {
+        if options.dryRun {
             (tables, ipsets, ebtables) = before
             report.committedTables = []
         } else if !report.isEmpty {
             transactions.append(scope)
         }
-        if !recordsChanges { report.changes = [] }
+        if !options.recordsChanges { report.changes = [] }
         return report
     }
 

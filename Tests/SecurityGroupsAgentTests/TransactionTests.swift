@@ -18,8 +18,20 @@ import SecurityGroupsKernel
         // The first three together; the rule logs alone (nothing to apply); the destroy alone.
         #expect(h.host.transactions == [.vms([try VMName("i-2-7-VM"), try VMName("i-2-8-VM")], vifs: ["vnet7", "vnet8"]),
                                         .vm(try VMName("i-2-8-VM"), vifs: ["vnet8"])])
-        #expect(try results[3].get().output == "i-2-7-VM,7,10.1.0.7,1,0123456789abcdef0123456789abcdef,1;i-2-8-VM,8,10.1.0.8,2,_initial_,-1\n")
+        #expect(try results[3].get().output == "i-2-7-VM,7,10.1.0.7,\(h.id("i-2-7-VM")),0123456789abcdef0123456789abcdef,1;i-2-8-VM,8,10.1.0.8,\(h.id("i-2-8-VM")),_initial_,-1\n")
         #expect(h.host.lines("i-2-7-VM")?.contains { $0.contains("--dport 22") } == true && !h.host.text.iptables.contains("i-2-8"))
+    }
+
+    @Test func aSubmittedCommandGoesThroughTheQueueAndLeavesNothingThere() throws {
+        let h = try H(domains: [H.vm7])
+        let words = H.defaultRules(7).split(separator: " ").map(String.init)
+        #expect(try h.agent.submit(.defaultNetworkRules, arguments: words) == Agent.Outcome())
+        #expect(h.exists("state/i-2-7-VM.json") && h.host.transactions.count == 1)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: "\(h.directory)/lock.queue").isEmpty)
+        let error = try #require(throws: AgentError.self) {
+            try h.agent.submit(.secondaryIP, arguments: ["--vmname", "i-2-7-VM", "--vmmac", "02:00:00:00:00:99", "--nicsecips", "10.1.0.70;", "--action", "-A"])
+        }
+        #expect(error.description.contains("no NIC with MAC"))
     }
 
     @Test func aRefusedCommandFailsAloneAndLeavesNoTrace() throws {
@@ -30,7 +42,7 @@ import SecurityGroupsKernel
         guard case .failure(let error) = results[1] else { Issue.record("the bad rules were taken"); return }
         #expect(error.kind == .badInput && error.description.contains("99999"))
         #expect(h.host.transactions.count == 1)
-        #expect(h.file("run/i-2-8-VM.log") == "i-2-8-VM,8,10.1.0.8,2,_initial_,-1\n")
+        #expect(h.file("run/i-2-8-VM.log") == "i-2-8-VM,8,10.1.0.8,\(h.id("i-2-8-VM")),_initial_,-1\n")
     }
 
     @Test func aKernelFailureOfManyRetriesEachAlone() throws {
@@ -74,7 +86,7 @@ import SecurityGroupsKernel
         let summary = try h.agent.resync()
         #expect(summary.vms == ["i-2-7-VM", "i-2-8-VM"] && summary.problems.isEmpty)
         #expect(h.host.transactions.last == .host)
-        #expect(h.file("run/i-2-7-VM.log") == "i-2-7-VM,7,10.1.0.7,1,0123456789abcdef0123456789abcdef,1\n")
+        #expect(h.file("run/i-2-7-VM.log") == "i-2-7-VM,7,10.1.0.7,\(h.id("i-2-7-VM")),0123456789abcdef0123456789abcdef,1\n")
         let text = h.host.text
         #expect(text.ipset == programmed.ipset && text.iptables.contains("testnet") && !text.iptables.contains("vnet7"))
         #expect(try h.agent.status().vms.allSatisfy { $0.inSync == true })
@@ -90,7 +102,7 @@ import SecurityGroupsKernel
                       mac: MACAddress("02:00:00:00:00:08"), ipv4: IPv4Address("10.1.0.8"))
         let script = HostState(bridges: [Bridge(name: nic.bridge, uplink: try InterfaceName("eth0", field: "u"))],
                                vms: [VirtualMachine(name: try VMName("i-2-8-VM"), id: 8, nics: [nic])])
-        _ = try h.host.apply { Renderer.render(script, layout: .classic, scope: .vm(try VMName("i-2-8-VM"), vifs: ["vnet8"])) }
+        _ = try h.host.apply(ApplyOptions()) { Renderer.render(script, layout: .classic, scope: .vm(try VMName("i-2-8-VM"), vifs: ["vnet8"])) }
         let scriptChain = h.host.lines("i-2-8-def")
         let summary = try h.agent.resync()
         #expect(summary.unrecorded == ["i-2-8-VM"])
