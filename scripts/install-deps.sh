@@ -7,6 +7,7 @@ packages=(
   pkg-config
   libiptc-dev libxtables-dev libipset-dev libvirt-dev   # the C libraries our shims link (libvirt: loaded when first used)
   iptables ipset iproute2                               # kernel tests (iptables-legacy, ebtables-nft, ipset)
+  dpkg-dev help2man lintian                             # the Debian package (scripts/package-deb.sh) and its check
 )
 
 missing=()

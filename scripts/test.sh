@@ -20,3 +20,6 @@ rm -rf "$unprivileged"
 # Real packets, alone and one test at a time: on 2 cores, suites running
 # beside them would slow the probes down.
 swift test --skip-build --disable-xctest --filter SecurityGroupsDataPlaneTests --no-parallel
+# The Debian package: built, checked by lintian, installed, upgraded, removed
+# and purged in a throwaway copy of this machine.
+scripts/test-package.sh
