@@ -62,6 +62,32 @@ enum KernelEntry {
         return compared.allSatisfy { expected[$0] == bytes[$0] } ? rule : nil
     }
 
+    /// A compat match or target as nf_tables carries it (its name, revision
+    /// and `xt_*` bytes, padded to the kernel's alignment): understood only
+    /// when our encoder gives back the same bytes.
+    static func compatMatch(name: String, revision: UInt32, info: [UInt8], family: AddressFamily,
+                            sets: inout some SetIndexes) -> Match? {
+        guard let match = match(name, info, payloadAt: 0, sets: &sets),
+              let encoded = try? payload(match, family: family, sets: &sets),
+              encoded.0 == name, UInt32(encoded.1) == revision, sameBytes(encoded.2, info) else { return nil }
+        return match
+    }
+
+    static func compatTarget(name: String, revision: UInt32, info: [UInt8]) -> Target? {
+        var header = [UInt8](repeating: 0, count: EntryWriter.targetHeader)
+        header.storeName(name, at: 2, length: EntryWriter.nameLength)
+        header[2 + EntryWriter.nameLength] = UInt8(truncatingIfNeeded: revision)
+        guard name == "DNAT" || name == "CT", let target = target(header + info, at: 0, libiptcName: nil) else { return nil }
+        let encoded = EntryWriter(family: .ipv4).targetBytes(target, kernelForm: false).dropFirst(EntryWriter.targetHeader)
+        return sameBytes(Array(encoded), info) ? target : nil
+    }
+
+    /// Equal but for zero padding at the end of either.
+    private static func sameBytes(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        let common = min(a.count, b.count)
+        return a.prefix(common) == b.prefix(common) && a.dropFirst(common).allSatisfy { $0 == 0 } && b.dropFirst(common).allSatisfy { $0 == 0 }
+    }
+
     // MARK: Matches
 
     private static func payload(_ match: Match, family: AddressFamily,

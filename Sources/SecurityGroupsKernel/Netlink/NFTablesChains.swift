@@ -43,7 +43,7 @@ enum NFTablesChains {
         var found: Set<String> = []
         for name in Set(names) {
             try socket.send(type: getChain, flags: NetfilterNetlink.request | NetfilterNetlink.acknowledge, family: family,
-                            attributes: attribute(tableAttribute, table) + attribute(nameAttribute, name))
+                            attributes: NetfilterNetlink.stringAttribute(tableAttribute, table) + NetfilterNetlink.stringAttribute(nameAttribute, name))
             do {
                 try socket.receive { _, _ in }
                 found.insert(name)
@@ -52,15 +52,6 @@ enum NFTablesChains {
             }
         }
         return found
-    }
-
-    /// A NUL-terminated string attribute, padded to 4 bytes.
-    private static func attribute(_ type: UInt16, _ text: String) -> [UInt8] {
-        let payload = Array(text.utf8) + [0]
-        let length = UInt16(4 + payload.count)
-        var bytes = withUnsafeBytes(of: length.littleEndian) { Array($0) } + withUnsafeBytes(of: type.littleEndian) { Array($0) } + payload
-        while bytes.count % 4 != 0 { bytes.append(0) }
-        return bytes
     }
 
     private static func familyName(_ family: UInt8) -> String {

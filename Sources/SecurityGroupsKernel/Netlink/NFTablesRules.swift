@@ -1,0 +1,113 @@
+private import Glibc
+
+/// The rules nf_tables holds, asked over netlink (`NFT_MSG_GETRULE`), each as
+/// its list of expressions: what `nft --debug=netlink` prints.
+enum NFTablesRules {
+    /// One rule: its chain, its handle, its expressions in order.
+    struct Rule: Equatable, Sendable {
+        var chain: String
+        var handle: UInt64
+        var expressions: [Expression]
+    }
+
+    /// The expressions iptables-nft writes, with what they carry; any other
+    /// kind is kept by name only.
+    enum Expression: Equatable, Sendable {
+        /// `meta load KEY => reg R`.
+        case meta(key: UInt32, register: UInt32)
+        /// `cmp OP reg R DATA`.
+        case cmp(operation: UInt32, register: UInt32, data: [UInt8])
+        /// `payload load LENb @ BASE + OFFSET => reg R`.
+        case payload(base: UInt32, offset: UInt32, length: UInt32, register: UInt32)
+        /// `bitwise reg D = (reg S & MASK) ^ XOR`.
+        case bitwise(source: UInt32, destination: UInt32, mask: [UInt8], xor: [UInt8])
+        /// `range OP reg R FROM TO`.
+        case range(operation: UInt32, register: UInt32, from: [UInt8], to: [UInt8])
+        /// A compat xtables match: its name, revision and `xt_*` bytes.
+        case match(name: String, revision: UInt32, info: [UInt8])
+        /// A compat xtables target.
+        case target(name: String, revision: UInt32, info: [UInt8])
+        case counter
+        /// `immediate reg 0 VERDICT` (and the chain of a jump or goto).
+        case verdict(code: Int32, chain: String?)
+        case other(String)
+    }
+
+    /// `NFT_META_*`, `NFT_CMP_*`, `NFT_PAYLOAD_*_HEADER`, `NF_*`/`NFT_*` verdicts used by iptables-nft.
+    enum Constant {
+        static let (metaIIFName, metaOIFName, metaL4Proto): (UInt32, UInt32, UInt32) = (6, 7, 16)
+        static let (equal, notEqual, lessOrEqual, greaterOrEqual): (UInt32, UInt32, UInt32, UInt32) = (0, 1, 3, 5)
+        static let (networkHeader, transportHeader): (UInt32, UInt32) = (1, 2)
+        static let (drop, accept, jump, goto, `return`): (Int32, Int32, Int32, Int32, Int32) = (0, 1, -3, -4, -5)
+    }
+
+    private static let getRule: UInt16 = 10 << 8 | 7               // NFNL_SUBSYS_NFTABLES, NFT_MSG_GETRULE
+
+    /// Every rule of `table` in `family` (`NFTablesChains.ipv4`, …), in
+    /// chain order; empty when there is no such table.
+    static func list(family: UInt8, table: String) throws(NetfilterError) -> [Rule] {
+        let socket = try NetfilterNetlink(subject: "nf_tables")
+        try socket.send(type: getRule, flags: NetfilterNetlink.request | NetfilterNetlink.dump, family: family,
+                        attributes: NetfilterNetlink.stringAttribute(1, table))                                  // NFTA_RULE_TABLE
+        var rules: [Rule] = []
+        do {
+            try socket.receive { _, attributes in
+                var rule = Rule(chain: "", handle: 0, expressions: [])
+                for (type, _, payload) in NetfilterNetlink.attributes(attributes) {
+                    switch type {
+                    case 2: rule.chain = NetfilterNetlink.string(payload)                    // NFTA_RULE_CHAIN
+                    case 3: rule.handle = bigEndian(payload)                                   // NFTA_RULE_HANDLE
+                    case 4: rule.expressions = NetfilterNetlink.attributes(payload).map { expression($0.2) }  // NFTA_RULE_EXPRESSIONS
+                    default: break
+                    }
+                }
+                rules.append(rule)
+            }
+        } catch where [ENOENT, EOPNOTSUPP, EPROTONOSUPPORT].contains(error.errno ?? 0) {
+            return []
+        }
+        return rules
+    }
+
+    /// One `NFTA_LIST_ELEM`: `NFTA_EXPR_NAME` and `NFTA_EXPR_DATA`.
+    private static func expression(_ element: ArraySlice<UInt8>) -> Expression {
+        var name = ""
+        var data: [UInt16: ArraySlice<UInt8>] = [:]
+        for (type, _, payload) in NetfilterNetlink.attributes(element) {
+            if type == 1 { name = NetfilterNetlink.string(payload) }
+            if type == 2 { for (key, _, value) in NetfilterNetlink.attributes(payload) { data[key] = value } }
+        }
+        func u32(_ key: UInt16) -> UInt32 { data[key].map { UInt32(truncatingIfNeeded: bigEndian($0)) } ?? 0 }
+        /// `NFTA_DATA_VALUE` inside a nested data attribute.
+        func value(_ key: UInt16) -> [UInt8] {
+            guard let nested = data[key] else { return [] }
+            return NetfilterNetlink.attributes(nested).first { $0.0 == 1 }.map { Array($0.2) } ?? []
+        }
+        switch name {
+        case "meta": return .meta(key: u32(2), register: u32(1))
+        case "cmp": return .cmp(operation: u32(2), register: u32(1), data: value(3))
+        case "payload": return .payload(base: u32(2), offset: u32(3), length: u32(4), register: u32(1))
+        case "bitwise": return .bitwise(source: u32(1), destination: u32(2), mask: value(4), xor: value(5))
+        case "range": return .range(operation: u32(2), register: u32(1), from: value(3), to: value(4))
+        case "match": return .match(name: data[1].map(NetfilterNetlink.string) ?? "", revision: u32(2), info: data[3].map(Array.init) ?? [])
+        case "target": return .target(name: data[1].map(NetfilterNetlink.string) ?? "", revision: u32(2), info: data[3].map(Array.init) ?? [])
+        case "counter": return .counter
+        case "immediate":
+            // NFTA_IMMEDIATE_DATA → NFTA_DATA_VERDICT → NFTA_VERDICT_CODE, NFTA_VERDICT_CHAIN.
+            guard u32(1) == 0, let immediate = data[2],
+                  let verdict = NetfilterNetlink.attributes(immediate).first(where: { $0.0 == 2 })?.2 else { return .other(name) }
+            var code: Int32?, chain: String?
+            for (type, _, payload) in NetfilterNetlink.attributes(verdict) {
+                if type == 1 { code = Int32(bitPattern: UInt32(truncatingIfNeeded: bigEndian(payload))) }
+                if type == 2 { chain = NetfilterNetlink.string(payload) }
+            }
+            return code.map { .verdict(code: $0, chain: chain) } ?? .other(name)
+        default: return .other(name)
+        }
+    }
+
+    /// A big-endian integer attribute (nf_tables sends its numbers so).
+    private static func bigEndian(_ bytes: ArraySlice<UInt8>) -> UInt64 {
+        bytes.reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+    }
+}
