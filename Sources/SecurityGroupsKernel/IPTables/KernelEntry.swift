@@ -82,6 +82,25 @@ enum KernelEntry {
         return sameBytes(Array(encoded), info) ? target : nil
     }
 
+    /// A match's compat form: name, revision and `xt_*` bytes padded to the
+    /// kernel's alignment, as nf_tables carries them (nil: not expressible).
+    static func compatPayload(_ match: Match, family: AddressFamily,
+                              sets: inout some SetIndexes) throws(NetfilterError) -> (String, UInt32, [UInt8])? {
+        guard let (name, revision, info) = try payload(match, family: family, sets: &sets) else { return nil }
+        return (name, UInt32(revision), padded(info))
+    }
+
+    /// The DNAT or CT target's compat form.
+    static func compatTargetPayload(_ target: Target) -> (String, UInt32, [UInt8]) {
+        let bytes = EntryWriter(family: .ipv4).targetBytes(target, kernelForm: false)
+        let name = bytes.name(2, length: EntryWriter.nameLength)
+        return (name, UInt32(bytes[2 + EntryWriter.nameLength]), padded(Array(bytes.dropFirst(EntryWriter.targetHeader))))
+    }
+
+    private static func padded(_ bytes: [UInt8]) -> [UInt8] {
+        bytes + [UInt8](repeating: 0, count: (EntryWriter.alignment - bytes.count % EntryWriter.alignment) % EntryWriter.alignment)
+    }
+
     /// Equal but for zero padding at the end of either.
     private static func sameBytes(_ a: [UInt8], _ b: [UInt8]) -> Bool {
         let common = min(a.count, b.count)

@@ -6,10 +6,93 @@ import SecurityGroupsCore
 /// ports as `payload` and `cmp` (a range as `cmp gte` and `cmp lte`);
 /// the other matches and the NAT and CT targets as compat expressions
 /// carrying the `xt_*` bytes `KernelEntry` builds; a counter; the verdict.
-/// Anything else is not ours (nil).
+/// `expressions` writes a rule so; `rule` reads it back, and anything else
+/// is not ours (nil).
 enum IPTablesNFTRules {
     typealias Expression = NFTablesRules.Expression
     private typealias C = NFTablesRules.Constant
+
+    /// The expressions iptables-nft writes for `rule`, in its order:
+    /// interfaces, protocol, addresses, the matches, a counter, the target.
+    static func expressions(_ rule: IPTablesRule, family: AddressFamily,
+                            sets: inout some KernelEntry.SetIndexes) throws(NetfilterError) -> [Expression]? {
+        let register: UInt32 = 1
+        var expressions: [Expression] = []
+        for (key, name) in [(C.metaIIFName, rule.inInterface), (C.metaOIFName, rule.outInterface)] {
+            guard let name else { continue }
+            let bytes = Array(name.utf8)
+            let data = bytes.last == UInt8(ascii: "+") ? Array(bytes.dropLast()) : bytes + [0]
+            expressions += [.meta(key: key, register: register), .cmp(operation: C.equal, register: register, data: data)]
+        }
+        if let number = rule.ipProtocol {
+            expressions += [.meta(key: C.metaL4Proto, register: register), .cmp(operation: C.equal, register: register, data: [number])]
+        }
+        let (sourceAt, destinationAt): (UInt32, UInt32) = family == .ipv4 ? (12, 16) : (8, 24)
+        for (network, inverted, offset) in [(rule.source, rule.sourceInverted, sourceAt), (rule.destination, rule.destinationInverted, destinationAt)] {
+            guard let network else { continue }
+            guard network.address.family == family else { return nil }
+            let bytes = addressBytes(network.address)
+            let operation = inverted ? C.notEqual : C.equal
+            if network.prefixLength % 8 == 0 {
+                let loaded = network.prefixLength / 8
+                guard loaded > 0 else { continue }
+                expressions += [.payload(base: C.networkHeader, offset: offset, length: UInt32(loaded), register: register),
+                                .cmp(operation: operation, register: register, data: Array(bytes.prefix(loaded)))]
+            } else {
+                let mask = (0..<bytes.count).map { index -> UInt8 in
+                    let bits = network.prefixLength - index * 8
+                    return bits >= 8 ? 0xff : bits <= 0 ? 0 : UInt8(truncatingIfNeeded: 0xff << (8 - bits))
+                }
+                expressions += [.payload(base: C.networkHeader, offset: offset, length: UInt32(bytes.count), register: register),
+                                .bitwise(source: register, destination: register, mask: mask, xor: [UInt8](repeating: 0, count: bytes.count)),
+                                .cmp(operation: operation, register: register, data: zip(bytes, mask).map { $0 & $1 })]
+            }
+        }
+        for match in rule.matches {
+            switch match {
+            case .tcp(let ports), .udp(let ports):
+                expressions += portExpressions(ports, register: register)
+            default:
+                guard let (name, revision, info) = try KernelEntry.compatPayload(match, family: family, sets: &sets) else { return nil }
+                expressions.append(.match(name: name, revision: revision, info: info))
+            }
+        }
+        expressions.append(.counter)
+        switch rule.target {
+        case .accept: expressions.append(.verdict(code: C.accept, chain: nil))
+        case .drop: expressions.append(.verdict(code: C.drop, chain: nil))
+        case .return: expressions.append(.verdict(code: C.return, chain: nil))
+        case .jump(let chain): expressions.append(.verdict(code: C.jump, chain: chain))
+        case .dnat, .notrack:
+            let (name, revision, info) = KernelEntry.compatTargetPayload(rule.target)
+            expressions.append(.target(name: name, revision: revision, info: info))
+        }
+        return expressions
+    }
+
+    /// Both ports exact: one load of both; else each one not "any": exact, or a range.
+    private static func portExpressions(_ ports: PortMatch, register: UInt32) -> [Expression] {
+        func bytes(_ port: UInt16) -> [UInt8] { [UInt8(port >> 8), UInt8(port & 0xff)] }
+        let (source, destination) = (ports.sourcePorts, ports.destinationPorts)
+        if source.count == 1, destination.count == 1 {
+            return [.payload(base: C.transportHeader, offset: 0, length: 4, register: register),
+                    .cmp(operation: C.equal, register: register, data: bytes(source.lowerBound) + bytes(destination.lowerBound))]
+        }
+        var expressions: [Expression] = []
+        for (range, offset) in [(source, UInt32(0)), (destination, UInt32(2))] where range != PortMatch.anyPort {
+            expressions.append(.payload(base: C.transportHeader, offset: offset, length: 2, register: register))
+            expressions.append(range.count == 1 ? .cmp(operation: C.equal, register: register, data: bytes(range.lowerBound))
+                : .range(operation: C.equal, register: register, from: bytes(range.lowerBound), to: bytes(range.upperBound)))
+        }
+        return expressions
+    }
+
+    private static func addressBytes(_ address: IPAddress) -> [UInt8] {
+        switch address {
+        case .v4(let v4): withUnsafeBytes(of: v4.value.bigEndian) { Array($0) }
+        case .v6(let v6): withUnsafeBytes(of: v6.high.bigEndian) { Array($0) } + withUnsafeBytes(of: v6.low.bigEndian) { Array($0) }
+        }
+    }
 
     static func rule(_ expressions: [Expression], family: AddressFamily, sets: inout some KernelEntry.SetIndexes) -> IPTablesRule? {
         var rule = IPTablesRule(target: .accept)

@@ -15,7 +15,11 @@ public enum IPTablesNFTTable {
         }
         var codec = RuleCodec()
         for rule in try NFTablesRules.list(family: netlinkFamily, table: name.rawValue) where state.chains[rule.chain] != nil {
-            let decoded = IPTablesNFTRules.rule(rule.expressions, family: family, sets: &codec)
+            // Ours only when written back it gives the same expressions: what
+            // was not read is then certain to be absent.
+            let decoded = IPTablesNFTRules.rule(rule.expressions, family: family, sets: &codec).flatMap { decoded in
+                (try? IPTablesNFTRules.expressions(decoded, family: family, sets: &codec)) == rule.expressions ? decoded : nil
+            }
             let target: String? = if case .jump(let chain)? = decoded?.target { chain } else { nil }
             let kept = decoded.flatMap { scope.decodesRule(in: rule.chain, target: target) ? KernelRule.known($0) : nil } ?? .opaque
             state.chains[rule.chain]!.append(kept)
