@@ -69,8 +69,8 @@ enum NFTablesRules {
         return rules
     }
 
-    /// One `NFTA_LIST_ELEM`: `NFTA_EXPR_NAME` and `NFTA_EXPR_DATA`.
-    private static func expression(_ element: ArraySlice<UInt8>) -> Expression {
+    /// One `NFTA_LIST_ELEM`'s payload: `NFTA_EXPR_NAME` and `NFTA_EXPR_DATA`.
+    static func expression(_ element: ArraySlice<UInt8>) -> Expression {
         var name = ""
         var data: [UInt16: ArraySlice<UInt8>] = [:]
         for (type, _, payload) in NetfilterNetlink.attributes(element) {

@@ -86,13 +86,15 @@ final class NetfilterNetlink {
         return result
     }
 
-    /// A NUL-terminated string attribute, padded to 4 bytes.
-    static func stringAttribute(_ type: UInt16, _ text: String) -> [UInt8] {
-        let payload = Array(text.utf8) + [0]
+    /// One attribute: length, type, payload, padded to 4 bytes.
+    static func attribute(_ type: UInt16, _ payload: [UInt8]) -> [UInt8] {
         var attribute = bytes(UInt16(4 + payload.count)) + bytes(type) + payload
         while attribute.count % 4 != 0 { attribute.append(0) }
         return attribute
     }
+
+    /// A NUL-terminated string attribute.
+    static func stringAttribute(_ type: UInt16, _ text: String) -> [UInt8] { attribute(type, Array(text.utf8) + [0]) }
 
     /// A NUL-terminated string attribute's text.
     static func string(_ payload: ArraySlice<UInt8>) -> String {
