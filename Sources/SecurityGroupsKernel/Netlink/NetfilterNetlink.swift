@@ -27,8 +27,21 @@ final class NetfilterNetlink {
 
     deinit { close(descriptor) }
 
+    /// Acknowledgements without a copy of the message they answer
+    /// (NETLINK_CAP_ACK): a large transaction's answers then fit the buffer.
+    private func capAcknowledgements() {
+        var on: Int32 = 1
+        _ = setsockopt(descriptor, 270, 10, &on, socklen_t(MemoryLayout<Int32>.size))        // SOL_NETLINK, NETLINK_CAP_ACK
+    }
+
     /// Sends one request: `type` is the subsystem shifted left by 8 plus the message.
     func send(type: UInt16, flags: UInt16, family: UInt8, attributes: [UInt8]) throws(NetfilterError) {
+        let message = message(type: type, flags: flags, family: family, attributes: attributes)
+        guard Glibc.send(descriptor, message, message.count, 0) == message.count else { throw Self.failure(errno, "send", subject) }
+    }
+
+    /// One message with the next sequence number; `resource` is nfgenmsg's res_id.
+    private func message(type: UInt16, flags: UInt16, family: UInt8, resource: UInt16 = 0, attributes: [UInt8]) -> [UInt8] {
         sequence += 1
         var message: [UInt8] = []
         message.append(contentsOf: Self.bytes(UInt32(16 + 4 + attributes.count)))
@@ -36,8 +49,54 @@ final class NetfilterNetlink {
         message.append(contentsOf: Self.bytes(flags))
         message.append(contentsOf: Self.bytes(sequence))
         message.append(contentsOf: Self.bytes(UInt32(0)))
-        message += [family, 0, 0, 0] + attributes            // nfgenmsg: family, version 0, res_id 0
-        guard Glibc.send(descriptor, message, message.count, 0) == message.count else { throw Self.failure(errno, "send", subject) }
+        message += [family, 0, UInt8(resource >> 8), UInt8(resource & 0xff)] + attributes    // nfgenmsg: family, version 0, res_id (big-endian)
+        return message
+    }
+
+    /// Sends `messages` as one nf_tables transaction (between
+    /// NFNL_MSG_BATCH_BEGIN and END, in one datagram: the kernel applies all
+    /// or none) and waits for each one's acknowledgement. A refusal names
+    /// the message by its `object`.
+    func transact(_ messages: [(type: UInt16, flags: UInt16, family: UInt8, attributes: [UInt8], object: String)]) throws(NetfilterError) {
+        capAcknowledgements()
+        let subsystem: UInt16 = 10                                       // NFNL_SUBSYS_NFTABLES
+        var datagram = message(type: 0x10, flags: Self.request, family: 0, resource: subsystem, attributes: [])
+        let first = sequence + 1
+        for request in messages {
+            datagram += message(type: request.type, flags: request.flags | Self.request | Self.acknowledge, family: request.family,
+                                attributes: request.attributes)
+        }
+        datagram += message(type: 0x11, flags: Self.request, family: 0, resource: subsystem, attributes: [])
+        guard Glibc.send(descriptor, datagram, datagram.count, 0) == datagram.count else { throw Self.failure(errno, "send", subject) }
+        var buffer = [UInt8](repeating: 0, count: 256 * 1024)
+        var answered = 0
+        var refusal: (index: Int, code: Int32)?
+        while answered < messages.count {
+            let count = recv(descriptor, &buffer, buffer.count, 0)
+            guard count > 0 else {
+                if count < 0, errno == EINTR { continue }
+                throw Self.failure(errno, "receive", subject)
+            }
+            var offset = 0
+            while offset + 16 <= count {
+                let length = Int(Self.value(UInt32.self, buffer, offset))
+                guard length >= 16, offset + length <= count else { break }
+                if Self.value(UInt16.self, buffer, offset + 4) == 2 {                        // NLMSG_ERROR: 0 = acknowledged
+                    answered += 1
+                    let code = -Int32(bitPattern: Self.value(UInt32.self, buffer, offset + 16))
+                    let index = Int(Self.value(UInt32.self, buffer, offset + 8)) - Int(first)
+                    if code != 0, refusal == nil { refusal = (index, code) }
+                }
+                offset += (length + 3) & ~3
+            }
+            // After a refusal the kernel answers no further message of the batch.
+            if refusal != nil { break }
+        }
+        if let refusal {
+            let object = messages.indices.contains(refusal.index) ? messages[refusal.index].object : "message \(refusal.index + 1)"
+            throw NetfilterError(operation: "nf_tables transaction", object: object,
+                                 reason: String(cString: strerror(refusal.code)) + "; nothing was changed", errno: refusal.code)
+        }
     }
 
     /// Reads answers to the last request until its end (NLMSG_DONE, or the
