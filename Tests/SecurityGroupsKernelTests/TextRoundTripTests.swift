@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import SecurityGroupsCore
-@testable import SecurityGroupsKernel
+import SecurityGroupsKernel
 import SecurityGroupsSandbox
 import TestSupport
 
@@ -41,7 +41,7 @@ import TestSupport
         case legacy
         /// nf_tables, written by iptables-nft-restore.
         case nft
-        /// nf_tables, written by our own transaction (`IPTablesNFTTable.create`).
+        /// nf_tables, written by our own transaction (`IPTablesNFTTable.sync` on a fresh host).
         case nftByUs
 
         var tool: String { self == .legacy ? "legacy" : "nft" }
@@ -52,8 +52,7 @@ import TestSupport
                 try namespace.run("/usr/sbin/ip6tables-\(tool)-restore", input: text.ip6tables)
                 return
             }
-            let tables = [AddressFamily.ipv4: ruleset.ipv4, .ipv6: ruleset.ipv6]
-            try NamespaceThread.run(in: namespace.name) { try IPTablesNFTTable.create(tables) }
+            _ = try NamespaceThread.run(in: namespace.name) { try IPTablesNFTTable.sync(ruleset) }
         }
 
         /// A table as our reader for this world reads it.

@@ -7,6 +7,13 @@ public import SecurityGroupsCore
 /// script leaves on an nf_tables host, read as our rules.
 public enum IPTablesNFTTable {
     public static func read(_ name: IPTable.Name, _ family: AddressFamily, scope: Scope) throws(NetfilterError) -> KernelTableState {
+        try readWithHandles(name, family, scope: scope).state
+    }
+
+    /// The table, and each read chain's rule handles in rule order (for edits
+    /// by position); nil when nf_tables has no such table.
+    static func readWithHandles(_ name: IPTable.Name, _ family: AddressFamily,
+                                scope: Scope) throws(NetfilterError) -> (state: KernelTableState, handles: [String: [UInt64]], exists: Bool) {
         let netlinkFamily = family == .ipv4 ? NFTablesChains.ipv4 : NFTablesChains.ipv6
         let chains = try NFTablesChains.list(family: netlinkFamily).filter { $0.table == name.rawValue }.map(\.name)
         var state = KernelTableState(name: name, chains: [:])
@@ -14,7 +21,9 @@ public enum IPTablesNFTTable {
             if name.isBuiltin(chain) || scope.readsChain(chain) { state.chains[chain] = [] } else { state.otherChains.insert(chain) }
         }
         var codec = RuleCodec()
+        var handles: [String: [UInt64]] = [:]
         for rule in try NFTablesRules.list(family: netlinkFamily, table: name.rawValue) where state.chains[rule.chain] != nil {
+            handles[rule.chain, default: []].append(rule.handle)
             // Ours only when written back it gives the same expressions: what
             // was not read is then certain to be absent.
             let decoded = IPTablesNFTRules.rule(rule.expressions, family: family, sets: &codec).flatMap { decoded in
@@ -24,56 +33,31 @@ public enum IPTablesNFTTable {
             let kept = decoded.flatMap { scope.decodesRule(in: rule.chain, target: target) ? KernelRule.known($0) : nil } ?? .opaque
             state.chains[rule.chain]!.append(kept)
         }
-        return state
+        return (state, handles, !chains.isEmpty)
     }
 
-    /// Writes `tables` (both families) into nf_tables as iptables-nft would
-    /// create them on a host that has none of them yet, in one transaction:
-    /// the tables, their built-in chains with iptables-nft's hooks and
-    /// priorities, our chains, every rule. For a fresh host (and, until
-    /// the edits of a plan are written too, for tests).
-    static func create(_ tables: [AddressFamily: IPTablesFamily]) throws(NetfilterError) {
-        var codec = RuleCodec()
-        var messages: [(type: UInt16, flags: UInt16, family: UInt8, attributes: [UInt8], object: String)] = []
-        let create: UInt16 = 0x400, append: UInt16 = 0x800                         // NLM_F_CREATE, NLM_F_APPEND
-        for (family, desired) in tables.sorted(by: { $0.key == .ipv4 && $1.key == .ipv6 }) {
-            let netlinkFamily = family == .ipv4 ? NFTablesChains.ipv4 : NFTablesChains.ipv6
-            let tool = family == .ipv4 ? "iptables" : "ip6tables"
-            for table in desired.tables {
-                let name = NFTablesMessages.string(1, table.name.rawValue)
-                messages.append((10 << 8 | 0, create, netlinkFamily, name, "\(tool) \(table.name.rawValue)"))     // NFT_MSG_NEWTABLE
-                for chain in table.name.builtinChains {
-                    let (hook, priority) = Self.hook(table.name, chain)
-                    let attributes = name + NFTablesMessages.string(3, chain)
-                        + NFTablesMessages.nested(4, NFTablesMessages.u32(1, hook) + NFTablesMessages.u32(2, UInt32(bitPattern: priority)))
-                        + NFTablesMessages.u32(5, 1)                                                           // policy NF_ACCEPT
-                        + NFTablesMessages.string(7, table.name == .nat ? "nat" : "filter")
-                    messages.append((10 << 8 | 3, create, netlinkFamily, attributes, "\(tool) \(table.name.rawValue) chain \(chain)"))  // NFT_MSG_NEWCHAIN
-                }
-                for chain in table.chains.keys.sorted() {
-                    messages.append((10 << 8 | 3, create, netlinkFamily, name + NFTablesMessages.string(3, chain),
-                                     "\(tool) \(table.name.rawValue) chain \(chain)"))
-                }
-                for (chain, rules) in table.builtinRules.sorted(by: { $0.key < $1.key }) + table.chains.sorted(by: { $0.key < $1.key }) {
-                    for rule in rules {
-                        guard let expressions = try IPTablesNFTRules.expressions(rule, family: family, sets: &codec) else {
-                            throw NetfilterError(operation: "encode rule", object: IPTablesSaveFormat.line(rule, chain: chain),
-                                                 reason: "not expressible in nf_tables")
-                        }
-                        messages.append((10 << 8 | 6, create | append, netlinkFamily,                          // NFT_MSG_NEWRULE
-                                         name + NFTablesMessages.string(2, chain) + NFTablesMessages.expressions(expressions)
-                                            + compat(rule),
-                                         "\(tool) \(table.name.rawValue) '\(IPTablesSaveFormat.line(rule, chain: chain))'"))
-                    }
-                }
-            }
+    /// A table as iptables-nft makes it: the table and its built-in chains
+    /// with iptables-nft's hooks and priorities, accepting.
+    static func tableMessages(_ name: IPTable.Name, _ family: AddressFamily) -> [NetfilterNetlink.Message] {
+        let netlinkFamily = family == .ipv4 ? NFTablesChains.ipv4 : NFTablesChains.ipv6
+        let tool = family == .ipv4 ? "iptables" : "ip6tables"
+        let create: UInt16 = 0x400                                                          // NLM_F_CREATE
+        let table = NFTablesMessages.string(1, name.rawValue)
+        var messages: [NetfilterNetlink.Message] = [(10 << 8 | 0, create, netlinkFamily, table, "\(tool) \(name.rawValue)")]  // NFT_MSG_NEWTABLE
+        for chain in name.builtinChains {
+            let (hook, priority) = Self.hook(name, chain)
+            let attributes = table + NFTablesMessages.string(3, chain)
+                + NFTablesMessages.nested(4, NFTablesMessages.u32(1, hook) + NFTablesMessages.u32(2, UInt32(bitPattern: priority)))
+                + NFTablesMessages.u32(5, 1)                                                 // policy NF_ACCEPT
+                + NFTablesMessages.string(7, name == .nat ? "nat" : "filter")
+            messages.append((10 << 8 | 3, create, netlinkFamily, attributes, "\(tool) \(name.rawValue) chain \(chain)"))  // NFT_MSG_NEWCHAIN
         }
-        try NetfilterNetlink(subject: "nf_tables").transact(messages)
+        return messages
     }
 
     /// `NFTA_RULE_COMPAT`: the protocol, which compat matches such as icmp
     /// check as xtables would check the rule's own (iptables-nft sends it too).
-    private static func compat(_ rule: IPTablesRule) -> [UInt8] {
+    static func compat(_ rule: IPTablesRule) -> [UInt8] {
         guard let number = rule.ipProtocol else { return [] }
         return NFTablesMessages.nested(5, NFTablesMessages.u32(1, UInt32(number)) + NFTablesMessages.u32(2, 0))
     }

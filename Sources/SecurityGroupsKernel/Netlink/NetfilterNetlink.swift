@@ -53,11 +53,14 @@ final class NetfilterNetlink {
         return message
     }
 
+    /// One message of a transaction; `object` names it in errors.
+    typealias Message = (type: UInt16, flags: UInt16, family: UInt8, attributes: [UInt8], object: String)
+
     /// Sends `messages` as one nf_tables transaction (between
     /// NFNL_MSG_BATCH_BEGIN and END, in one datagram: the kernel applies all
     /// or none) and waits for each one's acknowledgement. A refusal names
     /// the message by its `object`.
-    func transact(_ messages: [(type: UInt16, flags: UInt16, family: UInt8, attributes: [UInt8], object: String)]) throws(NetfilterError) {
+    func transact(_ messages: [Message]) throws(NetfilterError) {
         capAcknowledgements()
         let subsystem: UInt16 = 10                                       // NFNL_SUBSYS_NFTABLES
         var datagram = message(type: 0x10, flags: Self.request, family: 0, resource: subsystem, attributes: [])

@@ -1,0 +1,106 @@
+public import SecurityGroupsCore
+
+/// The planner's edits of an iptables table, as nf_tables messages: what
+/// libiptc does to its copy of a legacy table, done to the rules nf_tables
+/// holds, by handle (rules read) or by transaction id (rules added in the
+/// same transaction). All tables and both families go in one transaction.
+enum IPTablesNFTEdits {
+    /// A rule's place in a chain while the edits are laid out.
+    private enum Slot {
+        case handle(UInt64)
+        case id(UInt32)
+    }
+
+    /// The messages for `edits`, planned against `table` as read with `handles`.
+    static func messages(_ edits: [TableEdit], table: IPTable.Name, family: AddressFamily, handles: [String: [UInt64]],
+                         sets: inout RuleCodec, nextID: inout UInt32) throws(NetfilterError) -> [NetfilterNetlink.Message] {
+        let netlinkFamily = family == .ipv4 ? NFTablesChains.ipv4 : NFTablesChains.ipv6
+        let tool = family == .ipv4 ? "iptables" : "ip6tables"
+        let tableName = NFTablesMessages.string(1, table.rawValue)
+        let create: UInt16 = 0x400, append: UInt16 = 0x800                                 // NLM_F_CREATE, NLM_F_APPEND
+        var slots = handles.mapValues { $0.map(Slot.handle) }
+        var messages: [NetfilterNetlink.Message] = []
+        func chainAttribute(_ chain: String) -> [UInt8] { tableName + NFTablesMessages.string(2, chain) }
+        func add(_ rule: IPTablesRule, to chain: String, at index: Int?) throws(NetfilterError) {
+            guard let expressions = try IPTablesNFTRules.expressions(rule, family: family, sets: &sets) else {
+                throw NetfilterError(operation: "encode rule", object: IPTablesSaveFormat.line(rule, chain: chain), reason: "not expressible in nf_tables")
+            }
+            nextID += 1
+            var attributes = chainAttribute(chain) + NFTablesMessages.expressions(expressions) + IPTablesNFTTable.compat(rule)
+                + NFTablesMessages.u32(9, nextID)                                                // NFTA_RULE_ID
+            var flags = create | append
+            var current = slots[chain] ?? []
+            if let index, index < current.count {
+                // Before the rule now at `index` (no NLM_F_APPEND: before the position).
+                flags = create
+                switch current[index] {
+                case .handle(let handle): attributes += NFTablesMessages.u64(6, handle)        // NFTA_RULE_POSITION
+                case .id(let id): attributes += NFTablesMessages.u32(10, id)                 // NFTA_RULE_POSITION_ID
+                }
+                current.insert(.id(nextID), at: index)
+            } else {
+                current.append(.id(nextID))
+            }
+            slots[chain] = current
+            messages.append((10 << 8 | 6, flags, netlinkFamily, attributes, "\(tool) \(table.rawValue) '\(IPTablesSaveFormat.line(rule, chain: chain))'"))
+        }
+        for edit in edits {
+            switch edit {
+            case .createChain(let chain):
+                messages.append((10 << 8 | 3, create, netlinkFamily, tableName + NFTablesMessages.string(3, chain),
+                                 "\(tool) \(table.rawValue) chain \(chain)"))                   // NFT_MSG_NEWCHAIN
+                slots[chain] = []
+            case .append(let chain, let rule):
+                try add(rule, to: chain, at: nil)
+            case .insert(let chain, let index, let rule):
+                try add(rule, to: chain, at: index)
+            case .delete(let chain, let index):
+                guard var current = slots[chain], current.indices.contains(index) else {
+                    throw NetfilterError(operation: "delete rule \(index + 1)", object: "\(tool) \(table.rawValue) chain \(chain)", reason: "no such rule")
+                }
+                let which: [UInt8] = switch current.remove(at: index) {
+                case .handle(let handle): NFTablesMessages.u64(3, handle)                       // NFTA_RULE_HANDLE
+                case .id(let id): NFTablesMessages.u32(9, id)                                   // NFTA_RULE_ID
+                }
+                slots[chain] = current
+                messages.append((10 << 8 | 8, 0, netlinkFamily, chainAttribute(chain) + which,
+                                 "\(tool) \(table.rawValue) chain \(chain) rule \(index + 1)"))  // NFT_MSG_DELRULE
+            case .flushChain(let chain):
+                messages.append((10 << 8 | 8, 0, netlinkFamily, chainAttribute(chain), "\(tool) \(table.rawValue) chain \(chain)"))
+                slots[chain] = []
+            case .deleteChain(let chain):
+                messages.append((10 << 8 | 5, 0, netlinkFamily, tableName + NFTablesMessages.string(3, chain),
+                                 "\(tool) \(table.rawValue) chain \(chain)"))                   // NFT_MSG_DELCHAIN
+                slots[chain] = nil
+            }
+        }
+        return messages
+    }
+}
+
+extension IPTablesNFTTable {
+    /// Brings the iptables tables nf_tables holds to `ruleset`, in the scope
+    /// it was rendered for: each table read, planned with the same planner
+    /// as on legacy x_tables, and every table's edits, both families, sent
+    /// as one transaction. Tables that do not exist yet are made as
+    /// iptables-nft makes them. Returns the number of edits.
+    public static func sync(_ ruleset: Ruleset) throws(NetfilterError) -> Int {
+        var codec = RuleCodec()
+        var nextID: UInt32 = 0
+        var messages: [NetfilterNetlink.Message] = []
+        var editCount = 0
+        for family in AddressFamily.allCases {
+            for desired in ruleset.iptables(family).tables {
+                let read = try readWithHandles(desired.name, family, scope: ruleset.scope)
+                if !read.exists { messages += tableMessages(desired.name, family) }
+                let edits = TablePlanner.plan(desired: desired, kernel: read.state, scope: ruleset.scope)
+                editCount += edits.count
+                messages += try IPTablesNFTEdits.messages(edits, table: desired.name, family: family, handles: read.handles,
+                                                          sets: &codec, nextID: &nextID)
+            }
+        }
+        guard !messages.isEmpty else { return 0 }
+        try NetfilterNetlink(subject: "nf_tables").transact(messages)
+        return editCount
+    }
+}
