@@ -71,29 +71,15 @@ final class NetfilterNetlink {
         }
         datagram += message(type: 0x11, flags: Self.request, family: 0, resource: subsystem, attributes: [])
         guard Glibc.send(descriptor, datagram, datagram.count, 0) == datagram.count else { throw Self.failure(errno, "send", subject) }
-        var buffer = [UInt8](repeating: 0, count: 256 * 1024)
         var answered = 0
         var refusal: (index: Int, code: Int32)?
-        while answered < messages.count {
-            let count = recv(descriptor, &buffer, buffer.count, 0)
-            guard count > 0 else {
-                if count < 0, errno == EINTR { continue }
-                throw Self.failure(errno, "receive", subject)
-            }
-            var offset = 0
-            while offset + 16 <= count {
-                let length = Int(Self.value(UInt32.self, buffer, offset))
-                guard length >= 16, offset + length <= count else { break }
-                if Self.value(UInt16.self, buffer, offset + 4) == 2 {                        // NLMSG_ERROR: 0 = acknowledged
-                    answered += 1
-                    let code = -Int32(bitPattern: Self.value(UInt32.self, buffer, offset + 16))
-                    let index = Int(Self.value(UInt32.self, buffer, offset + 8)) - Int(first)
-                    if code != 0, refusal == nil { refusal = (index, code) }
-                }
-                offset += (length + 3) & ~3
-            }
+        try receiveMessages { type, sequence, message in
+            guard type == 2 else { return false }                                // NLMSG_ERROR: 0 = acknowledged
+            answered += 1
+            let code = Self.errorCode(message)
+            if code != 0, refusal == nil { refusal = (Int(sequence) - Int(first), code) }
             // After a refusal the kernel answers no further message of the batch.
-            if refusal != nil { break }
+            return refusal != nil || answered == messages.count
         }
         if let refusal {
             let object = messages.indices.contains(refusal.index) ? messages[refusal.index].object : "message \(refusal.index + 1)"
@@ -105,6 +91,25 @@ final class NetfilterNetlink {
     /// Reads answers to the last request until its end (NLMSG_DONE, or the
     /// acknowledgement), passing each message's family and attributes to `body`.
     func receive(_ body: (UInt8, ArraySlice<UInt8>) -> Void) throws(NetfilterError) {
+        let last = sequence
+        try receiveMessages { type, sequence, message throws(NetfilterError) in
+            guard sequence == last else { return false }
+            switch type {
+            case 3: return true                                                  // NLMSG_DONE
+            case 2:                                                              // NLMSG_ERROR, 0 = acknowledged
+                let code = Self.errorCode(message)
+                if code == 0 { return true }
+                throw Self.failure(code, "request", subject)
+            default:
+                if message.count >= 20 { body(message[message.startIndex + 16], message.dropFirst(20)) }
+                return false
+            }
+        }
+    }
+
+    /// Reads datagrams and passes each message (its type, its sequence
+    /// number, its bytes) to `handle`, until `handle` says it is done.
+    private func receiveMessages(_ handle: (UInt16, UInt32, ArraySlice<UInt8>) throws(NetfilterError) -> Bool) throws(NetfilterError) {
         var buffer = [UInt8](repeating: 0, count: 256 * 1024)
         while true {
             let count = recv(descriptor, &buffer, buffer.count, 0)
@@ -115,22 +120,20 @@ final class NetfilterNetlink {
             var offset = 0
             while offset + 16 <= count {
                 let length = Int(Self.value(UInt32.self, buffer, offset))
-                let type = Self.value(UInt16.self, buffer, offset + 4)
                 guard length >= 16, offset + length <= count else { break }
-                if Self.value(UInt32.self, buffer, offset + 8) == sequence {
-                    switch type {
-                    case 3: return                                                   // NLMSG_DONE
-                    case 2:                                                          // NLMSG_ERROR, 0 = acknowledged
-                        let code = -Int32(bitPattern: Self.value(UInt32.self, buffer, offset + 16))
-                        if code == 0 { return }
-                        throw Self.failure(code, "request", subject)
-                    default:
-                        if length >= 20 { body(buffer[offset + 16], buffer[(offset + 20)..<(offset + length)]) }
-                    }
-                }
+                let done = try handle(Self.value(UInt16.self, buffer, offset + 4), Self.value(UInt32.self, buffer, offset + 8),
+                                      buffer[offset..<(offset + length)])
+                if done { return }
                 offset += (length + 3) & ~3
             }
         }
+    }
+
+    /// The errno of an NLMSG_ERROR message (0: acknowledged).
+    private static func errorCode(_ message: ArraySlice<UInt8>) -> Int32 {
+        guard message.count >= 20 else { return 0 }
+        let bytes = message.dropFirst(16).prefix(4)
+        return -Int32(bitPattern: bytes.reversed().reduce(UInt32(0)) { $0 << 8 | UInt32($1) })
     }
 
     /// (type without flags, the whole attribute padded, its payload) of each attribute.
