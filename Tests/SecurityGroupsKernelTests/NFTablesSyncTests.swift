@@ -1,6 +1,6 @@
 import Testing
 import SecurityGroupsCore
-import SecurityGroupsKernel
+@testable import SecurityGroupsKernel
 import SecurityGroupsSandbox
 import TestSupport
 
@@ -59,5 +59,33 @@ import TestSupport
                                 ip6tables: try namespace.run("/usr/sbin/ip6tables-nft-save"), ipset: "", ebtables: "")
         let expected = KernelDumps(iptables: text.iptables, ip6tables: text.ip6tables, ipset: "", ebtables: "")
         #expect(saved == expected, "\(saved.difference(from: expected))")
+    }
+
+    /// A transaction planned on a generation the rule set has left is
+    /// refused whole (ERESTART), so a change another tool made between our
+    /// read and our write is never overwritten; `sync` then plans again.
+    @Test func aChangeBetweenReadAndWriteIsRefused() throws {
+        guard let namespace = try NetworkNamespace.make("nftgen") else {
+            try #require(Bool(false), "not root: cannot create a network namespace")
+            return
+        }
+        let ruleset = Renderer.render(try TextRoundTripTests.host("two-nics"), layout: .classic)
+        try namespace.run("/usr/sbin/ipset", ["restore"], input: RulesetText(ruleset).ipset)
+        _ = try NamespaceThread.run(in: namespace.name) { try IPTablesNFTTable.sync(ruleset) }
+        let generation = try NamespaceThread.run(in: namespace.name) { try NFTablesRules.generation() }
+        try namespace.run("/usr/sbin/iptables-nft", ["-N", "another-tools-chain"])
+        let refused = try NamespaceThread.run(in: namespace.name) { () -> Int32? in
+            let message: NetfilterNetlink.Message = (10 << 8 | 3, 0x400, NFTablesChains.ipv4,
+                                                     NFTablesMessages.string(1, "filter") + NFTablesMessages.string(3, "ours"), "chain ours")
+            do {
+                try NetfilterNetlink(subject: "nf_tables").transact([message], generation: generation)
+                return nil
+            } catch {
+                return (error as? NetfilterError)?.errno
+            }
+        }
+        #expect(refused == 85)
+        let saved = try namespace.run("/usr/sbin/iptables-nft-save", ["-t", "filter"])
+        #expect(saved.contains(":another-tools-chain") && !saved.contains(":ours "))
     }
 }

@@ -83,8 +83,23 @@ extension IPTablesNFTTable {
     /// it was rendered for: each table read, planned with the same planner
     /// as on legacy x_tables, and every table's edits, both families, sent
     /// as one transaction. Tables that do not exist yet are made as
-    /// iptables-nft makes them. Returns the number of edits.
-    public static func sync(_ ruleset: Ruleset) throws(NetfilterError) -> Int {
+    /// iptables-nft makes them. The transaction names the generation the
+    /// tables were read at: when something else changed the rule set
+    /// meanwhile the kernel refuses it, and it is read, planned and sent
+    /// again (as a legacy commit is on EAGAIN). Returns the number of edits.
+    public static func sync(_ ruleset: Ruleset, attempts: Int = 5) throws(NetfilterError) -> Int {
+        var attempt = 1
+        while true {
+            do {
+                return try syncOnce(ruleset)
+            } catch where error.errno == 85 && attempt < attempts {                    // ERESTART
+                attempt += 1
+            }
+        }
+    }
+
+    private static func syncOnce(_ ruleset: Ruleset) throws(NetfilterError) -> Int {
+        let generation = try NFTablesRules.generation()
         var codec = RuleCodec()
         var nextID: UInt32 = 0
         var messages: [NetfilterNetlink.Message] = []
@@ -100,7 +115,7 @@ extension IPTablesNFTTable {
             }
         }
         guard !messages.isEmpty else { return 0 }
-        try NetfilterNetlink(subject: "nf_tables").transact(messages)
+        try NetfilterNetlink(subject: "nf_tables").transact(messages, generation: generation)
         return editCount
     }
 }

@@ -43,6 +43,21 @@ enum NFTablesRules {
 
     private static let getRule: UInt16 = 10 << 8 | 7               // NFNL_SUBSYS_NFTABLES, NFT_MSG_GETRULE
 
+    /// The rule set's generation (`NFT_MSG_GETGEN`): read before the state a
+    /// transaction is planned on, it lets the kernel refuse the transaction
+    /// if anything changed meanwhile.
+    static func generation() throws(NetfilterError) -> UInt32 {
+        let socket = try NetfilterNetlink(subject: "nf_tables")
+        try socket.send(type: 10 << 8 | 16, flags: NetfilterNetlink.request | NetfilterNetlink.acknowledge, family: 0, attributes: [])
+        var generation: UInt32 = 0
+        try socket.receive { _, attributes in
+            for (type, _, payload) in NetfilterNetlink.attributes(attributes) where type == 1 {   // NFTA_GEN_ID
+                generation = UInt32(truncatingIfNeeded: bigEndian(payload))
+            }
+        }
+        return generation
+    }
+
     /// Every rule of `table` in `family` (`NFTablesChains.ipv4`, …), in
     /// chain order; empty when there is no such table.
     static func list(family: UInt8, table: String) throws(NetfilterError) -> [Rule] {

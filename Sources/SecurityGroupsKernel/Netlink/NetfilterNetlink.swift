@@ -60,10 +60,13 @@ final class NetfilterNetlink {
     /// NFNL_MSG_BATCH_BEGIN and END, in one datagram: the kernel applies all
     /// or none) and waits for each one's acknowledgement. A refusal names
     /// the message by its `object`.
-    func transact(_ messages: [Message]) throws(NetfilterError) {
+    /// With `generation`, the kernel refuses the whole transaction
+    /// (ERESTART) when the rule set changed since that generation was read.
+    func transact(_ messages: [Message], generation: UInt32? = nil) throws(NetfilterError) {
         capAcknowledgements()
         let subsystem: UInt16 = 10                                       // NFNL_SUBSYS_NFTABLES
-        var datagram = message(type: 0x10, flags: Self.request, family: 0, resource: subsystem, attributes: [])
+        let guarded = generation.map { Self.attribute(1, withUnsafeBytes(of: $0.bigEndian) { Array($0) }) } ?? []  // NFNL_BATCH_GENID
+        var datagram = message(type: 0x10, flags: Self.request, family: 0, resource: subsystem, attributes: guarded)
         let first = sequence + 1
         for request in messages {
             datagram += message(type: request.type, flags: request.flags | Self.request | Self.acknowledge, family: request.family,
