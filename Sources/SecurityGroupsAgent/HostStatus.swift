@@ -75,13 +75,3 @@ extension Agent {
         }
     }
 }
-
-extension NIC {
-    /// The NIC's addresses of one family (primary and secondary).
-    func addresses(_ family: AddressFamily) -> [IPAddress] {
-        switch family {
-        case .ipv4: ipv4Addresses.map(IPAddress.v4)
-        case .ipv6: ipv6Addresses.map(IPAddress.v6)
-        }
-    }
-}

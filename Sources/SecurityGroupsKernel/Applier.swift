@@ -75,11 +75,6 @@ public struct Applier: Sendable {
         self.recordsChanges = recordsChanges
     }
 
-    /// Applies `ruleset` in the scope it was rendered for.
-    public func apply(_ ruleset: Ruleset, dryRun: Bool = false) throws(ApplyError) -> ApplyReport {
-        try apply(dryRun: dryRun) { ruleset }
-    }
-
     /// Applies the ruleset `render` returns, in the scope it was rendered
     /// for. ebtables shares no object with the sets and tables and its
     /// tools are slow on a large table, so its read, plan and batch run
@@ -266,7 +261,7 @@ public struct Applier: Sendable {
         for table in tables.tables {
             do {
                 let (edits, retries) = try syncTable(table, family: family, scope: scope, dryRun: dryRun)
-                let object = "\(family == .ipv4 ? "iptables" : "ip6tables") \(table.name.rawValue)"
+                let object = "\(family.iptablesTool) \(table.name.rawValue)"
                 result.tables.append((object, edits.count, recordsChanges ? edits.map { .iptables(object, $0) } : [], retries, clock.lap()))
             } catch {
                 result.failure = error

@@ -29,9 +29,6 @@ public protocol HostBackend: AnyObject {
     /// Whether the ebtables tools are installed (`can_bridge_firewall`).
     var ebtablesInstalled: Bool { get }
 
-    /// Everything of netfilter's our layouts touch.
-    func snapshot() throws(NetfilterError) -> KernelSnapshot
-
     /// Rules in every chain of each table, e.g. `("iptables filter", 1234)`.
     func ruleCounts() throws(NetfilterError) -> [(table: String, rules: Int)]
 

@@ -34,8 +34,6 @@ public final class SystemHost: HostBackend {
 
     public var ebtablesInstalled: Bool { (try? EbtablesBackend.tool("ebtables", verb: "restore")) != nil }
 
-    public func snapshot() throws(NetfilterError) -> KernelSnapshot { try KernelSnapshot.read() }
-
     public func ruleCounts() throws(NetfilterError) -> [(table: String, rules: Int)] {
         var counts: [(table: String, rules: Int)] = []
         for family in AddressFamily.allCases {

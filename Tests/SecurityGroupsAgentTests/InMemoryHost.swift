@@ -65,14 +65,6 @@ final class InMemoryHost: HostBackend {
 
     var ebtablesInstalled: Bool { ebtablesTools }
 
-    func snapshot() -> KernelSnapshot {
-        var tables: [AddressFamily: [KernelTableState]] = [:]
-        for family in AddressFamily.allCases {
-            tables[family] = IPTable.Name.allCases.map { table($0, family, scope: .host) }
-        }
-        return KernelSnapshot(tables: tables, sets: ipsets, ebtables: KernelEbtablesState(chains: ebtables))
-    }
-
     func ruleCounts() -> [(table: String, rules: Int)] {
         AddressFamily.allCases.flatMap { family in
             IPTable.Name.allCases.map { name in
@@ -148,6 +140,15 @@ final class InMemoryHost: HostBackend {
     func interfaces(of domain: String) throws(NetfilterError) -> [DomainInterface]? { try libvirt.interfaces(of: domain) }
 
     // MARK: What the tests ask
+
+    /// Everything held, as `KernelSnapshot.read` reads a kernel.
+    func snapshot() -> KernelSnapshot {
+        var tables: [AddressFamily: [KernelTableState]] = [:]
+        for family in AddressFamily.allCases {
+            tables[family] = IPTable.Name.allCases.map { table($0, family, scope: .host) }
+        }
+        return KernelSnapshot(tables: tables, sets: ipsets, ebtables: KernelEbtablesState(chains: ebtables))
+    }
 
     /// The host's rules and sets as each tool's save format prints what is ours.
     var text: RulesetText { snapshot().ownedText }

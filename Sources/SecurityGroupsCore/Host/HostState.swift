@@ -79,6 +79,14 @@ public struct NIC: Equatable, Sendable {
     public var ipv6Addresses: [IPv6Address] {
         (ipv6.map { [$0] } ?? []) + secondaryAddresses.compactMap { if case .v6(let a) = $0 { a } else { nil } }
     }
+
+    /// The NIC's addresses of one family (primary and secondary).
+    public func addresses(_ family: AddressFamily) -> [IPAddress] {
+        switch family {
+        case .ipv4: ipv4Addresses.map(IPAddress.v4)
+        case .ipv6: ipv6Addresses.map(IPAddress.v6)
+        }
+    }
 }
 
 /// `post_default_network_rules`: the NIC's own IPv4 address is accepted from

@@ -31,7 +31,7 @@ public struct NetfilterChange: Equatable, Sendable {
         let names = NetfilterNames(vm.name)
         let own = [names.vmChain, names.egressChain, names.defaultChain, names.ipv4Set, names.ipv6Set] + names.ebtablesChains
         if own.contains(object) || names.isPeerSet(object) { return true }
-        let addresses = vm.nics.flatMap { nic in nic.ipv4Addresses.map(IPAddress.v4) + nic.ipv6Addresses.map(IPAddress.v6) }
+        let addresses = AddressFamily.allCases.flatMap { family in vm.nics.flatMap { $0.addresses(family) } }
         let words = Set(own + vm.nics.map(\.vif.rawValue) + addresses.flatMap { address in
             [address.description, "\(address)/\(address.family == .ipv4 ? 32 : 128)"]
         })

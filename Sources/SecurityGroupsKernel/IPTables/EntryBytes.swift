@@ -130,7 +130,7 @@ struct EntryLayout {
         for (network, at, maskAt) in [(rule.source, source, sourceMask), (rule.destination, destination, destinationMask)] {
             guard let network else { continue }
             guard network.address.family == family else { return false }
-            let mask = prefixMask(network.prefixLength)
+            let mask = PrefixMask.bytes(network.prefixLength, count: addressLength)
             let address = network.address.networkBytes
             for index in 0..<addressLength {
                 bytes[maskAt + index] = mask[index]
@@ -153,7 +153,7 @@ struct EntryLayout {
     /// Reads what `writeHeader` writes; false for an address mask that is no prefix.
     func readHeader(_ bytes: [UInt8], into rule: inout IPTablesRule) -> Bool {
         for (at, maskAt, isSource) in [(source, sourceMask, true), (destination, destinationMask, false)] {
-            guard let length = prefixLength(Array(bytes[maskAt..<maskAt + addressLength])) else { return false }
+            guard let length = PrefixMask.length(of: Array(bytes[maskAt..<maskAt + addressLength])) else { return false }
             guard length > 0 else { continue }
             let address = IPAddress(networkBytes: bytes[at..<at + addressLength])
             if isSource { rule.source = IPNetwork(address, prefixLength: length) } else { rule.destination = IPNetwork(address, prefixLength: length) }
@@ -167,18 +167,6 @@ struct EntryLayout {
         guard protocolNumber <= 255 else { return false }
         rule.ipProtocol = protocolNumber == 0 ? nil : UInt8(protocolNumber)
         return true
-    }
-
-    private func prefixMask(_ length: Int) -> [UInt8] {
-        (0..<addressLength).map { index in
-            let bits = length - index * 8
-            return bits >= 8 ? 0xff : bits <= 0 ? 0 : UInt8(truncatingIfNeeded: 0xff << (8 - bits))
-        }
-    }
-
-    private func prefixLength(_ mask: [UInt8]) -> Int? {
-        let length = mask.prefix { $0 == 0xff }.count * 8 + (mask.first { $0 != 0xff }.map { $0.leadingZeroBitCount == 0 ? (~$0).leadingZeroBitCount : 0 } ?? 0)
-        return mask == prefixMask(length) ? length : nil
     }
 }
 
@@ -222,23 +210,6 @@ extension [UInt8] {
     mutating func clearNameTail(_ offset: Int, length: Int) {
         guard let end = self[offset..<offset + length].firstIndex(of: 0) else { return }
         for index in end..<offset + length { self[index] = 0 }
-    }
-}
-
-private extension IPAddress {
-    /// In network byte order: 4 or 16 bytes.
-    var networkBytes: [UInt8] {
-        switch self {
-        case .v4(let v4): withUnsafeBytes(of: v4.value.bigEndian) { Array($0) }
-        case .v6(let v6): withUnsafeBytes(of: v6.high.bigEndian) { Array($0) } + withUnsafeBytes(of: v6.low.bigEndian) { Array($0) }
-        }
-    }
-
-    init(networkBytes bytes: ArraySlice<UInt8>) {
-        func word(_ slice: ArraySlice<UInt8>) -> UInt64 { slice.reduce(0) { $0 << 8 | UInt64($1) } }
-        let start = bytes.startIndex
-        self = bytes.count == 4 ? .v4(IPv4Address(UInt32(word(bytes))))
-            : .v6(IPv6Address(high: word(bytes[start..<start + 8]), low: word(bytes[start + 8..<start + 16])))
     }
 }
 

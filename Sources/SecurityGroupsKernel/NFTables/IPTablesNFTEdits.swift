@@ -14,8 +14,8 @@ enum IPTablesNFTEdits {
     /// The messages for `edits`, planned against `table` as read with `handles`.
     static func messages(_ edits: [TableEdit], table: IPTable.Name, family: AddressFamily, handles: [String: [UInt64]],
                          sets: inout RuleCodec, nextID: inout UInt32) throws(NetfilterError) -> [NetfilterNetlink.Message] {
-        let netlinkFamily = family == .ipv4 ? NFTablesChains.ipv4 : NFTablesChains.ipv6
-        let tool = family == .ipv4 ? "iptables" : "ip6tables"
+        let netlinkFamily = family.nfTablesFamily
+        let tool = family.iptablesTool
         let tableName = NFTablesMessages.string(1, table.rawValue)
         let create: UInt16 = 0x400, append: UInt16 = 0x800                                 // NLM_F_CREATE, NLM_F_APPEND
         var slots = handles.mapValues { $0.map(Slot.handle) }

@@ -31,7 +31,7 @@ enum IPTablesNFTRules {
         for (network, inverted, offset) in [(rule.source, rule.sourceInverted, sourceAt), (rule.destination, rule.destinationInverted, destinationAt)] {
             guard let network else { continue }
             guard network.address.family == family else { return nil }
-            let bytes = addressBytes(network.address)
+            let bytes = network.address.networkBytes
             let operation = inverted ? C.notEqual : C.equal
             if network.prefixLength % 8 == 0 {
                 let loaded = network.prefixLength / 8
@@ -39,10 +39,7 @@ enum IPTablesNFTRules {
                 expressions += [.payload(base: C.networkHeader, offset: offset, length: UInt32(loaded), register: register),
                                 .cmp(operation: operation, register: register, data: Array(bytes.prefix(loaded)))]
             } else {
-                let mask = (0..<bytes.count).map { index -> UInt8 in
-                    let bits = network.prefixLength - index * 8
-                    return bits >= 8 ? 0xff : bits <= 0 ? 0 : UInt8(truncatingIfNeeded: 0xff << (8 - bits))
-                }
+                let mask = PrefixMask.bytes(network.prefixLength, count: bytes.count)
                 expressions += [.payload(base: C.networkHeader, offset: offset, length: UInt32(bytes.count), register: register),
                                 .bitwise(source: register, destination: register, mask: mask, xor: [UInt8](repeating: 0, count: bytes.count)),
                                 .cmp(operation: operation, register: register, data: zip(bytes, mask).map { $0 & $1 })]
@@ -87,13 +84,6 @@ enum IPTablesNFTRules {
         return expressions
     }
 
-    private static func addressBytes(_ address: IPAddress) -> [UInt8] {
-        switch address {
-        case .v4(let v4): withUnsafeBytes(of: v4.value.bigEndian) { Array($0) }
-        case .v6(let v6): withUnsafeBytes(of: v6.high.bigEndian) { Array($0) } + withUnsafeBytes(of: v6.low.bigEndian) { Array($0) }
-        }
-    }
-
     static func rule(_ expressions: [Expression], family: AddressFamily, sets: inout some KernelEntry.SetIndexes) -> IPTablesRule? {
         var rule = IPTablesRule(target: .accept)
         var target: Target?
@@ -130,14 +120,14 @@ enum IPTablesNFTRules {
                 guard (1...addressLength).contains(loaded), offset == sourceAt || offset == destinationAt else { return nil }
                 var prefix = loaded * 8
                 if case .bitwise(register, register, let mask, let xor)? = next() {
-                    guard mask.count == loaded, xor.allSatisfy({ $0 == 0 }), let length = prefixLength(mask) else { return nil }
+                    guard mask.count == loaded, xor.allSatisfy({ $0 == 0 }), let length = PrefixMask.length(of: mask) else { return nil }
                     prefix = length
                     index += 1
                 }
                 guard case .cmp(let operation, register, let data)? = next(), data.count == loaded,
                       operation == C.equal || operation == C.notEqual else { return nil }
                 index += 1
-                let network = IPNetwork(address(data + [UInt8](repeating: 0, count: addressLength - loaded)), prefixLength: prefix)
+                let network = IPNetwork(IPAddress(networkBytes: (data + [UInt8](repeating: 0, count: addressLength - loaded))[...]), prefixLength: prefix)
                 if offset == sourceAt {
                     (rule.source, rule.sourceInverted) = (network, operation == C.notEqual)
                 } else {
@@ -216,20 +206,5 @@ enum IPTablesNFTRules {
             return name.isEmpty ? nil : name
         }
         return String(decoding: data, as: UTF8.self) + "+"
-    }
-
-    private static func address(_ bytes: [UInt8]) -> IPAddress {
-        func word(_ slice: ArraySlice<UInt8>) -> UInt64 { slice.reduce(0) { $0 << 8 | UInt64($1) } }
-        return bytes.count == 4 ? .v4(IPv4Address(UInt32(word(bytes[0..<4]))))
-            : .v6(IPv6Address(high: word(bytes[0..<8]), low: word(bytes[8..<16])))
-    }
-
-    private static func prefixLength(_ mask: [UInt8]) -> Int? {
-        let ones = mask.prefix { $0 == 0xff }.count
-        guard ones < mask.count else { return ones * 8 }
-        let partial = mask[ones].leadingZeroBitCount == 0 ? (~mask[ones]).leadingZeroBitCount : 0
-        let expected = UInt8(truncatingIfNeeded: 0xff << (8 - partial))
-        guard mask[ones] == (partial == 0 ? 0 : expected), mask.dropFirst(ones + 1).allSatisfy({ $0 == 0 }) else { return nil }
-        return ones * 8 + partial
     }
 }

@@ -14,7 +14,7 @@ public enum IPTablesNFTTable {
     /// by position); nil when nf_tables has no such table.
     static func readWithHandles(_ name: IPTable.Name, _ family: AddressFamily,
                                 scope: Scope) throws(NetfilterError) -> (state: KernelTableState, handles: [String: [UInt64]], exists: Bool) {
-        let netlinkFamily = family == .ipv4 ? NFTablesChains.ipv4 : NFTablesChains.ipv6
+        let netlinkFamily = family.nfTablesFamily
         let chains = try NFTablesChains.list(family: netlinkFamily).filter { $0.table == name.rawValue }.map(\.name)
         var state = KernelTableState(name: name, chains: [:])
         for chain in chains {
@@ -39,8 +39,8 @@ public enum IPTablesNFTTable {
     /// A table as iptables-nft makes it: the table and its built-in chains
     /// with iptables-nft's hooks and priorities, accepting.
     static func tableMessages(_ name: IPTable.Name, _ family: AddressFamily) -> [NetfilterNetlink.Message] {
-        let netlinkFamily = family == .ipv4 ? NFTablesChains.ipv4 : NFTablesChains.ipv6
-        let tool = family == .ipv4 ? "iptables" : "ip6tables"
+        let netlinkFamily = family.nfTablesFamily
+        let tool = family.iptablesTool
         let create: UInt16 = 0x400                                                          // NLM_F_CREATE
         let table = NFTablesMessages.string(1, name.rawValue)
         var messages: [NetfilterNetlink.Message] = [(10 << 8 | 0, create, netlinkFamily, table, "\(tool) \(name.rawValue)")]  // NFT_MSG_NEWTABLE

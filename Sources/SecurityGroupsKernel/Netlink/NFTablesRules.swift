@@ -38,7 +38,7 @@ enum NFTablesRules {
         static let (metaIIFName, metaOIFName, metaL4Proto): (UInt32, UInt32, UInt32) = (6, 7, 16)
         static let (equal, notEqual, lessOrEqual, greaterOrEqual): (UInt32, UInt32, UInt32, UInt32) = (0, 1, 3, 5)
         static let (networkHeader, transportHeader): (UInt32, UInt32) = (1, 2)
-        static let (drop, accept, jump, goto, `return`): (Int32, Int32, Int32, Int32, Int32) = (0, 1, -3, -4, -5)
+        static let (drop, accept, jump, `return`): (Int32, Int32, Int32, Int32) = (0, 1, -3, -5)
     }
 
     private static let getRule: UInt16 = 10 << 8 | 7               // NFNL_SUBSYS_NFTABLES, NFT_MSG_GETRULE

@@ -23,16 +23,13 @@ final class NetfilterNetlink {
             close(descriptor)
             throw Self.failure(code, "bind", subject)
         }
-    }
-
-    deinit { close(descriptor) }
-
-    /// Acknowledgements without a copy of the message they answer
-    /// (NETLINK_CAP_ACK): a large transaction's answers then fit the buffer.
-    private func capAcknowledgements() {
+        // Acknowledgements without a copy of the message they answer
+        // (NETLINK_CAP_ACK): a large transaction's answers then fit the buffer.
         var on: Int32 = 1
         _ = setsockopt(descriptor, 270, 10, &on, socklen_t(MemoryLayout<Int32>.size))        // SOL_NETLINK, NETLINK_CAP_ACK
     }
+
+    deinit { close(descriptor) }
 
     /// Sends one request: `type` is the subsystem shifted left by 8 plus the message.
     func send(type: UInt16, flags: UInt16, family: UInt8, attributes: [UInt8]) throws(NetfilterError) {
@@ -63,7 +60,6 @@ final class NetfilterNetlink {
     /// With `generation`, the kernel refuses the whole transaction
     /// (ERESTART) when the rule set changed since that generation was read.
     func transact(_ messages: [Message], generation: UInt32? = nil) throws(NetfilterError) {
-        capAcknowledgements()
         let subsystem: UInt16 = 10                                       // NFNL_SUBSYS_NFTABLES
         let guarded = generation.map { Self.attribute(1, withUnsafeBytes(of: $0.bigEndian) { Array($0) }) } ?? []  // NFNL_BATCH_GENID
         var datagram = message(type: 0x10, flags: Self.request, family: 0, resource: subsystem, attributes: guarded)
