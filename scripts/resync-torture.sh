@@ -6,7 +6,10 @@
 # leaves it, that every state file still parses, and that the next resync
 # converges. Prints one line per kill and a summary.
 #
-#   scripts/resync-torture.sh              # KILLS=60 VMS=300
+#   scripts/resync-torture.sh              # KILLS=60 VMS=300 NETFILTER=legacy
+#
+# NETFILTER=nftables keeps the iptables tables in nf_tables (as iptables-nft
+# does); there all six are one transaction.
 #
 # Kill points are uniform over the duration of an uninterrupted layout
 # switch (the shortest of three, measured first).
@@ -15,7 +18,8 @@ cd "$(dirname "$0")/.."
 source scripts/install-deps.sh >/dev/null
 swift build -c release --product security-groups --static-swift-stdlib --scratch-path .build-static >/dev/null
 binary=$PWD/.build-static/release/security-groups
-kills=${KILLS:-60}; vms=${VMS:-300}
+kills=${KILLS:-60}; vms=${VMS:-300}; netfilter=${NETFILTER:-legacy}
+variant=legacy; [ "$netfilter" = nftables ] && variant=nft
 work=$(mktemp -d)
 namespace=sgtorture-$$
 cleanup() { ip netns delete "$namespace" 2>/dev/null || true; rm -rf "$work"; }
@@ -25,8 +29,8 @@ export XTABLES_LOCKFILE=$work/xtables.lock
 python3 benchmarks/apply/make-host.py "$vms" > "$work/host.json"
 python3 benchmarks/resync/make-state.py "$work/host.json" "$work/state" "$work/domains.xml"
 configure() {
-  printf 'layout = %s\nlibvirt_uri = test://%s/domains.xml\nrun_dir = %s/run\nstate_dir = %s/state\nlock_file = %s/sg.lock\nlog_file = %s/sg.log\n' \
-    "$1" "$work" "$work" "$work" "$work" "$work" > "$work/sg.conf"
+  printf 'layout = %s\nnetfilter = %s\nlibvirt_uri = test://%s/domains.xml\nrun_dir = %s/run\nstate_dir = %s/state\nlock_file = %s/sg.lock\nlog_file = %s/sg.log\n' \
+    "$1" "$netfilter" "$work" "$work" "$work" "$work" "$work" > "$work/sg.conf"
 }
 in_ns() { ip netns exec "$namespace" "$@"; }
 fresh() {
@@ -38,7 +42,7 @@ resync() { SECURITY_GROUPS_CONFIG=$work/sg.conf in_ns "$binary" resync >/dev/nul
 dump() {
   mkdir -p "$1"
   for family in 4 6; do
-    save=iptables-legacy-save; [ "$family" = 6 ] && save=ip6tables-legacy-save
+    save=iptables-$variant-save; [ "$family" = 6 ] && save=ip6tables-$variant-save
     for table in filter nat raw; do
       in_ns "$save" -t "$table" | grep -v '^#' | sed 's/\[[0-9]*:[0-9]*\]$/[0:0]/' > "$1/$family-$table"
     done

@@ -8,6 +8,9 @@ source scripts/install-deps.sh
 fuzz/run.sh --time 10
 swift build --build-tests
 swift test --skip-build --disable-xctest --skip SecurityGroupsDataPlaneTests
+# The agent's kernel suites again with the iptables tables in nf_tables (as
+# iptables-nft keeps them) instead of legacy x_tables (TestNetfilter).
+SG_TEST_NETFILTER=nftables swift test --skip-build --disable-xctest --filter SecurityGroupsCLITests
 # The suites that must need no root (the renderer and planners, the agent's
 # commands on an in-memory host), again as nobody, from a copy nobody can read.
 bin=$(swift build --show-bin-path)
@@ -20,6 +23,7 @@ rm -rf "$unprivileged"
 # Real packets, alone and one test at a time: on 2 cores, suites running
 # beside them would slow the probes down.
 swift test --skip-build --disable-xctest --filter SecurityGroupsDataPlaneTests --no-parallel
+SG_TEST_NETFILTER=nftables swift test --skip-build --disable-xctest --filter SecurityGroupsDataPlaneTests --no-parallel
 # The Debian package: built, checked by lintian, installed, upgraded, removed
 # and purged in a throwaway copy of this machine.
 scripts/test-package.sh

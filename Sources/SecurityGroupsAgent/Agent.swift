@@ -16,7 +16,7 @@ public final class Agent {
     /// An agent for the host this process runs on, or for `host`.
     public init(configuration: AgentConfiguration, logger: Logger, host: (any HostBackend)? = nil) {
         self.configuration = configuration
-        self.host = host ?? SystemHost(libvirtURI: configuration.libvirtURI)
+        self.host = host ?? SystemHost(libvirtURI: configuration.libvirtURI, netfilter: configuration.netfilter)
         self.store = StateStore(directory: configuration.stateDirectory)
         self.logger = logger
     }

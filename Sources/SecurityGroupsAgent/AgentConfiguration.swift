@@ -1,4 +1,5 @@
 public import SecurityGroupsCore
+public import SecurityGroupsKernel
 
 /// Settings of the agent commands, from the file named by
 /// `SECURITY_GROUPS_CONFIG` (default `/etc/cloudstack/security-groups.conf`):
@@ -8,6 +9,10 @@ public struct AgentConfiguration: Equatable, Sendable {
     public static let defaultPath = "/etc/cloudstack/security-groups.conf"
 
     public var layout: Layout = .notrack
+    /// Where the iptables tables are programmed: legacy x_tables, nf_tables
+    /// (as iptables-nft keeps them), or `auto` (where CloudStack's rules
+    /// are, else where the host's `iptables` writes).
+    public var netfilter: NetfilterSetting = .auto
     public var libvirtURI = "qemu:///system"
     /// Where the rule logs live (`<vm>.log`, `<vm>.ip`), as for the script.
     public var runDirectory = "/var/run/cloud"
@@ -42,6 +47,11 @@ public struct AgentConfiguration: Equatable, Sendable {
                     throw InputError(field: "\(field) layout", value: value, reason: "must be notrack or classic")
                 }
                 self.layout = layout
+            case "netfilter":
+                guard let netfilter = NetfilterSetting(rawValue: value) else {
+                    throw InputError(field: "\(field) netfilter", value: value, reason: "must be auto, legacy or nftables")
+                }
+                self.netfilter = netfilter
             case "libvirt_uri":
                 guard !value.isEmpty, !value.contains(where: { $0 == " " || $0 == "\t" }) else {
                     throw InputError(field: "\(field) libvirt_uri", value: value, reason: "must be a libvirt URI")

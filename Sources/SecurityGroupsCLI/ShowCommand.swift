@@ -1,5 +1,6 @@
 import ArgumentParser
 import SecurityGroupsKernel
+import SecurityGroupsAgent
 
 /// `security-groups show`: what of ours the kernel holds.
 struct ShowCommand: ParsableCommand {
@@ -10,9 +11,11 @@ struct ShowCommand: ParsableCommand {
 
     func run() throws {
         do {
-            print(try KernelSnapshot.read().ownedText.sections(header: "in the kernel"), terminator: "")
+            let configuration = try AgentCommandLine.configuration()
+            let host = SystemHost(libvirtURI: configuration.libvirtURI, netfilter: configuration.netfilter)
+            print(try host.snapshot().ownedText.sections(header: "in the kernel"), terminator: "")
         } catch {
-            throw CLIError(error.description)
+            throw CLIError("\(error)")
         }
     }
 }

@@ -1,6 +1,4 @@
 public import SecurityGroupsCore
-private import Glibc
-private import CGlibcExtensions
 
 /// What one apply did (or, in a dry run, would do).
 public struct ApplyReport: Sendable {
@@ -14,8 +12,9 @@ public struct ApplyReport: Sendable {
     /// The number of changes, recorded or not.
     public var changeCount = 0
     fileprivate var recordsChanges = true
-    /// libiptc commits that failed with EAGAIN (someone changed the table
-    /// between our read and our commit) and were redone on fresh state.
+    /// Table commits redone on fresh state because someone changed the
+    /// tables between our read and our commit (libiptc's EAGAIN, nf_tables'
+    /// ERESTART).
     public var retriedCommits = 0
     /// Wall-clock seconds per phase, in order.
     public var timings: [(phase: String, seconds: Double)] = []
@@ -62,16 +61,13 @@ public struct ApplyError: Error, CustomStringConvertible, Sendable {
 /// reads what the kernel has every time, so a re-run after any failure
 /// converges.
 public struct Applier: Sendable {
-    /// How long to wait for the xtables lock.
-    public var lockTimeout: Double
-    /// How often to redo a commit that failed with EAGAIN.
-    public var commitAttempts: Int
+    /// Where the iptables tables live.
+    let tables: any IPTablesStore
     /// Whether the report lists every change, or only counts them.
     public var recordsChanges: Bool
 
-    public init(lockTimeout: Double = 60, commitAttempts: Int = 5, recordsChanges: Bool = true) {
-        self.lockTimeout = lockTimeout
-        self.commitAttempts = commitAttempts
+    init(tables: any IPTablesStore, recordsChanges: Bool = true) {
+        self.tables = tables
         self.recordsChanges = recordsChanges
     }
 
@@ -141,25 +137,22 @@ public struct Applier: Sendable {
         }
         report.timings.append(("ipset read and additions", clock.lap()))
 
-        let families = try step { try syncTables(&ruleset, scope: scope, dryRun: dryRun) }
-        for family in families {
-            for table in family.tables {
-                report.retriedCommits += table.retries
-                report.timings.append((table.object, table.seconds))
-                guard table.editCount > 0 else { continue }
-                report.add(count: table.editCount) { table.changes }
-                if !dryRun {
-                    report.committedTables.append(table.object)
-                    applied.append(table.object)
-                }
+        let sync = tables.sync(&ruleset, dryRun: dryRun, recordsChanges: recordsChanges)
+        report.retriedCommits += sync.retries
+        report.timings += sync.timings
+        for table in sync.tables where table.editCount > 0 {
+            report.add(count: table.editCount) { table.changes }
+            if !dryRun {
+                report.committedTables.append(table.object)
+                applied.append(table.object)
             }
         }
-        report.timings.append(("tables", clock.lap()))
-        if let failure = families.compactMap(\.failure).first { throw ApplyError(failure: failure, applied: applied) }
+        clock.lap()
+        if let failure = sync.failure { throw ApplyError(failure: failure, applied: applied) }
 
         report.add(count: setPlan.afterRules.count) { setPlan.afterRules.map { .batchLine("ipset", $0) } }
         if !dryRun, !setPlan.afterRules.isEmpty {
-            try step { try IPSetBackend.run(setPlan.afterRules) }
+            try step { try IPSetBackend.run(setPlan.afterRules, releaseWait: tables.setReleaseWait) }
             applied.append("ipset removals")
         }
         report.timings.append(("ipset removals", clock.lap()))
@@ -222,83 +215,5 @@ public struct Applier: Sendable {
             }
             return outcome
         }
-    }
-
-    /// What one family's tables did, in order, up to the first failure: the
-    /// number of edits, and their lines when changes are recorded.
-    private struct FamilySync: Sendable {
-        var tables: [(object: String, editCount: Int, changes: [NetfilterChange], retries: Int, seconds: Double)] = []
-        var failure: NetfilterError?
-    }
-
-    /// Syncs the IPv4 tables here and the IPv6 tables on another thread,
-    /// under one hold of the xtables lock. The families' tables are separate
-    /// kernel objects, and libip4tc and libip6tc separate libraries with
-    /// separate state, so the two run side by side, one on each core.
-    /// For the whole host they run one after the other: each family's
-    /// libiptc copy of a large table costs a hundred megabytes or more, and
-    /// the ebtables batch, longer than both, runs beside them anyway.
-    private func syncTables(_ ruleset: inout Ruleset, scope: Scope, dryRun: Bool) throws(NetfilterError) -> [FamilySync] {
-        let lock = try XtablesLock.take(timeout: lockTimeout)
-        defer { withExtendedLifetime(lock) {} }
-        if case .host = scope {
-            let ipv4 = syncFamily(ruleset.ipv4, family: .ipv4, scope: scope, dryRun: dryRun)
-            // The IPv4 tables are done: let go of their desired rules and of
-            // libip4tc's copy before libip6tc makes its own.
-            ruleset.ipv4 = IPTablesFamily()
-            sg_malloc_trim()
-            return [ipv4, syncFamily(ruleset.ipv6, family: .ipv6, scope: scope, dryRun: dryRun)]
-        }
-        let (desired4, desired6) = (ruleset.ipv4, ruleset.ipv6)
-        let ipv6 = BackgroundWork { self.syncFamily(desired6, family: .ipv6, scope: scope, dryRun: dryRun) }
-        let ipv4 = syncFamily(desired4, family: .ipv4, scope: scope, dryRun: dryRun)
-        return [ipv4, try ipv6.finish()]
-    }
-
-    private func syncFamily(_ tables: IPTablesFamily, family: AddressFamily, scope: Scope, dryRun: Bool) -> FamilySync {
-        var result = FamilySync()
-        var clock = PhaseClock()
-        for table in tables.tables {
-            do {
-                let (edits, retries) = try syncTable(table, family: family, scope: scope, dryRun: dryRun)
-                let object = "\(family.iptablesTool) \(table.name.rawValue)"
-                result.tables.append((object, edits.count, recordsChanges ? edits.map { .iptables(object, $0) } : [], retries, clock.lap()))
-            } catch {
-                result.failure = error
-                break
-            }
-        }
-        return result
-    }
-
-    /// Reads, plans, edits and commits one table (the caller holds the
-    /// xtables lock); redoes it all on EAGAIN. Returns the edits made and the retries.
-    private func syncTable(_ desired: IPTable, family: AddressFamily, scope: Scope, dryRun: Bool) throws(NetfilterError) -> ([TableEdit], Int) {
-        var retries = 0
-        while true {
-            var codec = RuleCodec()
-            let handle = try IPTablesHandle(family: family, table: desired.name)
-            let edits = TablePlanner.plan(desired: desired, kernel: handle.read(codec: &codec, scope: scope), scope: scope)
-            if edits.isEmpty || dryRun { return (edits, retries) }
-            for edit in edits { try handle.apply(edit, codec: &codec) }
-            do {
-                try handle.commit()
-                return (edits, retries)
-            } catch where error.errno == EAGAIN && retries + 1 < commitAttempts {
-                retries += 1
-            }
-        }
-    }
-}
-
-
-/// Seconds since the last lap.
-private struct PhaseClock {
-    private var last = MonotonicClock.now()
-
-    mutating func lap() -> Double {
-        let now = MonotonicClock.now()
-        defer { last = now }
-        return now - last
     }
 }

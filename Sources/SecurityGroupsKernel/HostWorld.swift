@@ -1,29 +1,40 @@
 import Foundation
 import SecurityGroupsCore
 
-/// Which netfilter holds CloudStack's rules on this host, and whether we
-/// can program the world we write to (legacy x_tables) without leaving a
-/// second rule set beside them: checked before any change, by every command.
+/// Which netfilter holds CloudStack's rules on this host, which one its
+/// `iptables` command writes, and so which one we program: decided before
+/// any change, by every command, so one VM never has two rule sets.
 public struct HostWorld: Equatable, Sendable {
     /// CloudStack's chains nf_tables holds in its iptables families (`ip`,
-    /// `ip6`), written by the script through iptables-nft: `ip filter BF-cloudbr0`.
+    /// `ip6`), written through iptables-nft (by the script or by us):
+    /// `ip filter BF-cloudbr0`.
     public var nfTablesChains: [String]
-    /// Why legacy x_tables cannot be used, per family; empty when it can.
+    /// CloudStack's chains in legacy x_tables filter tables that exist:
+    /// `iptables filter BF-cloudbr0`.
+    public var legacyChains: [String]
+    /// Why legacy x_tables cannot be used, per family; empty when it can or
+    /// when that was not asked (it did not matter).
     public var legacyUnavailable: [String]
-    /// Where `/usr/sbin/iptables` points (e.g. `xtables-nft-multi`), for the message.
+    /// Where `/usr/sbin/iptables` points (e.g. `xtables-nft-multi`).
     public var iptablesTool: String?
 
-    public init(nfTablesChains: [String], legacyUnavailable: [String], iptablesTool: String?) {
+    public init(nfTablesChains: [String], legacyChains: [String] = [], legacyUnavailable: [String], iptablesTool: String?) {
         self.nfTablesChains = nfTablesChains
+        self.legacyChains = legacyChains
         self.legacyUnavailable = legacyUnavailable
         self.iptablesTool = iptablesTool
     }
 
-    /// This host's world, read from the kernel (two netlink dumps, of the
-    /// `ip` and `ip6` families, and two socket options): fails closed when nf_tables cannot be listed.
-    /// Legacy x_tables is only asked when that could still matter: asking
-    /// instantiates an empty filter table, which iptables-nft then reports.
-    public static func current(allowNFTables: Bool = false) throws(NetfilterError) -> HostWorld {
+    /// What the host's `iptables` command writes, by its name.
+    var iptablesWritesNFTables: Bool { iptablesTool?.contains("nft") ?? false }
+
+    /// This host's world as far as `setting` (and `allowNFTables`, as for `decide`) needs it, read from the kernel:
+    /// two netlink dumps (nf_tables' `ip` and `ip6` chains), the legacy
+    /// filter tables that already exist (`/proc/net/ip*_tables_names`), and,
+    /// only when legacy x_tables could be chosen, whether it answers (asking
+    /// makes an empty filter table, which iptables-nft then warns about).
+    /// Fails closed when nf_tables cannot be listed.
+    public static func current(_ setting: NetfilterSetting = .auto, allowNFTables: Bool = false) throws(NetfilterError) -> HostWorld {
         let listed: [NFTablesChains.Chain]
         do {
             listed = try NFTablesChains.list(family: NFTablesChains.ipv4) + NFTablesChains.list(family: NFTablesChains.ipv6)
@@ -32,35 +43,74 @@ public struct HostWorld: Equatable, Sendable {
                                  reason: "cannot tell whether nf_tables holds CloudStack's rules (\(error)); nothing was changed",
                                  errno: error.errno)
         }
-        let chains = listed.filter { ["ip", "ip6"].contains($0.family) && Ownership.ownsChain($0.name) }
-        let legacy = !chains.isEmpty && !allowNFTables ? [] : AddressFamily.allCases.compactMap { family in
-            LegacyXtables.unavailable(family).map { "\(family == .ipv4 ? "ip_tables" : "ip6_tables"): \($0)" }
+        let nfTables = listed.filter { ["ip", "ip6"].contains($0.family) && Ownership.ownsChain($0.name) }
+        var legacy: [String] = []
+        for family in AddressFamily.allCases where LegacyXtables.tableExists(family, "filter") {
+            let table = try XtablesStore().read(.filter, family, scope: .vms([], vifs: []))
+            legacy += (Array(table.chains.keys) + Array(table.otherChains)).filter(Ownership.ownsChain).sorted()
+                .map { "\(family.iptablesTool) filter \($0)" }
         }
         let tool = FileManager.default.fileExists(atPath: "/usr/sbin/iptables")
             ? URL(fileURLWithPath: "/usr/sbin/iptables").resolvingSymlinksInPath().lastPathComponent : nil
-        return HostWorld(nfTablesChains: chains.map { "\($0.family) \($0.table) \($0.name)" }, legacyUnavailable: legacy, iptablesTool: tool)
+        var world = HostWorld(nfTablesChains: nfTables.map { "\($0.family) \($0.table) \($0.name)" }, legacyChains: legacy,
+                              legacyUnavailable: [], iptablesTool: tool)
+        let mayBeLegacy = switch setting {
+        case .legacy: nfTables.isEmpty || allowNFTables
+        case .nftables: false
+        case .auto: nfTables.isEmpty && legacy.isEmpty && !world.iptablesWritesNFTables
+        }
+        if mayBeLegacy {
+            world.legacyUnavailable = AddressFamily.allCases.compactMap { family in
+                LegacyXtables.unavailable(family).map { "\(family == .ipv4 ? "ip_tables" : "ip6_tables"): \($0)" }
+            }
+        }
+        return world
     }
 
-    /// Why this host must not be programmed, in one line; nil when it may.
-    /// `allowNFTables` accepts CloudStack chains in nf_tables (`apply --allow-nft-host`).
-    public func refusal(allowNFTables: Bool = false) -> String? {
-        if !nfTablesChains.isEmpty, !allowNFTables {
-            let examples = nfTablesChains.prefix(3).joined(separator: ", ")
-            return "CloudStack's rules on this host are in nf_tables (\(nfTablesChains.count) chain\(nfTablesChains.count == 1 ? "" : "s"), e.g. \(examples)), "
-                + "written through \(iptablesTool ?? "iptables-nft"); programming legacy x_tables beside them would leave two rule sets. "
-                + "Nothing was changed: keep security_group.py on this host, or remove those rules first"
-        }
-        if !legacyUnavailable.isEmpty {
-            return "this kernel has no legacy x_tables (\(legacyUnavailable.joined(separator: ", "))), the only netfilter "
-                + "this version programs; nothing was changed"
-        }
-        return nil
+    /// The netfilter to program, or why none may be.
+    public enum Decision: Equatable, Sendable {
+        case use(Netfilter)
+        case refuse(String)
     }
 
-    /// Throws the refusal, if any, as a `host check` error.
-    public static func verify(allowNFTables: Bool = false) throws(NetfilterError) {
-        if let reason = try current(allowNFTables: allowNFTables).refusal(allowNFTables: allowNFTables) {
-            throw NetfilterError(operation: "host check", object: "netfilter", reason: reason)
+    /// The netfilter `setting` gives on this host. `auto` follows
+    /// CloudStack's rules where they are, else the host's `iptables`
+    /// command (nf_tables also when legacy x_tables is missing).
+    /// `allowNFTables` lets a forced `legacy` write beside CloudStack chains
+    /// in nf_tables (`apply --allow-nft-host`, for side-by-side tests).
+    public func decide(_ setting: NetfilterSetting, allowNFTables: Bool = false) -> Decision {
+        let nothingChanged = "Nothing was changed"
+        switch setting {
+        case .legacy:
+            if !nfTablesChains.isEmpty, !allowNFTables {
+                return .refuse("\(Self.rulesIn("nf_tables", nfTablesChains)), written through \(iptablesTool ?? "iptables-nft"); "
+                    + "netfilter = legacy would leave a second rule set in legacy x_tables. \(nothingChanged): "
+                    + "set netfilter = auto (or nftables), or remove those rules first")
+            }
+            if !legacyUnavailable.isEmpty {
+                return .refuse("this kernel has no legacy x_tables (\(legacyUnavailable.joined(separator: ", "))), "
+                    + "which netfilter = legacy programs; nothing was changed")
+            }
+            return .use(.legacy)
+        case .nftables:
+            if !legacyChains.isEmpty {
+                return .refuse("\(Self.rulesIn("legacy x_tables", legacyChains)); netfilter = nftables would leave a second rule set "
+                    + "in nf_tables. \(nothingChanged): set netfilter = auto (or legacy), or remove those rules first")
+            }
+            return .use(.nftables)
+        case .auto:
+            if !nfTablesChains.isEmpty, !legacyChains.isEmpty {
+                return .refuse("\(Self.rulesIn("both nf_tables and legacy x_tables", nfTablesChains + legacyChains)): "
+                    + "two rule sets already. \(nothingChanged): remove one of them, or choose with netfilter = legacy or nftables")
+            }
+            if !nfTablesChains.isEmpty { return .use(.nftables) }
+            if !legacyChains.isEmpty { return .use(.legacy) }
+            return iptablesWritesNFTables || !legacyUnavailable.isEmpty ? .use(.nftables) : .use(.legacy)
         }
+    }
+
+    private static func rulesIn(_ world: String, _ chains: [String]) -> String {
+        "CloudStack's rules on this host are in \(world) (\(chains.count) chain\(chains.count == 1 ? "" : "s"), "
+            + "e.g. \(chains.prefix(3).joined(separator: ", ")))"
     }
 }

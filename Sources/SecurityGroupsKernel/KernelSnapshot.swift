@@ -13,12 +13,11 @@ public struct KernelSnapshot: Sendable {
         self.ebtables = ebtables
     }
 
-    public static func read() throws(NetfilterError) -> KernelSnapshot {
+    static func read(tables store: any IPTablesStore) throws(NetfilterError) -> KernelSnapshot {
         var tables: [AddressFamily: [KernelTableState]] = [:]
         for family in AddressFamily.allCases {
-            var codec = RuleCodec()
             for name in IPTable.Name.allCases {
-                tables[family, default: []].append(try IPTablesHandle(family: family, table: name).read(codec: &codec, scope: .host))
+                tables[family, default: []].append(try store.read(name, family, scope: .host))
             }
         }
         return KernelSnapshot(tables: tables, sets: try IPSetBackend.save(), ebtables: try EbtablesBackend.save())

@@ -1,4 +1,5 @@
 private import Glibc
+import Foundation
 import SecurityGroupsCore
 
 /// Whether this kernel offers legacy x_tables, asked the way libiptc asks
@@ -17,5 +18,15 @@ enum LegacyXtables {
         let getInfo: Int32 = 64                                   // IPT_SO_GET_INFO, IP6T_SO_GET_INFO
         guard getsockopt(descriptor, level, getInfo, &info, &length) == 0 else { return String(cString: strerror(errno)) }
         return nil
+    }
+}
+
+extension LegacyXtables {
+    /// Whether the family's table exists in this network namespace
+    /// (`/proc/net/ip_tables_names`), asked without making it.
+    static func tableExists(_ family: AddressFamily, _ table: String) -> Bool {
+        let path = family == .ipv4 ? "/proc/net/ip_tables_names" : "/proc/net/ip6_tables_names"
+        guard let names = try? String(contentsOfFile: path, encoding: .utf8) else { return false }
+        return names.split(separator: "\n").contains { $0 == table }
     }
 }

@@ -9,3 +9,15 @@ public enum MonotonicClock {
         return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
     }
 }
+
+/// Seconds since the last lap.
+struct PhaseClock {
+    private var last = MonotonicClock.now()
+
+    @discardableResult
+    mutating func lap() -> Double {
+        let now = MonotonicClock.now()
+        defer { last = now }
+        return now - last
+    }
+}

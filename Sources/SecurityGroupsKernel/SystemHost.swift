@@ -1,27 +1,51 @@
 import Foundation
 public import SecurityGroupsCore
 
-/// The host this process runs on: legacy x_tables through libiptc, ipset
-/// through libipset, ebtables through the ebtables-nft tools, the bridges
-/// from sysfs, and libvirt at `libvirtURI`, connected when first asked
-/// (one connection for every command the process carries out).
+/// The host this process runs on: the iptables tables in legacy x_tables
+/// through libiptc or in nf_tables as iptables-nft keeps them (the
+/// `netfilter` setting, decided per host at first use), ipset through
+/// libipset, ebtables through the ebtables-nft tools, the bridges from
+/// sysfs, and libvirt at `libvirtURI`, connected when first asked (one
+/// connection for every command the process carries out).
 public final class SystemHost: HostBackend {
     public let libvirtURI: String
+    public let netfilterSetting: NetfilterSetting
     private let sysfs: String
     private var libvirt: LibvirtClient?
+    private var decided: Netfilter?
 
-    public init(libvirtURI: String, sysfs: String = "/sys/class/net") {
+    public init(libvirtURI: String, netfilter: NetfilterSetting = .auto, sysfs: String = "/sys/class/net") {
         self.libvirtURI = libvirtURI
+        self.netfilterSetting = netfilter
         self.sysfs = sysfs
     }
 
+    /// The netfilter this host's iptables tables are read and written in,
+    /// decided once (`HostWorld.decide`); throws the refusal when none may be.
+    public func netfilter(allowNFTables: Bool = false) throws(NetfilterError) -> Netfilter {
+        if let decided { return decided }
+        switch try HostWorld.current(netfilterSetting, allowNFTables: allowNFTables).decide(netfilterSetting, allowNFTables: allowNFTables) {
+        case .use(let netfilter):
+            decided = netfilter
+            return netfilter
+        case .refuse(let reason):
+            throw NetfilterError(operation: "host check", object: "netfilter", reason: reason)
+        }
+    }
+
+    private func tables() throws(NetfilterError) -> any IPTablesStore {
+        switch try netfilter() {
+        case .legacy: XtablesStore()
+        case .nftables: IPTablesNFTStore()
+        }
+    }
+
     public func checkHost(allowNFTables: Bool) throws(NetfilterError) {
-        try HostWorld.verify(allowNFTables: allowNFTables)
+        _ = try netfilter(allowNFTables: allowNFTables)
     }
 
     public func table(_ name: IPTable.Name, _ family: AddressFamily, scope: Scope) throws(NetfilterError) -> KernelTableState {
-        var codec = RuleCodec()
-        return try IPTablesHandle(family: family, table: name).read(codec: &codec, scope: scope)
+        try tables().read(name, family, scope: scope)
     }
 
     public func sets(named names: [String]?) throws(NetfilterError) -> [KernelSet] {
@@ -35,14 +59,19 @@ public final class SystemHost: HostBackend {
     public var ebtablesInstalled: Bool { (try? EbtablesBackend.tool("ebtables", verb: "restore")) != nil }
 
     public func ruleCounts() throws(NetfilterError) -> [(table: String, rules: Int)] {
+        let tables = try tables()
         var counts: [(table: String, rules: Int)] = []
         for family in AddressFamily.allCases {
             for name in IPTable.Name.allCases {
-                let handle = try IPTablesHandle(family: family, table: name)
-                counts.append((handle.objectName, handle.ruleCount()))
+                counts.append(("\(family.iptablesTool) \(name.rawValue)", try tables.ruleCount(name, family)))
             }
         }
         return counts
+    }
+
+    /// Everything of ours netfilter holds (`show`).
+    public func snapshot() throws(NetfilterError) -> KernelSnapshot {
+        try KernelSnapshot.read(tables: tables())
     }
 
     public var conntrackEntries: Int? {
@@ -51,7 +80,14 @@ public final class SystemHost: HostBackend {
     }
 
     public func apply(_ options: ApplyOptions, render: () throws -> Ruleset) throws(ApplyError) -> ApplyReport {
-        try Applier(recordsChanges: options.recordsChanges).apply(dryRun: options.dryRun, ebtables: options.ebtables, render: render)
+        let tables: any IPTablesStore
+        do {
+            tables = try self.tables()
+        } catch {
+            throw ApplyError(failure: error)
+        }
+        return try Applier(tables: tables, recordsChanges: options.recordsChanges).apply(dryRun: options.dryRun, ebtables: options.ebtables,
+                                                                                        render: render)
     }
 
     public func uplink(of bridge: String) -> String? {

@@ -1,7 +1,7 @@
 import Foundation
 import Glibc
 public import SecurityGroupsCore
-import SecurityGroupsKernel
+public import SecurityGroupsKernel
 
 /// A KVM host made of network namespaces: `<prefix>-host` holds bridge
 /// `cloudbr0` (the hypervisor's own address is on it), an uplink port to
@@ -29,7 +29,9 @@ public final class SandboxHost {
     public static let outsideIPv6 = IPAddress("fd77::fe")!
 
     public let prefix: String
-    public let layout: Layout
+    public private(set) var layout: Layout
+    /// Where the agent programs the iptables tables (`netfilter` setting).
+    public let netfilter: NetfilterSetting
     public let vms: [VM]
     private let binary: String
     private let directory: String
@@ -48,14 +50,15 @@ public final class SandboxHost {
 
     /// Builds the host and its VMs 1…`vmCount` (no rules yet). Namespaces
     /// left by an earlier run with the same prefix are removed first.
-    public convenience init(prefix: String, layout: Layout, vmCount: Int, binary: String) throws {
-        try self.init(prefix: prefix, layout: layout, vmNumbers: Array(1...vmCount), binary: binary)
+    public convenience init(prefix: String, layout: Layout, netfilter: NetfilterSetting = .auto, vmCount: Int, binary: String) throws {
+        try self.init(prefix: prefix, layout: layout, netfilter: netfilter, vmNumbers: Array(1...vmCount), binary: binary)
     }
 
     /// The same with the VMs of these numbers (1…140: their addresses must fit).
-    public init(prefix: String, layout: Layout, vmNumbers: [Int], binary: String) throws {
+    public init(prefix: String, layout: Layout, netfilter: NetfilterSetting = .auto, vmNumbers: [Int], binary: String) throws {
         self.prefix = prefix
         self.layout = layout
+        self.netfilter = netfilter
         self.vms = vmNumbers.map(VM.init)
         self.binary = binary
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString)").path
@@ -167,10 +170,16 @@ public final class SandboxHost {
         try ip(["-n", namespace, "link", "set", "lo", "up"])
     }
 
-    private func build() throws {
-        try FileManager.default.createDirectory(atPath: "\(directory)/run", withIntermediateDirectories: true)
+    /// Rewrites the agent's configuration with another layout, as an operator would.
+    public func configure(layout: Layout) throws {
+        self.layout = layout
+        try writeConfiguration()
+    }
+
+    private func writeConfiguration() throws {
         try """
             layout = \(layout.rawValue)
+            netfilter = \(netfilter.rawValue)
             libvirt_uri = test://\(directory)/domains.xml
             run_dir = \(directory)/run
             state_dir = \(directory)/state
@@ -178,6 +187,11 @@ public final class SandboxHost {
             log_file = \(directory)/sg.log
 
             """.write(toFile: "\(directory)/sg.conf", atomically: true, encoding: .utf8)
+    }
+
+    private func build() throws {
+        try FileManager.default.createDirectory(atPath: "\(directory)/run", withIntermediateDirectories: true)
+        try writeConfiguration()
         try domainsXML().write(toFile: "\(directory)/domains.xml", atomically: true, encoding: .utf8)
 
         for namespace in [hostNamespace, outsideNamespace] + vms.map(namespace(of:)) { try addNamespace(namespace) }

@@ -39,7 +39,8 @@ final class InMemoryHost: HostBackend {
 
     func checkHost(allowNFTables: Bool) throws(NetfilterError) {
         let world = HostWorld(nfTablesChains: nfTablesChains, legacyUnavailable: [], iptablesTool: "xtables-nft-multi")
-        if let reason = world.refusal(allowNFTables: allowNFTables) {
+        // A legacy host (as `netfilter = legacy` configures it).
+        if case .refuse(let reason) = world.decide(.legacy, allowNFTables: allowNFTables) {
             throw NetfilterError(operation: "host check", object: "netfilter", reason: reason)
         }
     }

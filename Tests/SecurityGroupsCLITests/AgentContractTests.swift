@@ -31,7 +31,7 @@ import TestSupport
         try expectVerify(replay, verify, after: [
             ("/usr/sbin/ebtables-nft", ["-t", "nat", "-D", "PREROUTING", "-i", "vnet7", "-j", "i-2-7-VM-in"], 5,
              "Rule '-A PREROUTING -i vnet7 -j i-2-7-VM-in' is not found\n"),
-            ("/usr/sbin/iptables-legacy", ["-D", "BF-cloudbr0", "-m", "state", "--state", "RELATED,ESTABLISHED", "-j", "ACCEPT"], 3,
+            (TestNetfilter.current.iptables, ["-D", "BF-cloudbr0", "-m", "state", "--state", "RELATED,ESTABLISHED", "-j", "ACCEPT"], 3,
              "Rule '-A BF-cloudbr0 -m state --state RELATED,ESTABLISHED -j ACCEPT' is not found\n"),
             ("/usr/sbin/ipset", ["del", "i-2-7-VM", "10.1.0.7"], 2, "vm ip 10.1.0.7 is not found\n"),
         ])
@@ -59,7 +59,7 @@ import TestSupport
         try expectVerify(replay, verify, after: [
             ("/usr/sbin/ebtables-nft", ["-t", "nat", "-D", "sg-out-vnet", "-o", "vnet9", "-j", "i-2-9-VM-out"], 5,
              "Rule '-A POSTROUTING -o vnet9 -j i-2-9-VM-out' is not found\n"),
-            ("/usr/sbin/iptables-legacy", ["-D", "sg-in", "-m", "physdev", "--physdev-in", "vnet+", "--physdev-is-bridged", "-j", "sg-in-vnet"], 4,
+            (TestNetfilter.current.iptables, ["-D", "sg-in", "-m", "physdev", "--physdev-in", "vnet+", "--physdev-is-bridged", "-j", "sg-in-vnet"], 4,
              "Cannot find rule '-A BF-cloudbr0-IN -m physdev --physdev-in vnet9 --physdev-is-bridged -j i-2-9-def'\n"),
         ])
     }
@@ -160,17 +160,18 @@ import TestSupport
     /// the same command completes.
     @Test func kernelRefusalMidwayThenTheSameCommandConverges() throws {
         let replay = try Self.programmed()
-        try replay.namespace.run("/usr/sbin/iptables-legacy", ["-A", "FORWARD", "-i", "eth9", "-j", "i-2-7-def"])
+        try replay.namespace.run(TestNetfilter.current.iptables, ["-A", "FORWARD", "-i", "eth9", "-j", "i-2-7-def"])
         let before = try KernelDumps.read(replay.namespace)
         let destroy = ["destroy_network_rules_for_vm", "--vmname", "i-2-7-VM", "--vif", "vnet7"]
         let failed = try replay.agent(destroy)
         #expect(failed.status == 1)
-        #expect(failed.stderr.hasPrefix("Error: delete chain iptables filter chain i-2-7-def: "), "\(failed.stderr)")
+        let operation = TestNetfilter.current == .legacy ? "delete chain" : "nf_tables transaction"
+        #expect(failed.stderr.hasPrefix("Error: \(operation) iptables filter chain i-2-7-def: "), "\(failed.stderr)")
         #expect(failed.stderr.contains("; already applied: ") && failed.stderr.split(separator: "\n").count == 1, "\(failed.stderr)")
         #expect(try KernelDumps.read(replay.namespace).iptables["filter"] == before.iptables["filter"])
         #expect(try replay.ruleLogs().contains("== i-2-7-VM.log"))
         #expect(try replay.stateFiles().contains("== i-2-7-VM.json"))
-        try replay.namespace.run("/usr/sbin/iptables-legacy", ["-D", "FORWARD", "-i", "eth9", "-j", "i-2-7-def"])
+        try replay.namespace.run(TestNetfilter.current.iptables, ["-D", "FORWARD", "-i", "eth9", "-j", "i-2-7-def"])
         #expect(try replay.agent(destroy).status == 0)
         let after = try KernelDumps.read(replay.namespace).description
         #expect(!after.contains("i-2-7"), "\(after)")

@@ -182,7 +182,7 @@ import TestSupport
 extension ConcurrentCommandsTests {
     /// The VMs' ingress chains as iptables-save prints them, the chain's name left out.
     static func ingressChains(_ replay: ScenarioReplay, _ numbers: Range<Int>) throws -> [Int: String] {
-        let save = try replay.namespace.run("/usr/sbin/iptables-legacy-save", ["-t", "filter"]).split(separator: "\n")
+        let save = try replay.namespace.run(TestNetfilter.current.iptablesSave, ["-t", "filter"]).split(separator: "\n")
         return Dictionary(uniqueKeysWithValues: numbers.map { n in
             let prefix = "-A i-2-\(n)-VM "
             return (n, save.filter { $0.hasPrefix(prefix) }.map { $0.dropFirst(prefix.count) }.joined(separator: "\n"))

@@ -33,28 +33,23 @@ extension GoldenHosts {
                            ipset: try file("ipset.txt"), ebtables: try file("ebtables.txt"))
     }
 
-    /// Which iptables the script's rules are loaded with: legacy x_tables,
-    /// or nf_tables as through Debian 12's default `iptables` (iptables-nft).
-    enum Netfilter { case legacy, nfTables }
-
     /// Loads the script's dumps of a scenario into a namespace with the
     /// restore tools: a host whose rules the script wrote.
-    static func loadScriptState(_ scenario: String, into namespace: NetworkNamespace, through netfilter: Netfilter = .legacy) throws {
+    static func loadScriptState(_ scenario: String, into namespace: NetworkNamespace, through netfilter: TestNetfilter = .current) throws {
         try loadScriptState(from: root.appendingPathComponent(scenario), into: namespace, through: netfilter)
     }
 
     /// Loads the four dumps in `directory`. ebtables chains over 28
     /// characters, which ebtables-restore refuses but the script makes with
     /// `ebtables -N`, are made the script's way.
-    static func loadScriptState(from directory: URL, into namespace: NetworkNamespace, through netfilter: Netfilter = .legacy) throws {
+    static func loadScriptState(from directory: URL, into namespace: NetworkNamespace, through netfilter: TestNetfilter = .current) throws {
         func file(_ name: String) throws -> String {
             try String(contentsOf: directory.appendingPathComponent(name), encoding: .utf8)
         }
         try namespace.run("/usr/sbin/ipset", ["restore"], input: try file("ipset.txt").split(separator: "\n")
             .sorted { $0.hasPrefix("create") && !$1.hasPrefix("create") }.joined(separator: "\n") + "\n")
-        let variant = netfilter == .legacy ? "legacy" : "nft"
-        try namespace.run("/usr/sbin/iptables-\(variant)-restore", input: try file("iptables.txt"))
-        try namespace.run("/usr/sbin/ip6tables-\(variant)-restore", input: try file("ip6tables.txt"))
+        try namespace.run(netfilter.iptablesRestore, input: try file("iptables.txt"))
+        try namespace.run(netfilter.ip6tablesRestore, input: try file("ip6tables.txt"))
         let lines = try file("ebtables.txt").split(separator: "\n").map(String.init)
         let oversized = { (line: String) in line.split(separator: " ").prefix(2).contains { $0.count > 28 && !$0.hasPrefix("-") } }
         let batch = lines.filter { !oversized($0) }
@@ -82,9 +77,17 @@ extension NetworkNamespace {
     /// A lock file of the test's own, so tests never wait on the host's.
     static let lockEnvironment = ["XTABLES_LOCKFILE": FileManager.default.temporaryDirectory.appendingPathComponent("sgtest-xtables.lock").path]
 
-    /// Runs `security-groups` inside the namespace.
+    /// A configuration naming only this run's netfilter (`TestNetfilter`).
+    static let netfilterConfiguration: String = {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("sgtest-\(getpid())-netfilter.conf").path
+        try! "netfilter = \(TestNetfilter.current.setting)\n".write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }()
+
+    /// Runs `security-groups` inside the namespace, programming this run's netfilter.
     func securityGroups(_ arguments: [String]) throws -> Tool.Result {
-        try exec(BinaryRunner.binary.path, arguments, environment: Self.lockEnvironment)
+        try exec(BinaryRunner.binary.path, arguments,
+                 environment: Self.lockEnvironment.merging(["SECURITY_GROUPS_CONFIG": Self.netfilterConfiguration]) { first, _ in first })
     }
 
     /// `apply` of a golden scenario; fails the test on a non-zero exit.

@@ -124,8 +124,8 @@ import TestSupport
         let replay = try ScenarioReplay(layout: .classic)
         let before = RulesetText(Renderer.render(try host(rules: "I:tcp;22;22;0.0.0.0/0,NEXT;"), layout: .classic))
         try replay.namespace.run("/usr/sbin/ipset", ["restore"], input: before.ipset)
-        try replay.namespace.run("/usr/sbin/iptables-legacy-restore", input: before.iptables)
-        try replay.namespace.run("/usr/sbin/ip6tables-legacy-restore", input: before.ip6tables)
+        try replay.namespace.run(TestNetfilter.current.iptablesRestore, input: before.iptables)
+        try replay.namespace.run(TestNetfilter.current.ip6tablesRestore, input: before.ip6tables)
         try replay.namespace.run("/usr/sbin/ebtables-nft-restore", input: before.ebtables)
         try replay.define("i-2-7-VM", nics: [(bridge: "cloudbr0", dev: "tap7", mac: "02:00:00:00:00:07"),
                                             (bridge: "cloudbr0", dev: "tap17", mac: "02:00:00:00:01:07")])

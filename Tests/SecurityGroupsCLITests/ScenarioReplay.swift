@@ -33,10 +33,12 @@ final class ScenarioReplay {
 
     deinit { try? FileManager.default.removeItem(at: directory) }
 
-    /// Writes the configuration file; a later call switches the layout, as an operator would.
-    func configure(layout: Layout) throws {
+    /// Writes the configuration file; a later call switches the layout (or
+    /// the netfilter), as an operator would.
+    func configure(layout: Layout, netfilter: String = TestNetfilter.current.setting) throws {
         try """
             layout = \(layout.rawValue)
+            netfilter = \(netfilter)
             libvirt_uri = test://\(directory.path)/domains.xml
             run_dir = \(directory.path)/run
             state_dir = \(directory.path)/state
@@ -96,7 +98,7 @@ final class ScenarioReplay {
 
     /// Puts the script's kernel state and rule logs of a scenario in place,
     /// with our state store empty: a host the script programmed.
-    func loadScriptState(_ scenario: String, logs logScenario: String? = nil, through netfilter: GoldenHosts.Netfilter = .legacy) throws {
+    func loadScriptState(_ scenario: String, logs logScenario: String? = nil, through netfilter: TestNetfilter = .current) throws {
         try GoldenHosts.loadScriptState(scenario, into: namespace, through: netfilter)
         try writeRuleLogs(Self.fixtures.appendingPathComponent(logScenario ?? scenario).appendingPathComponent("runlogs.txt"))
     }

@@ -1,3 +1,4 @@
+import TestSupport
 import Testing
 import SecurityGroupsCore
 import SecurityGroupsSandbox
@@ -48,8 +49,8 @@ import SecurityGroupsKernel
         let open = NotrackLayoutDataPlaneTests.open
         let sandbox = try Sandbox("fastpath", layout: .notrack, rules: [open, open])
         let vm1 = sandbox.vm(1), vm2 = sandbox.vm(2)
-        for (program, to, from) in [("iptables-legacy", vm1.ipv4, sandbox.outside), ("iptables-legacy", SandboxHost.outsideIPv4, sandbox.namespace(1)),
-                                    ("iptables-legacy", vm2.ipv4, sandbox.namespace(1)), ("ip6tables-legacy", vm1.ipv6, sandbox.outside)] {
+        for (program, to, from) in [("iptables", vm1.ipv4, sandbox.outside), ("iptables", SandboxHost.outsideIPv4, sandbox.namespace(1)),
+                                    ("iptables", vm2.ipv4, sandbox.namespace(1)), ("ip6tables", vm1.ipv6, sandbox.outside)] {
             let before = try counters(program, sandbox)
             #expect(try sandbox.delivered(Probe(.tcp, to: to, port: 80), from: from), "\(to) from \(from)")
             let after = try counters(program, sandbox)
@@ -61,7 +62,7 @@ import SecurityGroupsKernel
 
     /// Packet counts of BF-cloudbr0's rules, in order.
     private func counters(_ program: String, _ sandbox: Sandbox) throws -> [Int] {
-        let listing = try RunningTool.run("/usr/sbin/ip", ["netns", "exec", sandbox.host.hostNamespace, "/usr/sbin/\(program)",
+        let listing = try RunningTool.run("/usr/sbin/ip", ["netns", "exec", sandbox.host.hostNamespace, TestNetfilter.current.tool(program),
                                                          "-w", "-L", "BF-cloudbr0", "-v", "-x", "-n"], operation: "list counters")
         return listing.split(separator: "\n").dropFirst(2).compactMap { Int($0.split(separator: " ").first ?? "") }
     }

@@ -73,8 +73,8 @@ import TestSupport
         let sandbox = try Sandbox("drift", layout: .notrack, rules: Self.rules)
         let before = try dumps(sandbox)
         let host = sandbox.host.hostNamespace
-        for (program, arguments) in [("/usr/sbin/iptables-legacy", ["-F", "i-2-2-VM"]), ("/usr/sbin/ip6tables-legacy", ["-D", "FORWARD", "1"]),
-                                     ("/usr/sbin/iptables-legacy", ["-t", "raw", "-F", "PREROUTING"]), ("/usr/sbin/ipset", ["flush", "i-2-1-VM"]),
+        for (program, arguments) in [(TestNetfilter.current.iptables, ["-F", "i-2-2-VM"]), (TestNetfilter.current.ip6tables, ["-D", "FORWARD", "1"]),
+                                     (TestNetfilter.current.iptables, ["-t", "raw", "-F", "PREROUTING"]), ("/usr/sbin/ipset", ["flush", "i-2-1-VM"]),
                                      ("/usr/sbin/ebtables-nft", ["-t", "nat", "-F", "i-2-3-VM-in-src"])] {
             _ = try RunningTool.run("/usr/sbin/ip", ["netns", "exec", host, program] + arguments, operation: program)
         }
@@ -100,7 +100,7 @@ import TestSupport
         let sandbox = try Sandbox("corrupt", layout: .classic, rules: Self.rules)
         let before = try dumps(sandbox)
         try "{ not json".write(toFile: "\(sandbox.host.stateDirectory)/i-2-2-VM.json", atomically: true, encoding: .utf8)
-        _ = try RunningTool.run("/usr/sbin/ip", ["netns", "exec", sandbox.host.hostNamespace, "/usr/sbin/iptables-legacy", "-F", "i-2-1-VM"],
+        _ = try RunningTool.run("/usr/sbin/ip", ["netns", "exec", sandbox.host.hostNamespace, TestNetfilter.current.iptables, "-F", "i-2-1-VM"],
                                 operation: "iptables")
         let line = try sandbox.host.resync()
         #expect(line.contains("resync: 2 VMs, ") && line.contains("1 running unrecorded left alone") && line.contains("1 problems"), "\(line)")
@@ -136,7 +136,7 @@ import TestSupport
         #expect(status.vms.map(\.rules) == [1, 1, 2] && status.vms.allSatisfy { $0.inSync == true && $0.layout == "notrack" })
         #expect((status.tables["iptables filter"] ?? 0) > 30 && status.sets == 13 && status.conntrackEntries != nil)
 
-        _ = try RunningTool.run("/usr/sbin/ip", ["netns", "exec", sandbox.host.hostNamespace, "/usr/sbin/iptables-legacy", "-F", "i-2-2-VM"],
+        _ = try RunningTool.run("/usr/sbin/ip", ["netns", "exec", sandbox.host.hostNamespace, TestNetfilter.current.iptables, "-F", "i-2-2-VM"],
                                 operation: "iptables")
         status = try readStatus(sandbox)
         #expect(status.vms.map(\.inSync) == [true, false, true] && status.hostInSync && status.pendingChanges > 0)

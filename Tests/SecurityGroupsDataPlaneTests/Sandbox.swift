@@ -1,3 +1,4 @@
+import TestSupport
 import Foundation
 import Glibc
 import SecurityGroupsCore
@@ -21,6 +22,7 @@ final class Sandbox {
     /// without add_network_rules).
     init(_ label: String, layout: Layout, rules: [String?], numbers: [Int]? = nil) throws {
         host = try SandboxHost(prefix: "sgdp-\(label)-\(getpid())", layout: layout,
+                               netfilter: NetfilterSetting(rawValue: TestNetfilter.current.setting)!,
                                vmNumbers: numbers ?? Array(1...rules.count), binary: Self.binary)
         do {
             for (vm, text) in zip(host.vms, rules) {

@@ -58,7 +58,7 @@ import TestSupport
         /// A table as our reader for this world reads it.
         func read(_ name: IPTable.Name, _ family: AddressFamily) throws -> KernelTableState {
             switch self {
-            case .legacy: try SystemHost(libvirtURI: "test:///default").table(name, family, scope: .host)
+            case .legacy: try SystemHost(libvirtURI: "test:///default", netfilter: .legacy).table(name, family, scope: .host)
             case .nft, .nftByUs: try IPTablesNFTTable.read(name, family, scope: .host)
             }
         }

@@ -22,11 +22,12 @@ public struct KernelDumps: Equatable, CustomStringConvertible {
         self.ebtables = cleaned == "*nat\n:PREROUTING ACCEPT\n:OUTPUT ACCEPT\n:POSTROUTING ACCEPT\n" ? "" : cleaned
     }
 
-    /// Reads the four dumps inside a namespace.
-    public static func read(_ namespace: NetworkNamespace) throws -> KernelDumps {
+    /// Reads the four dumps inside a namespace, the iptables ones from
+    /// `netfilter` (this run's by default).
+    public static func read(_ namespace: NetworkNamespace, netfilter: TestNetfilter = .current) throws -> KernelDumps {
         KernelDumps(
-            iptables: try namespace.run("/usr/sbin/iptables-legacy-save"),
-            ip6tables: try namespace.run("/usr/sbin/ip6tables-legacy-save"),
+            iptables: try namespace.run(netfilter.iptablesSave),
+            ip6tables: try namespace.run(netfilter.ip6tablesSave),
             ipset: try namespace.run("/usr/sbin/ipset", ["save"]),
             ebtables: try namespace.run("/usr/sbin/ebtables-nft-save"))
     }
@@ -38,7 +39,7 @@ public struct KernelDumps: Equatable, CustomStringConvertible {
             guard result.status == 0 else { throw ToolError("\(program) in \(name): \(result.stderr)") }
             return result.stdout
         }
-        return KernelDumps(iptables: try run("/usr/sbin/iptables-legacy-save"), ip6tables: try run("/usr/sbin/ip6tables-legacy-save"),
+        return KernelDumps(iptables: try run(TestNetfilter.current.iptablesSave), ip6tables: try run(TestNetfilter.current.ip6tablesSave),
                            ipset: try run("/usr/sbin/ipset", ["save"]), ebtables: try run("/usr/sbin/ebtables-nft-save"))
     }
 

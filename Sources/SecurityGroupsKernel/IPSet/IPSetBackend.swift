@@ -36,17 +36,34 @@ enum IPSetBackend {
 
     /// Runs commands in `ipset restore` syntax in one fresh session. Not
     /// atomic: on failure, the commands before the failing one stay applied.
-    static func run(_ commands: [String]) throws(NetfilterError) {
-        guard !commands.isEmpty else { return }
-        var error = [CChar](repeating: 0, count: 512)
-        let done = withCStrings(commands) { pointers in
-            sg_ipset_run(pointers, Int32(commands.count), &error, error.count)
-        }
-        if done < commands.count {
-            throw NetfilterError(operation: "ipset", object: "'\(commands[Int(done)])'",
-                                 reason: message(error) + " (\(done) of \(commands.count) commands applied)")
+    /// A set still referenced by a rule that is gone (nf_tables drops a
+    /// compat match's reference in work deferred after the commit) is
+    /// waited for, up to `releaseWait` seconds.
+    static func run(_ commands: [String], releaseWait: Double = 0) throws(NetfilterError) {
+        var remaining = commands[...]
+        let deadline = MonotonicClock.now() + releaseWait
+        var pause: useconds_t = 500
+        while !remaining.isEmpty {
+            var error = [CChar](repeating: 0, count: 512)
+            let done = Int(withCStrings(Array(remaining)) { pointers in
+                sg_ipset_run(pointers, Int32(remaining.count), &error, error.count)
+            })
+            let failed = remaining.startIndex + done
+            if failed == remaining.endIndex { return }
+            let reason = message(error)
+            remaining = remaining[failed...]
+            if reason.contains(referenced), MonotonicClock.now() < deadline {
+                usleep(pause)
+                pause = min(pause * 2, 50_000)
+                continue
+            }
+            throw NetfilterError(operation: "ipset", object: "'\(commands[failed])'",
+                                 reason: reason + " (\(failed) of \(commands.count) commands applied)")
         }
     }
+
+    /// libipset's message for IPSET_ERR_REFERENCED.
+    private static let referenced = "it is in use by a kernel component"
 
     private static func message(_ buffer: [CChar]) -> String {
         let text = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)

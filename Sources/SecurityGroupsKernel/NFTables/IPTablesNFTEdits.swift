@@ -78,44 +78,70 @@ enum IPTablesNFTEdits {
     }
 }
 
+/// What one `IPTablesNFTTable.sync` did (or, in a dry run, would do).
+public struct IPTablesNFTSync: Sendable {
+    /// Each table's edits, in the transaction's order (`iptables filter`, …).
+    public var tables: [(object: String, edits: [TableEdit])] = []
+    /// Transactions the kernel refused because the rule set had changed
+    /// since it was read, and that were planned again.
+    public var retries = 0
+    /// Wall-clock seconds per phase.
+    public var timings: [(phase: String, seconds: Double)] = []
+
+    public var editCount: Int { tables.reduce(0) { $0 + $1.edits.count } }
+}
+
 extension IPTablesNFTTable {
     /// Brings the iptables tables nf_tables holds to `ruleset`, in the scope
     /// it was rendered for: each table read, planned with the same planner
     /// as on legacy x_tables, and every table's edits, both families, sent
-    /// as one transaction. Tables that do not exist yet are made as
-    /// iptables-nft makes them. The transaction names the generation the
-    /// tables were read at: when something else changed the rule set
-    /// meanwhile the kernel refuses it, and it is read, planned and sent
-    /// again (as a legacy commit is on EAGAIN). Returns the number of edits.
-    public static func sync(_ ruleset: Ruleset, attempts: Int = 5) throws(NetfilterError) -> Int {
-        var attempt = 1
+    /// as one transaction (none in a dry run). Tables that do not exist yet
+    /// are made as iptables-nft makes them. The transaction names the
+    /// generation the tables were read at: when something else changed the
+    /// rule set meanwhile the kernel refuses it, and it is read, planned and
+    /// sent again (as a legacy commit is on EAGAIN).
+    /// Another tool writing all the time (iptables-nft in a loop) can make
+    /// many attempts fail; they go on for up to `patience` seconds.
+    public static func sync(_ ruleset: Ruleset, dryRun: Bool = false, patience: Double = 30) throws(NetfilterError) -> IPTablesNFTSync {
+        var retries = 0
+        let deadline = MonotonicClock.now() + patience
         while true {
             do {
-                return try syncOnce(ruleset)
-            } catch where error.errno == 85 && attempt < attempts {                    // ERESTART
-                attempt += 1
+                var result = try syncOnce(ruleset, dryRun: dryRun)
+                result.retries = retries
+                return result
+            } catch where error.errno == 85 && MonotonicClock.now() < deadline {                    // ERESTART
+                retries += 1
             }
         }
     }
 
-    private static func syncOnce(_ ruleset: Ruleset) throws(NetfilterError) -> Int {
+    private static func syncOnce(_ ruleset: Ruleset, dryRun: Bool) throws(NetfilterError) -> IPTablesNFTSync {
+        var clock = PhaseClock()
+        var result = IPTablesNFTSync()
         let generation = try NFTablesRules.generation()
         var codec = RuleCodec()
         var nextID: UInt32 = 0
         var messages: [NetfilterNetlink.Message] = []
-        var editCount = 0
         for family in AddressFamily.allCases {
             for desired in ruleset.iptables(family).tables {
                 let read = try readWithHandles(desired.name, family, scope: ruleset.scope)
-                if !read.exists { messages += tableMessages(desired.name, family) }
                 let edits = TablePlanner.plan(desired: desired, kernel: read.state, scope: ruleset.scope)
-                editCount += edits.count
+                let object = "\(family.iptablesTool) \(desired.name.rawValue)"
+                result.tables.append((object, edits))
+                result.timings.append(("\(object) read and plan", clock.lap()))
+                guard !dryRun else { continue }
+                // Every table the ruleset names, and its built-in chains,
+                // exist after, as after the script's iptables-nft commands.
+                messages += tableMessages(desired.name, family, tableExists: read.exists,
+                                          existing: Set(read.state.chains.keys).union(read.state.otherChains))
                 messages += try IPTablesNFTEdits.messages(edits, table: desired.name, family: family, handles: read.handles,
                                                           sets: &codec, nextID: &nextID)
             }
         }
-        guard !messages.isEmpty else { return 0 }
+        guard !messages.isEmpty else { return result }
         try NetfilterNetlink(subject: "nf_tables").transact(messages, generation: generation)
-        return editCount
+        result.timings.append(("nf_tables transaction (\(messages.count) messages)", clock.lap()))
+        return result
     }
 }

@@ -36,15 +36,19 @@ public enum IPTablesNFTTable {
         return (state, handles, !chains.isEmpty)
     }
 
-    /// A table as iptables-nft makes it: the table and its built-in chains
-    /// with iptables-nft's hooks and priorities, accepting.
-    static func tableMessages(_ name: IPTable.Name, _ family: AddressFamily) -> [NetfilterNetlink.Message] {
+    /// What iptables-nft makes before it adds a rule: the table, if
+    /// missing, and the built-in chains missing from `existing` (iptables-nft
+    /// makes only those it uses), with its hooks and priorities, accepting.
+    /// Chains that exist are left alone, their policy too.
+    static func tableMessages(_ name: IPTable.Name, _ family: AddressFamily, tableExists: Bool,
+                              existing: Set<String>) -> [NetfilterNetlink.Message] {
         let netlinkFamily = family.nfTablesFamily
         let tool = family.iptablesTool
         let create: UInt16 = 0x400                                                          // NLM_F_CREATE
         let table = NFTablesMessages.string(1, name.rawValue)
-        var messages: [NetfilterNetlink.Message] = [(10 << 8 | 0, create, netlinkFamily, table, "\(tool) \(name.rawValue)")]  // NFT_MSG_NEWTABLE
-        for chain in name.builtinChains {
+        var messages: [NetfilterNetlink.Message] = []
+        if !tableExists { messages.append((10 << 8 | 0, create, netlinkFamily, table, "\(tool) \(name.rawValue)")) }  // NFT_MSG_NEWTABLE
+        for chain in name.builtinChains where !existing.contains(chain) {
             let (hook, priority) = Self.hook(name, chain)
             let attributes = table + NFTablesMessages.string(3, chain)
                 + NFTablesMessages.nested(4, NFTablesMessages.u32(1, hook) + NFTablesMessages.u32(2, UInt32(bitPattern: priority)))

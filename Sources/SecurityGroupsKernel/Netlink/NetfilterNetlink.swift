@@ -69,6 +69,10 @@ final class NetfilterNetlink {
                                 attributes: request.attributes)
         }
         datagram += message(type: 0x11, flags: Self.request, family: 0, resource: subsystem, attributes: [])
+        // A whole host's transaction is megabytes, its acknowledgements 36
+        // bytes each: make room for both (root may exceed the defaults).
+        setBuffer(SO_SNDBUFFORCE, datagram.count + 4096)
+        setBuffer(SO_RCVBUFFORCE, messages.count * 64 + 65536)
         guard Glibc.send(descriptor, datagram, datagram.count, 0) == datagram.count else { throw Self.failure(errno, "send", subject) }
         var answered = 0
         var refusal: (index: Int, code: Int32)?
@@ -81,10 +85,19 @@ final class NetfilterNetlink {
             return refusal != nil || answered == messages.count
         }
         if let refusal {
-            let object = messages.indices.contains(refusal.index) ? messages[refusal.index].object : "message \(refusal.index + 1)"
+            // Index -1 is the batch's beginning, which carries the generation.
+            let object = messages.indices.contains(refusal.index) ? messages[refusal.index].object
+                : refusal.index < 0 ? "the rule set (changed since it was read)" : "message \(refusal.index + 1)"
             throw NetfilterError(operation: "nf_tables transaction", object: object,
-                                 reason: String(cString: strerror(refusal.code)) + "; nothing was changed", errno: refusal.code)
+                                 reason: String(cString: strerror(refusal.code)) + "; the whole transaction was refused", errno: refusal.code)
         }
+    }
+
+    /// Grows a socket buffer to at least `size` bytes (never shrinks it).
+    private func setBuffer(_ option: Int32, _ size: Int) {
+        guard size > 200_000 else { return }
+        var value = Int32(clamping: size)
+        _ = setsockopt(descriptor, SOL_SOCKET, option, &value, socklen_t(MemoryLayout<Int32>.size))
     }
 
     /// Reads answers to the last request until its end (NLMSG_DONE, or the
