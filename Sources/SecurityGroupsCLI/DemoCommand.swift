@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import SecurityGroupsCore
 import SecurityGroupsSandbox
+import SecurityGroupsKernel
 
 /// `security-groups demo`: a sandbox host in network namespaces with three
 /// VMs, programmed through the agent commands and probed with real packets.
@@ -18,6 +19,9 @@ struct DemoCommand: ParsableCommand {
     @Option(help: "classic, notrack, or both (one after the other).")
     var layout: String = "both"
 
+    @Option(help: "Where the iptables tables go: auto (as on a real host: where the host's iptables writes), legacy or nftables.")
+    var netfilter: String = "auto"
+
     @Option(help: "Instead of the probes: this many distinct UDP flows at an open and at a tracked VM (up to 100000).")
     var flood: Int?
 
@@ -28,6 +32,9 @@ struct DemoCommand: ParsableCommand {
         default:
             guard let one = Layout(rawValue: layout) else { throw CLIError("invalid layout '\(layout)': classic, notrack or both") }
             layouts = [one]
+        }
+        guard let netfilter = NetfilterSetting(rawValue: netfilter) else {
+            throw CLIError("invalid netfilter '\(self.netfilter)': auto, legacy or nftables")
         }
         Self.removeSandboxOnSignals()
         let binary = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
@@ -47,12 +54,13 @@ struct DemoCommand: ParsableCommand {
         var failures = 0
         for layout in layouts {
             let rows: [Demo.Row]
+            var demo = Demo(layout: layout, netfilter: netfilter, binary: binary)
             do {
-                rows = try Demo(layout: layout, binary: binary).run()
+                rows = try demo.run()
             } catch {
                 throw CLIError("demo (\(layout.rawValue)): \(error)")
             }
-            print("== layout \(layout.rawValue)")
+            print("== layout \(layout.rawValue), iptables tables in \(demo.programmedNetfilter) (netfilter = \(netfilter.rawValue))")
             print(Demo.table(rows))
             failures += rows.filter { $0.expected != $0.got }.count
         }

@@ -1,4 +1,5 @@
 public import SecurityGroupsCore
+public import SecurityGroupsKernel
 import Foundation
 
 /// The sandbox demo: three VMs behind one bridge, one open, one with
@@ -22,17 +23,21 @@ public struct Demo {
     public static let udpPorts: [UInt16] = [53, 123]
 
     public let layout: Layout
+    public let netfilter: NetfilterSetting
     public let binary: String
+    /// Where the agent put the iptables tables, once `run` has programmed the VMs.
+    public private(set) var programmedNetfilter = ""
 
-    public init(layout: Layout, binary: String) {
+    public init(layout: Layout, netfilter: NetfilterSetting = .auto, binary: String) {
         self.layout = layout
+        self.netfilter = netfilter
         self.binary = binary
     }
 
     /// Builds the sandbox, programs and probes it, removes it (also when a
     /// step fails) and returns the rows.
-    public func run() throws -> [Row] {
-        let host = try SandboxHost(prefix: Self.prefix, layout: layout, vmCount: 3, binary: binary)
+    public mutating func run() throws -> [Row] {
+        let host = try SandboxHost(prefix: Self.prefix, layout: layout, netfilter: netfilter, vmCount: 3, binary: binary)
         defer { host.destroy() }
         let open = host.vms[0], ingress = host.vms[1], egress = host.vms[2]
         let rules = [
@@ -44,6 +49,7 @@ public struct Demo {
             try host.startVM(vm)
             try host.setRules(vm, text)
         }
+        programmedNetfilter = try host.programmedNetfilter()
         let responder = try Responder(namespaces: [host.outsideNamespace, host.hostNamespace] + host.vms.map(host.namespace(of:)),
                                       tcpPorts: Self.tcpPorts, udpPorts: Self.udpPorts)
         defer { responder.stop() }

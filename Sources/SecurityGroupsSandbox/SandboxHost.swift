@@ -170,6 +170,13 @@ public final class SandboxHost {
         try ip(["-n", namespace, "link", "set", "lo", "up"])
     }
 
+    /// Where the agent put the iptables tables: "nf_tables" or "legacy
+    /// x_tables" (asked of iptables-nft-save, which reads nf_tables only).
+    public func programmedNetfilter() throws -> String {
+        let saved = try ip(["netns", "exec", hostNamespace, "/usr/sbin/iptables-nft-save", "-t", "filter"])
+        return saved.contains(":BF-cloudbr0 ") ? "nf_tables" : "legacy x_tables"
+    }
+
     /// Rewrites the agent's configuration with another layout, as an operator would.
     public func configure(layout: Layout) throws {
         self.layout = layout

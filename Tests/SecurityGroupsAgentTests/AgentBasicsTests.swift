@@ -14,16 +14,18 @@ import SecurityGroupsKernel
     @Test func configurationDefaultsAndParsing() throws {
         let defaults = AgentConfiguration()
         #expect(defaults.layout == .notrack && defaults.libvirtURI == "qemu:///system" && defaults.runDirectory == "/var/run/cloud")
+        #expect(defaults.netfilter == .auto)
         let parsed = try AgentConfiguration(parsing: """
             # a comment
             layout = classic
+            netfilter = nftables
               libvirt_uri=test:///tmp/domains.xml
             run_dir = /tmp/run
             state_dir = /tmp/state
             lock_file = /tmp/sg.lock
             log_file = /tmp/sg.log
             """, path: "sg.conf")
-        #expect(parsed.layout == .classic && parsed.libvirtURI == "test:///tmp/domains.xml")
+        #expect(parsed.layout == .classic && parsed.libvirtURI == "test:///tmp/domains.xml" && parsed.netfilter == .nftables)
         #expect(parsed.runDirectory == "/tmp/run" && parsed.stateDirectory == "/tmp/state")
         #expect(parsed.lockFile == "/tmp/sg.lock" && parsed.logFile == "/tmp/sg.log")
     }
@@ -33,6 +35,7 @@ import SecurityGroupsKernel
             do { _ = try AgentConfiguration(parsing: text, path: "sg.conf"); return nil } catch { return error.description }
         }
         #expect(error("layout = fast") == "invalid sg.conf:1 layout 'fast': must be notrack or classic")
+        #expect(error("netfilter = iptables") == "invalid sg.conf:1 netfilter 'iptables': must be auto, legacy or nftables")
         #expect(error("\ncolour = blue") == "invalid sg.conf:2 'colour': unknown setting")
         #expect(error("run_dir = relative/dir") == "invalid sg.conf:1 run_dir 'relative/dir': must be an absolute path")
         #expect(error("layout") == "invalid sg.conf:1 'layout': expected key = value")
