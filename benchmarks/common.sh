@@ -1,4 +1,9 @@
 # Helpers the benchmark scripts share; `source` it, then call `workspace NAME`.
+# NETFILTER=nftables (default legacy) puts the iptables tables in nf_tables:
+# our `netfilter` setting, the script's iptables and the restore floor use
+# the -nft variants.
+netfilter=${NETFILTER:-legacy}
+variant=legacy; [ "$netfilter" = nftables ] && variant=nft
 
 # $work (a temporary directory) and $namespace (NAME-<pid>), both deleted on
 # exit, and the xtables lock in $work, away from the host's.
@@ -23,18 +28,18 @@ restore_floor() {
   section "$1" ip6tables-save "ipset save" > "$2/v6.txt"
   section "$1" "ipset save" ebtables-save > "$2/ipset.txt"
   sed -n '/^# ebtables-save$/,$p' "$1" | sed '1d' > "$2/eb.txt"
-  echo "ipset restore < $2/ipset.txt && iptables-legacy-restore < $2/v4.txt && ip6tables-legacy-restore < $2/v6.txt && ebtables-nft-restore < $2/eb.txt"
+  echo "ipset restore < $2/ipset.txt && iptables-$variant-restore < $2/v4.txt && ip6tables-$variant-restore < $2/v6.txt && ebtables-nft-restore < $2/eb.txt"
 }
 
 # Prepares the script ($1) to run in $work as the agent runs it, in a
-# namespace: iptables-legacy and ebtables-nft under the names it calls, no
+# namespace: iptables-legacy (or -nft) and ebtables-nft under the names it calls, no
 # modprobe, libvirt's test driver ($work/domains.xml), logs and lock in $work.
 # Writes $work/security_group.py; `script_cmd ARGS` runs it in the namespace.
 prepare_script() {
   /usr/bin/python3 -c 'import libvirt' 2>/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-libvirt >/dev/null
   mkdir -p "$work/shim" "$work/script-run/logs"
   for tool in iptables ip6tables; do
-    ln -sf "/usr/sbin/$tool-legacy" "$work/shim/$tool"; ln -sf "/usr/sbin/$tool-legacy-save" "$work/shim/$tool-save"
+    ln -sf "/usr/sbin/$tool-$variant" "$work/shim/$tool"; ln -sf "/usr/sbin/$tool-$variant-save" "$work/shim/$tool-save"
   done
   ln -sf /usr/sbin/ebtables-nft "$work/shim/ebtables"; ln -sf /usr/sbin/ebtables-nft-save "$work/shim/ebtables-save"
   ln -sf /bin/true "$work/shim/modprobe"
@@ -55,7 +60,7 @@ script_one_by_one() {
     script_cmd $line >/dev/null 2>&1 || true
   done < "$work/script-cmds.txt"
   local took=$(echo "$(date +%s.%N) - $start" | bc)
-  local programmed=$(in_ns iptables-legacy-save | grep -c '^:i-2-[0-9]*-VM ' || true)
+  local programmed=$(in_ns "iptables-$variant-save" | grep -c '^:i-2-[0-9]*-VM ' || true)
   local expected=$(python3 -c 'import json, sys; print(len(json.load(open(sys.argv[1]))["vms"]))' "$1")
   [ "$programmed" = "$expected" ] || { echo "the script programmed $programmed of $expected VMs; see $work/script-run/agent.log" >&2; return 1; }
   echo "$took"

@@ -18,6 +18,15 @@
 # and IPv6 filter tables once per command (benchmarks/apply/table-floor.c);
 # resync = ipset + iptables-legacy + ip6tables-legacy + ebtables-nft restore
 # of the same final state.
+#
+# NETFILTER=nftables: the iptables tables in nf_tables, ours through the
+# nf_tables backend, the script on iptables-nft (Debian 12's `iptables`).
+# Floors there: VM start, change, destroy = the kernel's work on the same
+# change, our nf_tables transactions of the commands (sendmsg of the batch
+# to its last acknowledgement, as our log times it: the kernel checks and
+# commits a batch in the sender's call); resync = ipset + iptables-nft +
+# ip6tables-nft + ebtables-nft restore (each iptables restore one nf_tables
+# transaction).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/install-deps.sh >/dev/null
@@ -33,6 +42,7 @@ out=${OUT:-benchmarks/results}
 mkdir -p "$out"
 source benchmarks/common.sh
 workspace sgcompare
+echo "netfilter = $netfilter" > "$work/apply.conf"
 gcc -O2 -o "$work/table-floor" benchmarks/apply/table-floor.c -lip4tc -lip6tc -lpthread
 # A failing command still counts its time (the script swallows its own failures).
 timed() { local start=$(date +%s.%N); "$@" >/dev/null 2>&1 || true; echo "$(date +%s.%N) - $start" | bc; }
@@ -49,6 +59,8 @@ vm=99999
 vmargs="--vmname i-2-$vm-VM --vmid $vm --vmip 10.9.0.1 --vmip6 2001:db8:9::1 --vmmac 02:00:00:09:00:01 --vif tap$vm --brname cloudbr0 --nicsecips 0;"
 rules='I:tcp;22;22;0.0.0.0/0,::/0,NEXT;I:tcp;80;443;0.0.0.0/0,::/0,NEXT;I:icmp;-1;-1;0.0.0.0/0,NEXT;I:udp;53;53;10.0.0.0/8,2001:db8::/32,NEXT;'
 changed='I:tcp;22;22;192.0.2.0/24,NEXT;I:tcp;8080;8080;0.0.0.0/0,::/0,NEXT;E:tcp;443;443;0.0.0.0/0,NEXT;'
+# Seconds the kernel spent in our nf_tables transactions since sg.log was emptied.
+kernel_work() { grep -o 'nf_tables transaction ([0-9]* messages) [0-9.]* ms' "$work/sg.log" | awk '{ s += $(NF - 1) } END { printf "%.6f\n", s / 1000 }'; }
 start_vm() { "$1" default_network_rules $vmargs --isFirstNic; "$1" add_network_rules $vmargs --sig 0123456789abcdef --seq 1 --rules "$rules"; }
 change_vm() { "$1" add_network_rules $vmargs --sig 0123456789abcdee --seq 2 --rules "$changed"; }
 destroy_vm() { "$1" destroy_network_rules_for_vm --vmname "i-2-$vm-VM"; }
@@ -60,10 +72,10 @@ world() {
     ip -n "$namespace" link add "cloudbr$index" type bridge; ip -n "$namespace" link set "cloudbr$index" up
     ip -n "$namespace" link add "eth$index" type veth peer name "uplink$index"; ip -n "$namespace" link set "eth$index" master "cloudbr$index" up
   done
-  [ "$1" -gt 0 ] && in_ns "$binary" apply --host "$work/host-$1.json" --layout classic >/dev/null
-  rm -rf "$work/run" "$work/script-run/logs"/* "$work/state-run"
-  printf 'layout = classic\nlibvirt_uri = test://%s/domains.xml\nrun_dir = %s/run\nstate_dir = %s/state-run\nlock_file = %s/sg.lock\nlog_file = %s/sg.log\n' \
-    "$work" "$work" "$work" "$work" "$work" > "$work/sg.conf"
+  [ "$1" -gt 0 ] && SECURITY_GROUPS_CONFIG=$work/apply.conf in_ns "$binary" apply --host "$work/host-$1.json" --layout classic >/dev/null
+  rm -rf "$work/run" "$work/script-run/logs"/* "$work/state-run" "$work/sg.log"
+  printf 'layout = classic\nnetfilter = %s\nlibvirt_uri = test://%s/domains.xml\nrun_dir = %s/run\nstate_dir = %s/state-run\nlock_file = %s/sg.lock\nlog_file = %s/sg.log\n' \
+    "$netfilter" "$work" "$work" "$work" "$work" "$work" > "$work/sg.conf"
 }
 # VM 99999, running, in libvirt's test driver: the per-VM workloads ask
 # libvirt about it only. (The test driver parses its whole file on every
@@ -88,8 +100,9 @@ spawned() {
 cell() { [ -n "$1" ] && printf "%.3f" "$1" || printf "%s" "${2:-not run}"; }
 ratio() { [ -n "$1" ] && [ -n "$2" ] && printf "%.1f×" "$(echo "$1 / $2" | bc -l)" || printf ""; }
 
-table=$out/compare.md
-data=$out/vm-start.dat
+suffix=$([ "$netfilter" = nftables ] && echo "-nftables" || true)
+table=$out/compare$suffix.md
+data=$out/vm-start$suffix.dat
 echo "| workload | VMs on the host | ours (s) | script (s) | floor (s) | script / ours | ours / floor |" > "$table"
 echo "| --- | --- | --- | --- | --- | --- | --- |" >> "$table"
 echo "# VMs ours script floor" > "$data"
@@ -100,12 +113,16 @@ for size in $sizes; do
   for workload in start change destroy; do : > "$work/ours-$workload"; : > "$work/theirs-$workload"; : > "$work/floor-$workload"; done
   for run in $(seq "$runs"); do
     world "$size"
-    timed start_vm ours_cmd >> "$work/ours-start"
-    timed change_vm ours_cmd >> "$work/ours-change"
-    timed destroy_vm ours_cmd >> "$work/ours-destroy"
-    timed in_ns "$work/table-floor" 4:filter 6:filter 4:filter 6:filter >> "$work/floor-start"
-    timed in_ns "$work/table-floor" 4:filter 6:filter >> "$work/floor-change"
-    timed in_ns "$work/table-floor" 4:filter 6:filter >> "$work/floor-destroy"
+    for workload in start change destroy; do
+      rm -f "$work/sg.log"
+      timed "${workload}_vm" ours_cmd >> "$work/ours-$workload"
+      [ "$netfilter" = nftables ] && kernel_work >> "$work/floor-$workload"
+    done
+    if [ "$netfilter" = legacy ]; then
+      timed in_ns "$work/table-floor" 4:filter 6:filter 4:filter 6:filter >> "$work/floor-start"
+      timed in_ns "$work/table-floor" 4:filter 6:filter >> "$work/floor-change"
+      timed in_ns "$work/table-floor" 4:filter 6:filter >> "$work/floor-destroy"
+    fi
     if [ -n "$script" ]; then
       world "$size"
       timed start_vm theirs_cmd >> "$work/theirs-start"
@@ -116,7 +133,7 @@ for size in $sizes; do
   for workload in start change destroy; do
     ours=$(median < "$work/ours-$workload"); floor=$(median < "$work/floor-$workload")
     theirs=$([ -s "$work/theirs-$workload" ] && median < "$work/theirs-$workload" || true)
-    name=$(case $workload in start) echo "VM start";; change) echo "rules change";; destroy) echo "destroy";; esac)
+    name=$(case $workload in start) echo "VM start";; change) echo "rules change";; destroy) echo "destroy";; esac)"$([ "$netfilter" = nftables ] && echo " (nf_tables)")"
     echo "| $name | $size | $(cell "$ours") | $(cell "$theirs" "(no SG_REFERENCE_SCRIPT)") | $(cell "$floor") | $(ratio "$theirs" "$ours") | $(ratio "$ours" "$floor") |" >> "$table"
     [ "$workload" = start ] && echo "$size $ours ${theirs:-NaN} $floor" >> "$data"
   done
@@ -128,8 +145,8 @@ for size in $sizes; do
   # Resync of the N VMs into an empty kernel; the script one by one only up to SCRIPT_RESYNC_MAX.
   if [ "$size" -gt 0 ]; then
     rm -rf "$work/state"; python3 benchmarks/resync/make-state.py "$work/host-$size.json" "$work/state" "$work/domains-resync.xml" classic
-    printf 'layout = classic\nlibvirt_uri = test://%s/domains-resync.xml\nrun_dir = %s/run\nstate_dir = %s/state\nlock_file = %s/sg.lock\nlog_file = %s/sg.log\n' \
-      "$work" "$work" "$work" "$work" "$work" > "$work/resync.conf"
+    printf 'layout = classic\nnetfilter = %s\nlibvirt_uri = test://%s/domains-resync.xml\nrun_dir = %s/run\nstate_dir = %s/state\nlock_file = %s/sg.lock\nlog_file = %s/sg.log\n' \
+      "$netfilter" "$work" "$work" "$work" "$work" "$work" > "$work/resync.conf"
     "$binary" plan --host "$work/host-$size.json" --layout classic > "$work/plan.txt"
     restore=$(restore_floor "$work/plan.txt" "$work")
     : > "$work/ours-resync"; : > "$work/floor-resync"
@@ -152,8 +169,8 @@ done
 
 gnuplot <<GNUPLOT
 set terminal pngcairo size 900,560 font "sans,11" noenhanced
-set output "$out/vm-start.png"
-set title "One VM start (default_network_rules + add_network_rules) against host size"
+set output "$out/vm-start$suffix.png"
+set title "One VM start (default_network_rules + add_network_rules) against host size, $netfilter"
 set xlabel "VMs already on the host"
 set ylabel "seconds (log scale)"
 set logscale y
@@ -162,8 +179,8 @@ set grid
 set xtics ($(awk 'NR > 1 { printf "%s\"%s\" %d", (NR > 2 ? ", " : ""), $1, NR - 2 }' "$data"))
 plot "$data" using 0:3 with linespoints lw 2 title "security_group.py", \
      "$data" using 0:2 with linespoints lw 2 title "security-groups", \
-     "$data" using 0:4 with linespoints lw 2 title "floor (libiptc init + commit)"
+     "$data" using 0:4 with linespoints lw 2 title "$([ "$netfilter" = nftables ] && echo "floor (kernel work of the nf_tables transactions)" || echo "floor (libiptc init + commit)")"
 GNUPLOT
 cat "$table"
 echo
-echo "chart: $out/vm-start.png; machine: $(nproc) cores, Linux $(uname -r)"
+echo "chart: $out/vm-start$suffix.png; machine: $(nproc) cores, Linux $(uname -r)"

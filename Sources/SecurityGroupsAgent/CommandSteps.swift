@@ -10,7 +10,7 @@ extension Agent {
         logger.info("\(subject): \(report.changeCount) changes, \(tables)")
         for line in report.lines { logger.debug("  \(line)") }
         for warning in report.warnings { logger.warning("\(subject): \(warning)") }
-        let phases = report.timings.map { "\($0.phase) \(Int(($0.seconds * 1000).rounded())) ms" }
+        let phases = report.timings.map { "\($0.phase) \(String(format: "%.2f", $0.seconds * 1000)) ms" }
         logger.debug("\(subject): timings: \(phases.joined(separator: ", "))")
     }
 

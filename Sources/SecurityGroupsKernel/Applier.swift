@@ -74,7 +74,8 @@ public struct Applier: Sendable {
     /// Applies the ruleset `render` returns, in the scope it was rendered
     /// for. ebtables shares no object with the sets and tables and its
     /// tools are slow on a large table, so its read, plan and batch run
-    /// beside them, on another thread. With `ebtables` false the ebtables
+    /// beside them, on another thread (after them when the tables are in
+    /// nf_tables too). With `ebtables` false the ebtables
     /// phase is skipped: for a caller that knows nothing of the VM's
     /// ebtables state changed (a rules update).
     public func apply(dryRun: Bool = false, ebtables: Bool = true, render: () throws -> Ruleset) throws(ApplyError) -> ApplyReport {
@@ -87,7 +88,12 @@ public struct Applier: Sendable {
         var ruleset = try step { try render() }
         let scope = ruleset.scope
         report.timings.append(("render", clock.lap()))
-        let ebtablesSync = ebtables ? syncEbtables(ruleset.ebtables, scope: scope, dryRun: dryRun) : nil
+        // ebtables-nft commits nf_tables transactions (even to list a chain):
+        // beside our own nf_tables transaction one of the two would be
+        // refused for a stale generation, so there it runs after the tables.
+        let beside = tables.runsBesideEbtables
+        let desiredEbtables = ruleset.ebtables
+        var ebtablesSync = ebtables && beside ? syncEbtables(desiredEbtables, scope: scope, dryRun: dryRun) : nil
         do throws(ApplyError) {
             try applySetsAndTables(&ruleset, scope: scope, dryRun: dryRun, report: &report, applied: &applied, clock: &clock)
         } catch {
@@ -95,6 +101,7 @@ public struct Applier: Sendable {
             if let outcome = try? ebtablesSync?.finish(), outcome.applied { error.applied.append("ebtables nat") }
             throw error
         }
+        if ebtables && !beside { ebtablesSync = syncEbtables(desiredEbtables, scope: scope, dryRun: dryRun) }
         guard let ebtablesSync else { return report }
         let outcome = try step { try ebtablesSync.finish() }
         report.timings.append(("ebtables wait", clock.lap()))

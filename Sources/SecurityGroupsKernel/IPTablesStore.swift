@@ -16,6 +16,11 @@ protocol IPTablesStore: Sendable {
     /// reference) in deferred work; libiptc's commit frees them at once.
     var setReleaseWait: Double { get }
 
+    /// Whether ebtables-nft may change nf_tables while the tables are read
+    /// and written: not when they are in nf_tables too (each side's
+    /// transaction would be refused when the other's lands in between).
+    var runsBesideEbtables: Bool { get }
+
     /// Brings the ruleset's tables (both families) to it, in the scope it
     /// was rendered for, or in a dry run plans only. May empty `ruleset`'s
     /// tables once done with them, to keep the peak memory of a whole host low.
@@ -46,6 +51,7 @@ struct TablesSync: Sendable {
 /// edits, both families, in one transaction (all or nothing).
 struct IPTablesNFTStore: IPTablesStore {
     var setReleaseWait: Double { 2 }
+    var runsBesideEbtables: Bool { false }
 
     func read(_ name: IPTable.Name, _ family: AddressFamily, scope: Scope) throws(NetfilterError) -> KernelTableState {
         try IPTablesNFTTable.read(name, family, scope: scope)

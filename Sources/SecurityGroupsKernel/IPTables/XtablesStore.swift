@@ -10,6 +10,7 @@ struct XtablesStore: IPTablesStore {
     var commitAttempts = 5
 
     var setReleaseWait: Double { 0 }
+    var runsBesideEbtables: Bool { true }
 
     func read(_ name: IPTable.Name, _ family: AddressFamily, scope: Scope) throws(NetfilterError) -> KernelTableState {
         var codec = RuleCodec()
