@@ -90,7 +90,8 @@ printf '# edited by the package test\nlibvirt_uri = test:///etc/cloudstack/domai
   --brname cloudbr0 --isFirstNic || fail "default_network_rules exited $?"
 "$script" add_network_rules --vmname i-2-7-VM --vmid 7 --vmip 10.1.0.7 --vmmac 02:00:00:00:00:07 --vif vnet7 --brname cloudbr0 \
   --sig 0123456789abcdef --seq 1 --rules 'I:tcp;22;22;0.0.0.0/0,NEXT;' || fail "add_network_rules exited $?"
-iptables-legacy-save | grep -q -- '-A i-2-7-VM ' || fail "no rules for the VM"
+# netfilter = auto: where this host's own iptables (and so the script) writes.
+iptables-save | grep -q -- '-A i-2-7-VM ' || fail "no rules for the VM where iptables writes"
 ipset list -n | grep -q '^cs_notrack$' || fail "not the notrack layout"
 
 # An upgrade to a rebuilt package keeps the edited configuration.
@@ -104,7 +105,7 @@ cmp -s /tmp/stand-in "$script" || fail "the stand-in is not back byte for byte"
 [ ! -e "$script.distrib" ] || fail "$script.distrib is left"
 ! dpkg-divert --list | grep -q security-groups || fail "the diversion is left"
 [ ! -e "$unit" ] || fail "the boot unit is still enabled"
-saved=$(iptables-legacy-save; ip6tables-legacy-save; ipset list -n)
+saved=$(iptables-save; ip6tables-save; ipset list -n)
 echo "$saved" | grep -q -- '-A i-2-7-VM ' || fail "the VM lost its rules"
 ! echo "$saved" | grep -qE 'sg-|cs_' || fail "notrack objects are left for the script: $(echo "$saved" | grep -E 'sg-|cs_' | head -n 3)"
 [ -f "$config" ] && [ -d /var/lib/cloudstack/security-groups ] || fail "removal took the configuration or the state"
