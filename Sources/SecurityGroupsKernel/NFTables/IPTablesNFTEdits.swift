@@ -124,8 +124,9 @@ extension IPTablesNFTTable {
         var nextID: UInt32 = 0
         var messages: [NetfilterNetlink.Message] = []
         for family in AddressFamily.allCases {
+            let listed = try NFTablesChains.list(family: family.nfTablesFamily)
             for desired in ruleset.iptables(family).tables {
-                let read = try readWithHandles(desired.name, family, scope: ruleset.scope)
+                let read = try readWithHandles(desired.name, family, scope: ruleset.scope, listed: listed)
                 let edits = TablePlanner.plan(desired: desired, kernel: read.state, scope: ruleset.scope)
                 let object = "\(family.iptablesTool) \(desired.name.rawValue)"
                 result.tables.append((object, edits))

@@ -11,18 +11,37 @@ public enum IPTablesNFTTable {
     }
 
     /// The table, and each read chain's rule handles in rule order (for edits
-    /// by position); nil when nf_tables has no such table.
-    static func readWithHandles(_ name: IPTable.Name, _ family: AddressFamily,
-                                scope: Scope) throws(NetfilterError) -> (state: KernelTableState, handles: [String: [UInt64]], exists: Bool) {
+    /// by position); `exists` false when nf_tables has no such table.
+    /// `listed` is the family's chains when the caller has them already.
+    /// A scope's few chains are dumped one by one, a whole host's table at once.
+    static func readWithHandles(_ name: IPTable.Name, _ family: AddressFamily, scope: Scope,
+                                listed: [NFTablesChains.Chain]? = nil) throws(NetfilterError)
+        -> (state: KernelTableState, handles: [String: [UInt64]], exists: Bool) {
         let netlinkFamily = family.nfTablesFamily
-        let chains = try NFTablesChains.list(family: netlinkFamily).filter { $0.table == name.rawValue }.map(\.name)
+        let all: [NFTablesChains.Chain]
+        if let listed { all = listed } else { all = try NFTablesChains.list(family: netlinkFamily) }
+        let chains = all.filter { $0.table == name.rawValue }.map(\.name)
         var state = KernelTableState(name: name, chains: [:])
+        var read: [String] = []
         for chain in chains {
-            if name.isBuiltin(chain) || scope.readsChain(chain) { state.chains[chain] = [] } else { state.otherChains.insert(chain) }
+            if name.isBuiltin(chain) || scope.readsChain(chain) {
+                state.chains[chain] = []
+                read.append(chain)
+            } else {
+                state.otherChains.insert(chain)
+            }
+        }
+        let rules: [NFTablesRules.Rule]
+        if case .host = scope {
+            rules = try NFTablesRules.list(family: netlinkFamily, table: name.rawValue)
+        } else {
+            var collected: [NFTablesRules.Rule] = []
+            for chain in read { collected += try NFTablesRules.list(family: netlinkFamily, table: name.rawValue, chain: chain) }
+            rules = collected
         }
         var codec = RuleCodec()
         var handles: [String: [UInt64]] = [:]
-        for rule in try NFTablesRules.list(family: netlinkFamily, table: name.rawValue) where state.chains[rule.chain] != nil {
+        for rule in rules where state.chains[rule.chain] != nil {
             handles[rule.chain, default: []].append(rule.handle)
             // Ours only when written back it gives the same expressions: what
             // was not read is then certain to be absent.

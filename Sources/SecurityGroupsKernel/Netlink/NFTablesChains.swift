@@ -24,7 +24,7 @@ enum NFTablesChains {
         do {
             try socket.receive { family, attributes in
                 var table = "", name = ""
-                for (type, _, payload) in NetfilterNetlink.attributes(attributes) {
+                NetfilterNetlink.forEachAttribute(attributes) { type, payload in
                     if type == tableAttribute { table = NetfilterNetlink.string(payload) }
                     if type == nameAttribute { name = NetfilterNetlink.string(payload) }
                 }

@@ -58,21 +58,25 @@ enum NFTablesRules {
         return generation
     }
 
-    /// Every rule of `table` in `family` (`NFTablesChains.ipv4`, …), in
-    /// chain order; empty when there is no such table.
-    static func list(family: UInt8, table: String) throws(NetfilterError) -> [Rule] {
+    /// Every rule of `table` in `family` (`NFTablesChains.ipv4`, …), or of
+    /// its `chain` only, in chain order; empty when there is no such table
+    /// or chain. Given a chain, the kernel looks it up and dumps it alone;
+    /// a whole table's dump costs the kernel more than linear time (each
+    /// answer walks the table again up to where the last one stopped).
+    static func list(family: UInt8, table: String, chain: String? = nil) throws(NetfilterError) -> [Rule] {
         let socket = try NetfilterNetlink(subject: "nf_tables")
         try socket.send(type: getRule, flags: NetfilterNetlink.request | NetfilterNetlink.dump, family: family,
-                        attributes: NetfilterNetlink.stringAttribute(1, table))                                  // NFTA_RULE_TABLE
+                        attributes: NetfilterNetlink.stringAttribute(1, table)                                   // NFTA_RULE_TABLE
+                            + (chain.map { NetfilterNetlink.stringAttribute(2, $0) } ?? []))                     // NFTA_RULE_CHAIN
         var rules: [Rule] = []
         do {
             try socket.receive { _, attributes in
                 var rule = Rule(chain: "", handle: 0, expressions: [])
-                for (type, _, payload) in NetfilterNetlink.attributes(attributes) {
+                NetfilterNetlink.forEachAttribute(attributes) { type, payload in
                     switch type {
                     case 2: rule.chain = NetfilterNetlink.string(payload)                    // NFTA_RULE_CHAIN
                     case 3: rule.handle = bigEndian(payload)                                   // NFTA_RULE_HANDLE
-                    case 4: rule.expressions = NetfilterNetlink.attributes(payload).map { expression($0.2) }  // NFTA_RULE_EXPRESSIONS
+                    case 4: NetfilterNetlink.forEachAttribute(payload) { _, element in rule.expressions.append(expression(element)) }  // NFTA_RULE_EXPRESSIONS
                     default: break
                     }
                 }
@@ -86,38 +90,66 @@ enum NFTablesRules {
 
     /// One `NFTA_LIST_ELEM`'s payload: `NFTA_EXPR_NAME` and `NFTA_EXPR_DATA`.
     static func expression(_ element: ArraySlice<UInt8>) -> Expression {
-        var name = ""
-        var data: [UInt16: ArraySlice<UInt8>] = [:]
-        for (type, _, payload) in NetfilterNetlink.attributes(element) {
-            if type == 1 { name = NetfilterNetlink.string(payload) }
-            if type == 2 { for (key, _, value) in NetfilterNetlink.attributes(payload) { data[key] = value } }
+        var name: ArraySlice<UInt8> = []
+        // The expression's attributes by number (1...5 is all the kinds read here use).
+        var data = (ArraySlice<UInt8>?.none, ArraySlice<UInt8>?.none, ArraySlice<UInt8>?.none, ArraySlice<UInt8>?.none,
+                    ArraySlice<UInt8>?.none)
+        NetfilterNetlink.forEachAttribute(element) { type, payload in
+            if type == 1 { name = payload }
+            if type == 2 {
+                NetfilterNetlink.forEachAttribute(payload) { key, value in
+                    switch key {
+                    case 1: data.0 = value
+                    case 2: data.1 = value
+                    case 3: data.2 = value
+                    case 4: data.3 = value
+                    case 5: data.4 = value
+                    default: break
+                    }
+                }
+            }
         }
-        func u32(_ key: UInt16) -> UInt32 { data[key].map { UInt32(truncatingIfNeeded: bigEndian($0)) } ?? 0 }
+        func attribute(_ key: UInt16) -> ArraySlice<UInt8>? {
+            switch key {
+            case 1: data.0
+            case 2: data.1
+            case 3: data.2
+            case 4: data.3
+            case 5: data.4
+            default: nil
+            }
+        }
+        func u32(_ key: UInt16) -> UInt32 { attribute(key).map { UInt32(truncatingIfNeeded: bigEndian($0)) } ?? 0 }
         /// `NFTA_DATA_VALUE` inside a nested data attribute.
         func value(_ key: UInt16) -> [UInt8] {
-            guard let nested = data[key] else { return [] }
-            return NetfilterNetlink.attributes(nested).first { $0.0 == 1 }.map { Array($0.2) } ?? []
+            guard let nested = attribute(key) else { return [] }
+            var found: [UInt8] = []
+            NetfilterNetlink.forEachAttribute(nested) { type, payload in if type == 1 { found = Array(payload) } }
+            return found
         }
-        switch name {
+        let kind = NetfilterNetlink.string(name)
+        switch kind {
         case "meta": return .meta(key: u32(2), register: u32(1))
         case "cmp": return .cmp(operation: u32(2), register: u32(1), data: value(3))
         case "payload": return .payload(base: u32(2), offset: u32(3), length: u32(4), register: u32(1))
         case "bitwise": return .bitwise(source: u32(1), destination: u32(2), mask: value(4), xor: value(5))
         case "range": return .range(operation: u32(2), register: u32(1), from: value(3), to: value(4))
-        case "match": return .match(name: data[1].map(NetfilterNetlink.string) ?? "", revision: u32(2), info: data[3].map(Array.init) ?? [])
-        case "target": return .target(name: data[1].map(NetfilterNetlink.string) ?? "", revision: u32(2), info: data[3].map(Array.init) ?? [])
+        case "match": return .match(name: attribute(1).map(NetfilterNetlink.string) ?? "", revision: u32(2), info: attribute(3).map(Array.init) ?? [])
+        case "target": return .target(name: attribute(1).map(NetfilterNetlink.string) ?? "", revision: u32(2), info: attribute(3).map(Array.init) ?? [])
         case "counter": return .counter
         case "immediate":
             // NFTA_IMMEDIATE_DATA → NFTA_DATA_VERDICT → NFTA_VERDICT_CODE, NFTA_VERDICT_CHAIN.
-            guard u32(1) == 0, let immediate = data[2],
-                  let verdict = NetfilterNetlink.attributes(immediate).first(where: { $0.0 == 2 })?.2 else { return .other(name) }
+            guard u32(1) == 0, let immediate = attribute(2) else { return .other(kind) }
             var code: Int32?, chain: String?
-            for (type, _, payload) in NetfilterNetlink.attributes(verdict) {
-                if type == 1 { code = Int32(bitPattern: UInt32(truncatingIfNeeded: bigEndian(payload))) }
-                if type == 2 { chain = NetfilterNetlink.string(payload) }
+            NetfilterNetlink.forEachAttribute(immediate) { type, verdict in
+                guard type == 2 else { return }                                                       // NFTA_DATA_VERDICT
+                NetfilterNetlink.forEachAttribute(verdict) { type, payload in
+                    if type == 1 { code = Int32(bitPattern: UInt32(truncatingIfNeeded: bigEndian(payload))) }
+                    if type == 2 { chain = NetfilterNetlink.string(payload) }
+                }
             }
-            return code.map { .verdict(code: $0, chain: chain) } ?? .other(name)
-        default: return .other(name)
+            return code.map { .verdict(code: $0, chain: chain) } ?? .other(kind)
+        default: return .other(kind)
         }
     }
 

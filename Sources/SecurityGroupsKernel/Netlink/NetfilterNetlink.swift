@@ -55,34 +55,39 @@ final class NetfilterNetlink {
 
     /// Sends `messages` as one nf_tables transaction (between
     /// NFNL_MSG_BATCH_BEGIN and END, in one datagram: the kernel applies all
-    /// or none) and waits for each one's acknowledgement. A refusal names
-    /// the message by its `object`.
+    /// or none). A refusal names the message by its `object`.
     /// With `generation`, the kernel refuses the whole transaction
     /// (ERESTART) when the rule set changed since that generation was read.
+    ///
+    /// The kernel checks and commits a batch within the `send` call and
+    /// queues its answers before returning, so they are read without
+    /// waiting: an error for each refused message, and the acknowledgement
+    /// asked for on the last one only (one per message would overflow the
+    /// receive buffer on a whole host's transaction).
     func transact(_ messages: [Message], generation: UInt32? = nil) throws(NetfilterError) {
+        guard !messages.isEmpty else { return }
         let subsystem: UInt16 = 10                                       // NFNL_SUBSYS_NFTABLES
         let guarded = generation.map { Self.attribute(1, withUnsafeBytes(of: $0.bigEndian) { Array($0) }) } ?? []  // NFNL_BATCH_GENID
         var datagram = message(type: 0x10, flags: Self.request, family: 0, resource: subsystem, attributes: guarded)
         let first = sequence + 1
-        for request in messages {
-            datagram += message(type: request.type, flags: request.flags | Self.request | Self.acknowledge, family: request.family,
+        for (index, request) in messages.enumerated() {
+            let acknowledge = index == messages.count - 1 ? Self.acknowledge : 0
+            datagram += message(type: request.type, flags: request.flags | Self.request | acknowledge, family: request.family,
                                 attributes: request.attributes)
         }
+        let last = sequence
         datagram += message(type: 0x11, flags: Self.request, family: 0, resource: subsystem, attributes: [])
-        // A whole host's transaction is megabytes, its acknowledgements 36
-        // bytes each: make room for both (root may exceed the defaults).
+        // A whole host's transaction is megabytes: make room (root may exceed the default).
         setBuffer(SO_SNDBUFFORCE, datagram.count + 4096)
-        setBuffer(SO_RCVBUFFORCE, messages.count * 64 + 65536)
         guard Glibc.send(descriptor, datagram, datagram.count, 0) == datagram.count else { throw Self.failure(errno, "send", subject) }
-        var answered = 0
         var refusal: (index: Int, code: Int32)?
-        try receiveMessages { type, sequence, message in
+        var acknowledged = false
+        try receiveMessages(waiting: false) { type, sequence, message in
             guard type == 2 else { return false }                                // NLMSG_ERROR: 0 = acknowledged
-            answered += 1
             let code = Self.errorCode(message)
             if code != 0, refusal == nil { refusal = (Int(sequence) - Int(first), code) }
-            // After a refusal the kernel answers no further message of the batch.
-            return refusal != nil || answered == messages.count
+            if code == 0, sequence == last { acknowledged = true }
+            return false
         }
         if let refusal {
             // Index -1 is the batch's beginning, which carries the generation.
@@ -90,6 +95,9 @@ final class NetfilterNetlink {
                 : refusal.index < 0 ? "the rule set (changed since it was read)" : "message \(refusal.index + 1)"
             throw NetfilterError(operation: "nf_tables transaction", object: object,
                                  reason: String(cString: strerror(refusal.code)) + "; the whole transaction was refused", errno: refusal.code)
+        }
+        guard acknowledged else {
+            throw NetfilterError(operation: "nf_tables transaction", object: subject, reason: "the kernel did not answer the batch")
         }
     }
 
@@ -121,12 +129,15 @@ final class NetfilterNetlink {
 
     /// Reads datagrams and passes each message (its type, its sequence
     /// number, its bytes) to `handle`, until `handle` says it is done.
-    private func receiveMessages(_ handle: (UInt16, UInt32, ArraySlice<UInt8>) throws(NetfilterError) -> Bool) throws(NetfilterError) {
+    /// Without `waiting`, it returns once nothing more is queued.
+    private func receiveMessages(waiting: Bool = true,
+                                 _ handle: (UInt16, UInt32, ArraySlice<UInt8>) throws(NetfilterError) -> Bool) throws(NetfilterError) {
         var buffer = [UInt8](repeating: 0, count: 256 * 1024)
         while true {
-            let count = recv(descriptor, &buffer, buffer.count, 0)
+            let count = recv(descriptor, &buffer, buffer.count, waiting ? 0 : Int32(MSG_DONTWAIT))
             guard count > 0 else {
                 if count < 0, errno == EINTR { continue }
+                if count < 0, !waiting, errno == EAGAIN { return }
                 throw Self.failure(errno, "receive", subject)
             }
             var offset = 0
@@ -146,6 +157,19 @@ final class NetfilterNetlink {
         guard message.count >= 20 else { return 0 }
         let bytes = message.dropFirst(16).prefix(4)
         return -Int32(bitPattern: bytes.reversed().reduce(UInt32(0)) { $0 << 8 | UInt32($1) })
+    }
+
+    /// Calls `body` with each attribute's type (without flags) and payload,
+    /// allocating nothing: for the hot paths (a table's rules).
+    static func forEachAttribute(_ bytes: ArraySlice<UInt8>, _ body: (UInt16, ArraySlice<UInt8>) -> Void) {
+        var offset = bytes.startIndex
+        while offset + 4 <= bytes.endIndex {
+            let length = Int(UInt16(bytes[offset]) | UInt16(bytes[offset + 1]) << 8)
+            let type = (UInt16(bytes[offset + 2]) | UInt16(bytes[offset + 3]) << 8) & 0x3fff
+            guard length >= 4, offset + length <= bytes.endIndex else { return }
+            body(type, bytes[(offset + 4)..<(offset + length)])
+            offset = min(offset + ((length + 3) & ~3), bytes.endIndex)
+        }
     }
 
     /// (type without flags, the whole attribute padded, its payload) of each attribute.
