@@ -88,6 +88,24 @@ import TestSupport
                 try AddressFamily.allCases.flatMap { family in try IPTable.Name.allCases.map { try world.read($0, family) } }
             }
             Self.expectReadBack(ruleset, read, world)
+            if world == .legacy { try Self.expectEbtablesReadBack(ruleset.ebtables, in: namespace) }
+        }
+    }
+
+    /// The ebtables chains read over netlink (`EbtablesNFTChains`: those of
+    /// port jumps and bare verdicts) read as rendered, and as ebtables
+    /// prints them; the other chains are left to the tool. The built-in
+    /// chains are always of that kind.
+    private static func expectEbtablesReadBack(_ desired: EbtablesTable, in namespace: NetworkNamespace) throws {
+        let chains = EbtablesTable.builtinChains.map { ($0, desired.builtinRules[$0] ?? []) } + desired.chains.map { ($0.key, $0.value) }
+        for (chain, rules) in chains {
+            let read = try NamespaceThread.run(in: namespace.name) { try EbtablesNFTChains.rules(of: chain) }
+            if EbtablesTable.builtinChains.contains(chain) { #expect(read != nil, "\(chain) was not read over netlink") }
+            guard let read else { continue }
+            #expect(read == rules.map(EbtablesSaveFormat.body), "\(chain)")
+            let listed = try namespace.run("/usr/sbin/ebtables-nft", ["-t", "nat", "-L", chain, "--Lx"]).split(separator: "\n")
+                .filter { $0.hasPrefix("-") }.map(String.init)
+            #expect(read == listed, "\(chain): as ebtables lists it")
         }
     }
 

@@ -7,7 +7,8 @@ import SecurityGroupsCore
 enum EbtablesBackend {
     /// Reads `chains`, or the whole table when nil or when more than
     /// `maxListings` of them exist: a chain listing (`ebtables -L CHAIN
-    /// --Lx`) is far cheaper than ebtables-save on a large table. Which
+    /// --Lx`, or over netlink when its rules are all port jumps,
+    /// `EbtablesNFTChains`) is far cheaper than ebtables-save on a large table. Which
     /// chains exist comes from nf_tables itself (one netlink dump), so a
     /// listing that fails is an error, never "no such chain". ebtables-nft commits a batch even to list, so the listings
     /// run one after the other, never side by side. Only what the plan
@@ -35,7 +36,7 @@ enum EbtablesBackend {
         while !queue.isEmpty {
             let chain = queue.removeFirst()
             guard state.chains[chain] == nil else { continue }
-            state.chains[chain] = try listChain(chain, program: program)
+            state.chains[chain] = try readChain(chain, program: program)
             let dispatching = EbtablesTable.builtinChains.contains(chain) || InterfaceDispatch.isDispatchChain(chain)
             for target in targets(chain) where existing.contains(target) && state.chains[target] == nil {
                 if InterfaceDispatch.isDispatchChain(target) {
@@ -63,12 +64,18 @@ enum EbtablesBackend {
     /// nil when nf_tables has no such chain.
     static func list(_ chain: String) throws(NetfilterError) -> [String]? {
         guard try existingChains([chain]).contains(chain) else { return nil }
-        return try listChain(chain, program: try tool("ebtables", verb: nil))
+        return try readChain(chain, program: try tool("ebtables", verb: nil))
     }
 
     /// Which of `chains` ebtables' `nat` table holds, asked of nf_tables.
     private static func existingChains(_ chains: [String]) throws(NetfilterError) -> Set<String> {
         try NFTablesChains.existing(chains, family: NFTablesChains.bridge, table: "nat")
+    }
+
+    /// One chain's rules: over netlink when they are all port jumps, else from the tool.
+    private static func readChain(_ chain: String, program: String) throws(NetfilterError) -> [String] {
+        if let rules = try EbtablesNFTChains.rules(of: chain) { return rules }
+        return try listChain(chain, program: program)
     }
 
     private static func listChain(_ chain: String, program: String) throws(NetfilterError) -> [String] {
