@@ -12,6 +12,9 @@ workspace() {
   namespace=$1-$$
   trap 'ip netns delete "$namespace" 2>/dev/null || true; rm -rf "$work"' EXIT INT TERM
   export XTABLES_LOCKFILE=$work/xtables.lock
+  # Commands run without a configuration of their own (`apply`) program $netfilter too.
+  echo "netfilter = $netfilter" > "$work/netfilter.conf"
+  export SECURITY_GROUPS_CONFIG=$work/netfilter.conf
 }
 
 in_ns() { ip netns exec "$namespace" "$@"; }

@@ -42,7 +42,6 @@ out=${OUT:-benchmarks/results}
 mkdir -p "$out"
 source benchmarks/common.sh
 workspace sgcompare
-echo "netfilter = $netfilter" > "$work/apply.conf"
 gcc -O2 -o "$work/table-floor" benchmarks/apply/table-floor.c -lip4tc -lip6tc -lpthread
 # A failing command still counts its time (the script swallows its own failures).
 timed() { local start=$(date +%s.%N); "$@" >/dev/null 2>&1 || true; echo "$(date +%s.%N) - $start" | bc; }
@@ -72,7 +71,7 @@ world() {
     ip -n "$namespace" link add "cloudbr$index" type bridge; ip -n "$namespace" link set "cloudbr$index" up
     ip -n "$namespace" link add "eth$index" type veth peer name "uplink$index"; ip -n "$namespace" link set "eth$index" master "cloudbr$index" up
   done
-  [ "$1" -gt 0 ] && SECURITY_GROUPS_CONFIG=$work/apply.conf in_ns "$binary" apply --host "$work/host-$1.json" --layout classic >/dev/null
+  [ "$1" -gt 0 ] && in_ns "$binary" apply --host "$work/host-$1.json" --layout classic >/dev/null
   rm -rf "$work/run" "$work/script-run/logs"/* "$work/state-run" "$work/sg.log"
   printf 'layout = classic\nnetfilter = %s\nlibvirt_uri = test://%s/domains.xml\nrun_dir = %s/run\nstate_dir = %s/state-run\nlock_file = %s/sg.lock\nlog_file = %s/sg.log\n' \
     "$netfilter" "$work" "$work" "$work" "$work" "$work" > "$work/sg.conf"

@@ -44,8 +44,8 @@ world() {
   ip -n "$namespace" link add "vnet$vm" type veth peer name "pvnet$vm"; ip -n "$namespace" link set "vnet$vm" master cloudbr0 up
   [ "$1" -gt 0 ] && in_ns "$binary" apply --host "$work/host-$1.json" --layout "$layout" >/dev/null
   rm -rf "$work/state" "$work/run" "$work/script-run/logs"/*
-  printf 'layout = %s\nlibvirt_uri = test://%s/domains.xml\nrun_dir = %s/run\nstate_dir = %s/state\nlock_file = %s/sg.lock\nlog_file = %s/sg.log\n' \
-    "$layout" "$work" "$work" "$work" "$work" "$work" > "$work/sg.conf"
+  printf 'layout = %s\nnetfilter = %s\nlibvirt_uri = test://%s/domains.xml\nrun_dir = %s/run\nstate_dir = %s/state\nlock_file = %s/sg.lock\nlog_file = %s/sg.log\n' \
+    "$layout" "$netfilter" "$work" "$work" "$work" "$work" "$work" > "$work/sg.conf"
 }
 
 cat > "$work/domains.xml" <<XML

@@ -49,8 +49,8 @@ world() {
   echo "</node>" >> "$work/domains.xml"
   in_ns "$binary" apply --host "$work/host-$size.json" --layout "$layout" >/dev/null
   rm -rf "$work/state" "$work/run" "$work/script-run/logs"/* "$work/status"; mkdir -p "$work/status"
-  printf 'layout = %s\nlibvirt_uri = test://%s/domains.xml\nrun_dir = %s/run\nstate_dir = %s/state\nlock_file = %s/sg.lock\nlog_file = %s/sg.log\n' \
-    "$layout" "$work" "$work" "$work" "$work" "$work" > "$work/sg.conf"
+  printf 'layout = %s\nnetfilter = %s\nlibvirt_uri = test://%s/domains.xml\nrun_dir = %s/run\nstate_dir = %s/state\nlock_file = %s/sg.lock\nlog_file = %s/sg.log\n' \
+    "$layout" "$netfilter" "$work" "$work" "$work" "$work" "$work" > "$work/sg.conf"
 }
 
 ours() { SECURITY_GROUPS_CONFIG=$work/sg.conf in_ns "$binary" "$@"; }
@@ -75,7 +75,7 @@ burst() {
   local took=$(echo "$(date +%s.%N) - $started" | bc)
   local failed=$(cat "$work/status"/* | grep -cv '^0$' || true)
   local dump=$work/dump.txt missing=0
-  in_ns iptables-legacy-save > "$dump"
+  in_ns "iptables-$variant-save" > "$dump"
   for j in $(seq 0 $((count - 1))); do
     local n=$((90000 + j))
     grep -q -- "^-A i-2-$n-VM .*--dport 22 " "$dump" && grep -q -- "-j i-2-$n-def\$" "$dump" || missing=$((missing + 1))

@@ -25,6 +25,7 @@
 #   benchmarks/datapath/run.sh     # SIZES="10 1000 5000" LAYOUTS="classic notrack" SECONDS_PER_TEST=3 RUNS=1
 #                                  # PIN=1 PEERS=1000 PEERS_HOST=1000 BINARY=(this tree's static release build)
 #                                  # OUT=benchmarks/results (the table and its chart)
+#                                  # NETFILTER=legacy (or nftables: the iptables tables in nf_tables)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source scripts/install-deps.sh >/dev/null
@@ -37,6 +38,9 @@ layouts=${LAYOUTS:-classic notrack}
 duration=${SECONDS_PER_TEST:-3}
 runs=${RUNS:-1}
 pin=${PIN-1}
+netfilter=${NETFILTER:-legacy}
+variant=legacy; [ "$netfilter" = nftables ] && variant=nft
+suffix=$([ "$netfilter" = nftables ] && echo "-nftables" || true)
 work=$(mktemp -d)
 prefix=sgdp$$
 cleanup() {
@@ -78,7 +82,8 @@ build() {
     ip -n "$ns" link set eth0 up; ip -n "$ns" link set lo up
     ip netns exec "$ns" iperf3 "${affinity[@]}" -s -D -I "$work/iperf-$tag-$i.pid" >/dev/null
   done
-  [ "$layout" = none ] || ip netns exec "$host" "$binary" apply --host "$file" --layout "$layout" >/dev/null
+  echo "netfilter = $netfilter" > "$work/sg.conf"
+  [ "$layout" = none ] || SECURITY_GROUPS_CONFIG=$work/sg.conf ip netns exec "$host" "$binary" apply --host "$file" --layout "$layout" >/dev/null
 }
 
 # One iperf3 run from namespace $1 to address $2 ($3: udp or tcp): pps or Gbit/s.
@@ -154,7 +159,7 @@ all_tables() {
       build "$tag" "$peers_host" "$work/$tag.json" "$layout"
       # iperf3's UDP handshake answers the client once, which would make the
       # flow ESTABLISHED: keep the server's packets out of conntrack.
-      ip netns exec "$prefix-$tag-host" iptables-legacy -t raw -I PREROUTING -p udp --sport 5201 -j CT --notrack
+      ip netns exec "$prefix-$tag-host" "iptables-$variant" -t raw -I PREROUTING -p udp --sport 5201 -j CT --notrack
     done
     side_by_side "$peers_host" tracked_udp "one:$layout, one CIDR (10.1.0.0/16)" "many:$layout, $peers addresses"
     cleanup_ns
@@ -166,7 +171,7 @@ tracked_udp() { echo "out $(v4 "$1") udp"; }  # the tracked VM of a host of $1 V
 out=${OUT:-benchmarks/results}
 mkdir -p "$out"
 all_tables | tee "$work/table.md"
-cp "$work/table.md" "$out/datapath.md"
-benchmarks/datapath/chart.sh "$work/table.md" "$out/datapath.png"
+cp "$work/table.md" "$out/datapath$suffix.md"
+benchmarks/datapath/chart.sh "$work/table.md" "$out/datapath$suffix.png"
 echo
-echo "table: $out/datapath.md; chart: $out/datapath.png; machine: $(nproc) cores, Linux $(uname -r); iperf3 on CPU ${pin:-any}"
+echo "table: $out/datapath$suffix.md; chart: $out/datapath$suffix.png; netfilter: $netfilter; machine: $(nproc) cores, Linux $(uname -r); iperf3 on CPU ${pin:-any}"

@@ -30,8 +30,8 @@ fresh() {
   done
 }
 configure() {
-  printf 'layout = %s\nlibvirt_uri = test://%s/domains.xml\nrun_dir = %s/run\nstate_dir = %s/state\nlock_file = %s/sg.lock\nlog_file = %s/sg.log\n' \
-    "$layout" "$work" "$work" "$work" "$work" "$work" > "$work/sg.conf"
+  printf 'layout = %s\nnetfilter = %s\nlibvirt_uri = test://%s/domains.xml\nrun_dir = %s/run\nstate_dir = %s/state\nlock_file = %s/sg.lock\nlog_file = %s/sg.log\n' \
+    "$layout" "$netfilter" "$work" "$work" "$work" "$work" "$work" > "$work/sg.conf"
 }
 
 echo "| VMs | resync (s) | restore floor (s) | resync / floor | resync peak RSS (MB) |"

@@ -189,8 +189,15 @@ final class NetfilterNetlink {
 
     /// One attribute: length, type, payload, padded to 4 bytes.
     static func attribute(_ type: UInt16, _ payload: [UInt8]) -> [UInt8] {
-        var attribute = bytes(UInt16(4 + payload.count)) + bytes(type) + payload
-        while attribute.count % 4 != 0 { attribute.append(0) }
+        let length = 4 + payload.count
+        var attribute: [UInt8] = []
+        attribute.reserveCapacity((length + 3) & ~3)
+        attribute.append(UInt8(truncatingIfNeeded: length))
+        attribute.append(UInt8(truncatingIfNeeded: length >> 8))
+        attribute.append(UInt8(truncatingIfNeeded: type))
+        attribute.append(UInt8(truncatingIfNeeded: type >> 8))
+        attribute.append(contentsOf: payload)
+        attribute.append(contentsOf: repeatElement(0, count: (4 - length % 4) % 4))
         return attribute
     }
 
