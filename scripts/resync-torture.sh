@@ -70,7 +70,9 @@ for kill in $(seq "$kills"); do
   rm -rf "$work/before" "$work/killed"; dump "$work/before"
   configure "$target"
   delay=$(( RANDOM % max_delay ))
-  SECURITY_GROUPS_CONFIG=$work/sg.conf in_ns "$binary" resync >/dev/null 2>&1 &
+  # Not through in_ns: a function runs in a subshell of its own, and killing
+  # that subshell would leave the resync running. `ip netns exec` execs it.
+  SECURITY_GROUPS_CONFIG=$work/sg.conf ip netns exec "$namespace" "$binary" resync >/dev/null 2>&1 &
   pid=$!
   sleep "$(printf '%d.%03d' $(( delay / 1000 )) $(( delay % 1000 )))"
   kill -9 "$pid" 2>/dev/null || true
