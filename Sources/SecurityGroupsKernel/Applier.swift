@@ -209,16 +209,16 @@ public struct Applier: Sendable {
             let oversized = EbtablesPlanner.oversizedObsoleteChains(desired: desired, kernel: kernel, scope: scope)
             outcome.lineCount = lines.count + 2 * oversized.count
             if recordsChanges { outcome.lines = lines + oversized.flatMap { ["-F \($0)", "-X \($0)"] } }
-            outcome.timings.append(("ebtables read (beside the tables)", clock.lap()))
+            outcome.timings.append(("ebtables read", clock.lap()))
             if !dryRun, let whole = EbtablesPlanner.wholeTable(desired: desired, kernel: kernel, scope: scope) {
                 try EbtablesBackend.restore(table: whole)
                 outcome.applied = true
-                outcome.timings.append(("ebtables restore (beside the tables)", clock.lap()))
+                outcome.timings.append(("ebtables restore", clock.lap()))
             } else if !dryRun, !lines.isEmpty || !oversized.isEmpty {
                 try EbtablesBackend.restore(lines)
                 try EbtablesBackend.delete(oversized)
                 outcome.applied = true
-                outcome.timings.append(("ebtables batch (beside the tables)", clock.lap()))
+                outcome.timings.append(("ebtables batch", clock.lap()))
             }
             return outcome
         }

@@ -54,12 +54,8 @@ public struct HostWorld: Equatable, Sendable {
             ? URL(fileURLWithPath: "/usr/sbin/iptables").resolvingSymlinksInPath().lastPathComponent : nil
         var world = HostWorld(nfTablesChains: nfTables.map { "\($0.family) \($0.table) \($0.name)" }, legacyChains: legacy,
                               legacyUnavailable: [], iptablesTool: tool)
-        let mayBeLegacy = switch setting {
-        case .legacy: nfTables.isEmpty || allowNFTables
-        case .nftables: false
-        case .auto: nfTables.isEmpty && legacy.isEmpty && !world.iptablesWritesNFTables
-        }
-        if mayBeLegacy {
+        // Only a decision for legacy x_tables depends on whether it answers.
+        if world.decide(setting, allowNFTables: allowNFTables) == .use(.legacy) {
             world.legacyUnavailable = AddressFamily.allCases.compactMap { family in
                 LegacyXtables.unavailable(family).map { "\(family == .ipv4 ? "ip_tables" : "ip6_tables"): \($0)" }
             }

@@ -63,7 +63,7 @@ public final class SystemHost: HostBackend {
         var counts: [(table: String, rules: Int)] = []
         for family in AddressFamily.allCases {
             for name in IPTable.Name.allCases {
-                counts.append(("\(family.iptablesTool) \(name.rawValue)", try tables.ruleCount(name, family)))
+                counts.append((family.tableObject(name), try tables.ruleCount(name, family)))
             }
         }
         return counts

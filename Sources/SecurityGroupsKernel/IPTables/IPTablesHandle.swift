@@ -25,7 +25,7 @@ final class IPTablesHandle {
 
     deinit { sg_table_free(handle) }
 
-    var objectName: String { "\(family.iptablesTool) \(table.rawValue)" }
+    var objectName: String { family.tableObject(table) }
 
     /// The error for a libiptc call that just failed with `code`, with
     /// libiptc's message. Callers pass `errno` first, so it is read before

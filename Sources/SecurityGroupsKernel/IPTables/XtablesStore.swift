@@ -67,7 +67,7 @@ struct XtablesStore: IPTablesStore {
         for table in tables.tables {
             do {
                 let (edits, retries) = try syncTable(table, family: family, scope: scope, dryRun: dryRun)
-                let object = "\(family.iptablesTool) \(table.name.rawValue)"
+                let object = family.tableObject(table.name)
                 result.add(object, edits, recordsChanges: recordsChanges)
                 result.retries += retries
                 result.timings.append((object, clock.lap()))

@@ -14,41 +14,41 @@ enum IPTablesNFTEdits {
     /// The messages for `edits`, planned against `table` as read with `handles`.
     static func messages(_ edits: [TableEdit], table: IPTable.Name, family: AddressFamily, handles: [String: [UInt64]],
                          sets: inout RuleCodec, nextID: inout UInt32) throws(NetfilterError) -> [NetfilterNetlink.Message] {
+        typealias M = NFTablesMessages
         let netlinkFamily = family.nfTablesFamily
-        let tool = family.iptablesTool
-        let tableName = NFTablesMessages.string(1, table.rawValue)
-        let create: UInt16 = 0x400, append: UInt16 = 0x800                                 // NLM_F_CREATE, NLM_F_APPEND
+        let object = family.tableObject(table)
+        let tableName = M.string(1, table.rawValue)
         var slots = handles.mapValues { $0.map(Slot.handle) }
         var messages: [NetfilterNetlink.Message] = []
-        func chainAttribute(_ chain: String) -> [UInt8] { tableName + NFTablesMessages.string(2, chain) }
+        func chainAttribute(_ chain: String) -> [UInt8] { tableName + M.string(2, chain) }
+        func chainObject(_ chain: String) -> String { "\(object) chain \(chain)" }
         func add(_ rule: IPTablesRule, to chain: String, at index: Int?) throws(NetfilterError) {
             guard let expressions = try IPTablesNFTRules.expressions(rule, family: family, sets: &sets) else {
                 throw NetfilterError(operation: "encode rule", object: IPTablesSaveFormat.line(rule, chain: chain), reason: "not expressible in nf_tables")
             }
             nextID += 1
-            var attributes = chainAttribute(chain) + NFTablesMessages.expressions(expressions) + IPTablesNFTTable.compat(rule)
-                + NFTablesMessages.u32(9, nextID)                                                // NFTA_RULE_ID
-            var flags = create | append
+            var attributes = chainAttribute(chain) + M.expressions(expressions) + IPTablesNFTTable.compat(rule)
+                + M.u32(9, nextID)                                                // NFTA_RULE_ID
+            var flags = M.create | M.append
             var current = slots[chain] ?? []
             if let index, index < current.count {
                 // Before the rule now at `index` (no NLM_F_APPEND: before the position).
-                flags = create
+                flags = M.create
                 switch current[index] {
-                case .handle(let handle): attributes += NFTablesMessages.u64(6, handle)        // NFTA_RULE_POSITION
-                case .id(let id): attributes += NFTablesMessages.u32(10, id)                 // NFTA_RULE_POSITION_ID
+                case .handle(let handle): attributes += M.u64(6, handle)        // NFTA_RULE_POSITION
+                case .id(let id): attributes += M.u32(10, id)                 // NFTA_RULE_POSITION_ID
                 }
                 current.insert(.id(nextID), at: index)
             } else {
                 current.append(.id(nextID))
             }
             slots[chain] = current
-            messages.append((10 << 8 | 6, flags, netlinkFamily, attributes, "\(tool) \(table.rawValue) '\(IPTablesSaveFormat.line(rule, chain: chain))'"))
+            messages.append((M.newRule, flags, netlinkFamily, attributes, "\(object) '\(IPTablesSaveFormat.line(rule, chain: chain))'"))
         }
         for edit in edits {
             switch edit {
             case .createChain(let chain):
-                messages.append((10 << 8 | 3, create, netlinkFamily, tableName + NFTablesMessages.string(3, chain),
-                                 "\(tool) \(table.rawValue) chain \(chain)"))                   // NFT_MSG_NEWCHAIN
+                messages.append((M.newChain, M.create, netlinkFamily, tableName + M.string(3, chain), chainObject(chain)))
                 slots[chain] = []
             case .append(let chain, let rule):
                 try add(rule, to: chain, at: nil)
@@ -56,21 +56,19 @@ enum IPTablesNFTEdits {
                 try add(rule, to: chain, at: index)
             case .delete(let chain, let index):
                 guard var current = slots[chain], current.indices.contains(index) else {
-                    throw NetfilterError(operation: "delete rule \(index + 1)", object: "\(tool) \(table.rawValue) chain \(chain)", reason: "no such rule")
+                    throw NetfilterError(operation: "delete rule \(index + 1)", object: chainObject(chain), reason: "no such rule")
                 }
                 let which: [UInt8] = switch current.remove(at: index) {
-                case .handle(let handle): NFTablesMessages.u64(3, handle)                       // NFTA_RULE_HANDLE
-                case .id(let id): NFTablesMessages.u32(9, id)                                   // NFTA_RULE_ID
+                case .handle(let handle): M.u64(3, handle)                       // NFTA_RULE_HANDLE
+                case .id(let id): M.u32(9, id)                                   // NFTA_RULE_ID
                 }
                 slots[chain] = current
-                messages.append((10 << 8 | 8, 0, netlinkFamily, chainAttribute(chain) + which,
-                                 "\(tool) \(table.rawValue) chain \(chain) rule \(index + 1)"))  // NFT_MSG_DELRULE
+                messages.append((M.deleteRule, 0, netlinkFamily, chainAttribute(chain) + which, "\(chainObject(chain)) rule \(index + 1)"))
             case .flushChain(let chain):
-                messages.append((10 << 8 | 8, 0, netlinkFamily, chainAttribute(chain), "\(tool) \(table.rawValue) chain \(chain)"))
+                messages.append((M.deleteRule, 0, netlinkFamily, chainAttribute(chain), chainObject(chain)))
                 slots[chain] = []
             case .deleteChain(let chain):
-                messages.append((10 << 8 | 5, 0, netlinkFamily, tableName + NFTablesMessages.string(3, chain),
-                                 "\(tool) \(table.rawValue) chain \(chain)"))                   // NFT_MSG_DELCHAIN
+                messages.append((M.deleteChain, 0, netlinkFamily, tableName + M.string(3, chain), chainObject(chain)))
                 slots[chain] = nil
             }
         }
@@ -128,7 +126,7 @@ extension IPTablesNFTTable {
             for desired in ruleset.iptables(family).tables {
                 let read = try readWithHandles(desired.name, family, scope: ruleset.scope, listed: listed)
                 let edits = TablePlanner.plan(desired: desired, kernel: read.state, scope: ruleset.scope)
-                let object = "\(family.iptablesTool) \(desired.name.rawValue)"
+                let object = family.tableObject(desired.name)
                 result.tables.append((object, edits))
                 result.timings.append(("\(object) read and plan", clock.lap()))
                 guard !dryRun else { continue }

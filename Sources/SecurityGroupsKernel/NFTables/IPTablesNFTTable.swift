@@ -62,18 +62,17 @@ public enum IPTablesNFTTable {
     static func tableMessages(_ name: IPTable.Name, _ family: AddressFamily, tableExists: Bool,
                               existing: Set<String>) -> [NetfilterNetlink.Message] {
         let netlinkFamily = family.nfTablesFamily
-        let tool = family.iptablesTool
-        let create: UInt16 = 0x400                                                          // NLM_F_CREATE
+        let object = family.tableObject(name)
         let table = NFTablesMessages.string(1, name.rawValue)
         var messages: [NetfilterNetlink.Message] = []
-        if !tableExists { messages.append((10 << 8 | 0, create, netlinkFamily, table, "\(tool) \(name.rawValue)")) }  // NFT_MSG_NEWTABLE
+        if !tableExists { messages.append((NFTablesMessages.newTable, NFTablesMessages.create, netlinkFamily, table, object)) }
         for chain in name.builtinChains where !existing.contains(chain) {
             let (hook, priority) = Self.hook(name, chain)
             let attributes = table + NFTablesMessages.string(3, chain)
                 + NFTablesMessages.nested(4, NFTablesMessages.u32(1, hook) + NFTablesMessages.u32(2, UInt32(bitPattern: priority)))
                 + NFTablesMessages.u32(5, 1)                                                 // policy NF_ACCEPT
                 + NFTablesMessages.string(7, name == .nat ? "nat" : "filter")
-            messages.append((10 << 8 | 3, create, netlinkFamily, attributes, "\(tool) \(name.rawValue) chain \(chain)"))  // NFT_MSG_NEWCHAIN
+            messages.append((NFTablesMessages.newChain, NFTablesMessages.create, netlinkFamily, attributes, "\(object) chain \(chain)"))
         }
         return messages
     }

@@ -11,7 +11,6 @@ enum NFTablesChains {
 
     /// Address families (`NFPROTO_*`) to ask about.
     static let (ipv4, ipv6, bridge): (UInt8, UInt8, UInt8) = (2, 10, 7)
-    private static let getChain: UInt16 = 10 << 8 | 4             // NFNL_SUBSYS_NFTABLES, NFT_MSG_GETCHAIN
     private static let (tableAttribute, nameAttribute): (UInt16, UInt16) = (1, 3)   // NFTA_CHAIN_TABLE, NFTA_CHAIN_NAME
 
     /// Every chain of every table of `family`; empty when the kernel has no
@@ -19,7 +18,7 @@ enum NFTablesChains {
     /// ebtables chains cost nothing when asking about iptables'.
     static func list(family: UInt8) throws(NetfilterError) -> [Chain] {
         let socket = try NetfilterNetlink(subject: "nf_tables")
-        try socket.send(type: getChain, flags: NetfilterNetlink.request | NetfilterNetlink.dump, family: family, attributes: [])
+        try socket.send(type: NFTablesMessages.getChain, flags: NetfilterNetlink.request | NetfilterNetlink.dump, family: family, attributes: [])
         var chains: [Chain] = []
         do {
             try socket.receive { family, attributes in
@@ -42,7 +41,7 @@ enum NFTablesChains {
         let socket = try NetfilterNetlink(subject: "nf_tables")
         var found: Set<String> = []
         for name in Set(names) {
-            try socket.send(type: getChain, flags: NetfilterNetlink.request | NetfilterNetlink.acknowledge, family: family,
+            try socket.send(type: NFTablesMessages.getChain, flags: NetfilterNetlink.request | NetfilterNetlink.acknowledge, family: family,
                             attributes: NetfilterNetlink.stringAttribute(tableAttribute, table) + NetfilterNetlink.stringAttribute(nameAttribute, name))
             do {
                 try socket.receive { _, _ in }

@@ -3,6 +3,12 @@
 enum NFTablesMessages {
     typealias Expression = NFTablesRules.Expression
 
+    /// Message types: `NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_*`.
+    static let (newTable, newChain, getChain, deleteChain): (UInt16, UInt16, UInt16, UInt16) = (10 << 8 | 0, 10 << 8 | 3, 10 << 8 | 4, 10 << 8 | 5)
+    static let (newRule, getRule, deleteRule, getGeneration): (UInt16, UInt16, UInt16, UInt16) = (10 << 8 | 6, 10 << 8 | 7, 10 << 8 | 8, 10 << 8 | 16)
+    /// `NLM_F_CREATE`, `NLM_F_APPEND`.
+    static let (create, append): (UInt16, UInt16) = (0x400, 0x800)
+
     /// `NFTA_RULE_EXPRESSIONS`: each expression a `NFTA_LIST_ELEM`.
     static func expressions(_ expressions: [Expression]) -> [UInt8] {
         nested(4, expressions.flatMap(element))

@@ -41,18 +41,17 @@ enum NFTablesRules {
         static let (drop, accept, jump, `return`): (Int32, Int32, Int32, Int32) = (0, 1, -3, -5)
     }
 
-    private static let getRule: UInt16 = 10 << 8 | 7               // NFNL_SUBSYS_NFTABLES, NFT_MSG_GETRULE
-
     /// The rule set's generation (`NFT_MSG_GETGEN`): read before the state a
     /// transaction is planned on, it lets the kernel refuse the transaction
     /// if anything changed meanwhile.
     static func generation() throws(NetfilterError) -> UInt32 {
         let socket = try NetfilterNetlink(subject: "nf_tables")
-        try socket.send(type: 10 << 8 | 16, flags: NetfilterNetlink.request | NetfilterNetlink.acknowledge, family: 0, attributes: [])
+        try socket.send(type: NFTablesMessages.getGeneration, flags: NetfilterNetlink.request | NetfilterNetlink.acknowledge,
+                        family: 0, attributes: [])
         var generation: UInt32 = 0
         try socket.receive { _, attributes in
-            for (type, _, payload) in NetfilterNetlink.attributes(attributes) where type == 1 {   // NFTA_GEN_ID
-                generation = UInt32(truncatingIfNeeded: bigEndian(payload))
+            NetfilterNetlink.forEachAttribute(attributes) { type, payload in
+                if type == 1 { generation = UInt32(truncatingIfNeeded: bigEndian(payload)) }   // NFTA_GEN_ID
             }
         }
         return generation
@@ -65,7 +64,7 @@ enum NFTablesRules {
     /// answer walks the table again up to where the last one stopped).
     static func list(family: UInt8, table: String, chain: String? = nil) throws(NetfilterError) -> [Rule] {
         let socket = try NetfilterNetlink(subject: "nf_tables")
-        try socket.send(type: getRule, flags: NetfilterNetlink.request | NetfilterNetlink.dump, family: family,
+        try socket.send(type: NFTablesMessages.getRule, flags: NetfilterNetlink.request | NetfilterNetlink.dump, family: family,
                         attributes: NetfilterNetlink.stringAttribute(1, table)                                   // NFTA_RULE_TABLE
                             + (chain.map { NetfilterNetlink.stringAttribute(2, $0) } ?? []))                     // NFTA_RULE_CHAIN
         var rules: [Rule] = []

@@ -175,14 +175,9 @@ final class NetfilterNetlink {
     /// (type without flags, the whole attribute padded, its payload) of each attribute.
     static func attributes(_ bytes: ArraySlice<UInt8>) -> [(UInt16, ArraySlice<UInt8>, ArraySlice<UInt8>)] {
         var result: [(UInt16, ArraySlice<UInt8>, ArraySlice<UInt8>)] = []
-        var offset = bytes.startIndex
-        while offset + 4 <= bytes.endIndex {
-            let length = Int(UInt16(bytes[offset]) | UInt16(bytes[offset + 1]) << 8)
-            let type = (UInt16(bytes[offset + 2]) | UInt16(bytes[offset + 3]) << 8) & 0x3fff
-            guard length >= 4, offset + length <= bytes.endIndex else { break }
-            let padded = min(offset + ((length + 3) & ~3), bytes.endIndex)
-            result.append((type, bytes[offset..<padded], bytes[(offset + 4)..<(offset + length)]))
-            offset = padded
+        forEachAttribute(bytes) { type, payload in
+            let start = payload.startIndex - 4
+            result.append((type, bytes[start..<min(start + ((payload.count + 4 + 3) & ~3), bytes.endIndex)], payload))
         }
         return result
     }
