@@ -31,13 +31,15 @@ let package = Package(
         .target(name: "CIPSet", dependencies: ["CLibIPSet"], path: "CShims/CIPSet"),
         // libvirt's headers only (libvirt-dev): the shim loads the library when first used.
         .target(name: "CLibvirt", path: "CShims/CLibvirt"),
+        // libnftables' header only (libnftables-dev): the shim loads the library when first used.
+        .target(name: "CNFTables", path: "CShims/CNFTables"),
         // glibc's GNU extensions (setns, syncfs, malloc_trim), which Swift's Glibc module leaves out.
         .target(name: "CGlibcExtensions", path: "CShims/CGlibcExtensions"),
 
         // Pure: CloudStack inputs, host model, renderer, text forms. No I/O.
         .target(name: "SecurityGroupsCore"),
         // The only place that talks to the kernel and libvirt.
-        .target(name: "SecurityGroupsKernel", dependencies: ["SecurityGroupsCore", "CIPTables", "CIPSet", "CLibvirt", "CGlibcExtensions"]),
+        .target(name: "SecurityGroupsKernel", dependencies: ["SecurityGroupsCore", "CIPTables", "CIPSet", "CLibvirt", "CNFTables", "CGlibcExtensions"]),
         // The agent commands' semantics: state store, rule logs, lock, config.
         .target(
             name: "SecurityGroupsAgent",

@@ -5,8 +5,8 @@ set -euo pipefail
 
 packages=(
   pkg-config
-  libiptc-dev libxtables-dev libipset-dev libvirt-dev   # the C libraries our shims link (libvirt: loaded when first used)
-  iptables ipset iproute2                               # kernel tests (iptables-legacy, ebtables-nft, ipset)
+  libiptc-dev libxtables-dev libipset-dev libvirt-dev libnftables-dev   # the C libraries our shims link (libvirt, libnftables: loaded when first used)
+  iptables ipset iproute2 nftables                      # kernel tests (iptables-legacy, ebtables-nft, ipset, nft)
   dpkg-dev help2man lintian                             # the Debian package (scripts/package-deb.sh) and its check
 )
 

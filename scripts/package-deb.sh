@@ -70,12 +70,12 @@ help2man --no-info --no-discard-stderr --section 1 --version-string "$upstream" 
 chmod 644 "$root/usr/share/man/man1/security-groups.1.gz"
 
 # Dependencies: the shared libraries the binary links, with the versions
-# their packages' symbols files ask for, and libvirt0, which the binary
-# loads when first used (no ldd sees it).
+# their packages' symbols files ask for, and libvirt0 and libnftables1, which
+# the binary loads when first used (no ldd sees them).
 mkdir -p "$stage/source/debian"
 printf 'Source: security-groups\n\nPackage: security-groups\nArchitecture: any\n' >"$stage/source/debian/control"
 shlibs=$(cd "$stage/source" && dpkg-shlibdeps -O "$root/usr/bin/security-groups" 2>/dev/null | sed -n 's/^shlibs:Depends=//p')
-depends="$shlibs, libvirt0"
+depends="$shlibs, libvirt0, libnftables1"
 
 install -d "$root/DEBIAN"
 for file in preinst postinst prerm postrm; do install -m 755 "packaging/debian/$file" "$root/DEBIAN/$file"; done

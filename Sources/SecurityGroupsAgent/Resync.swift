@@ -40,7 +40,8 @@ extension Agent {
         do {
             let lock = try configuration.commandLock()
             defer { withExtendedLifetime(lock) {} }
-            try host.checkHost()
+            // A resync sets the whole host, so it may replace the native layout.
+            try host.checkHost(allowNFTables: false, replacesNativeLayout: true)
             progress("reading the state store and libvirt's domains")
             let desired = try desiredHost()
             var summary = ResyncSummary()
@@ -62,6 +63,7 @@ extension Agent {
             }
             (summary.rules, summary.sets) = counts
             if !dryRun {
+                try host.replaceNativeLayout(with: nil)
                 progress("recording state and rule logs")
                 try rewriteRecords(programmed, annotations: store.annotations(), domainIDs: desired.domainIDs)
             }

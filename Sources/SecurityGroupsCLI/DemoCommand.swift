@@ -16,8 +16,8 @@ struct DemoCommand: ParsableCommand {
             """
     )
 
-    @Option(help: "classic, notrack, or both (one after the other).")
-    var layout: String = "both"
+    @Option(help: "classic, notrack, native, both (classic and notrack) or all (one after the other).")
+    var layout: String = "all"
 
     @Option(help: "Where the iptables tables go: auto (as on a real host: where the host's iptables writes), legacy or nftables.")
     var netfilter: String = "auto"
@@ -28,9 +28,10 @@ struct DemoCommand: ParsableCommand {
     func run() throws {
         let layouts: [Layout]
         switch layout {
-        case "both": layouts = [.classic, .notrack]
+        case "both": layouts = Layout.iptablesLayouts
+        case "all": layouts = Layout.allCases
         default:
-            guard let one = Layout(rawValue: layout) else { throw CLIError("invalid layout '\(layout)': classic, notrack or both") }
+            guard let one = Layout(rawValue: layout) else { throw CLIError("invalid layout '\(layout)': classic, notrack, native, both or all") }
             layouts = [one]
         }
         guard let netfilter = NetfilterSetting(rawValue: netfilter) else {
@@ -41,7 +42,7 @@ struct DemoCommand: ParsableCommand {
         if let flood {
             guard (1...100_000).contains(flood) else { throw CLIError("invalid flood '\(flood)': 1 to 100000 flows") }
             var rows: [FloodBenchmark.Row] = []
-            for layout in layouts {
+            for layout in layouts where layout != .native {
                 do {
                     rows += try FloodBenchmark(flows: flood, binary: binary).run(layout)
                 } catch {
@@ -60,7 +61,7 @@ struct DemoCommand: ParsableCommand {
             } catch {
                 throw CLIError("demo (\(layout.rawValue)): \(error)")
             }
-            print("== layout \(layout.rawValue), iptables tables in \(demo.programmedNetfilter) (netfilter = \(netfilter.rawValue))")
+            print("== layout \(layout.rawValue), rules in \(demo.programmedNetfilter) (netfilter = \(netfilter.rawValue))")
             print(Demo.table(rows))
             failures += rows.filter { $0.expected != $0.got }.count
         }

@@ -7,7 +7,7 @@ struct HostOptions: ParsableArguments {
     @Option(name: .long, help: "The host description (JSON; see README).")
     var host: String
 
-    @Option(name: .long, help: "Rule layout: notrack (default) or classic.")
+    @Option(name: .long, help: "Rule layout: notrack (default), classic, or native (nf_tables tables of our own).")
     var layout: Layout = .notrack
 
     /// The host file, read and validated.

@@ -14,6 +14,14 @@ struct PlanCommand: ParsableCommand {
 
     func run() throws {
         let ruleset = Renderer.render(try options.load(), layout: options.layout)
-        print(RulesetText(ruleset).sections(header: "layout: \(options.layout.rawValue)"), terminator: "")
+        guard options.layout == .native else {
+            print(RulesetText(ruleset).sections(header: "layout: \(options.layout.rawValue)"), terminator: "")
+            return
+        }
+        do {
+            print("# layout: native\n" + (try NativeRuleset(ruleset)).tables.joined(), terminator: "")
+        } catch {
+            throw CLIError(error.description)
+        }
     }
 }

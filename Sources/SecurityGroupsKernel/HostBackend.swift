@@ -12,8 +12,14 @@ public protocol HostBackend: AnyObject {
 
     /// Throws when this host must not be programmed: CloudStack's rules are
     /// in a netfilter this backend does not write (unless `allowNFTables`),
-    /// or the kernel lacks the one it does.
-    func checkHost(allowNFTables: Bool) throws(NetfilterError)
+    /// the kernel lacks the one it does, or the host is in the `native`
+    /// layout and the run does not replace it (`replacesNativeLayout`: a
+    /// whole host's apply or resync).
+    func checkHost(allowNFTables: Bool, replacesNativeLayout: Bool) throws(NetfilterError)
+
+    /// Puts the `native` layout's tables in place of ours in one
+    /// transaction, or removes them (nil; nothing when there are none).
+    func replaceNativeLayout(with ruleset: NativeRuleset?) throws(NetfilterError)
 
     /// One table as `scope` reads it: built-in chains and the scope's chains
     /// with their rules, the other chains only named.
@@ -77,7 +83,7 @@ public struct ApplyOptions: Sendable {
 }
 
 extension HostBackend {
-    public func checkHost() throws(NetfilterError) { try checkHost(allowNFTables: false) }
+    public func checkHost() throws(NetfilterError) { try checkHost(allowNFTables: false, replacesNativeLayout: false) }
 
     /// VM chains in the IPv4 filter table, as `cleanup_rules` looks for
     /// them: `i-`, `r-`, `s-`, `v-` chains other than `-def` and `-eg` ones.

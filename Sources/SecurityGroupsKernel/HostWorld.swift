@@ -17,12 +17,16 @@ public struct HostWorld: Equatable, Sendable {
     public var legacyUnavailable: [String]
     /// Where `/usr/sbin/iptables` points (e.g. `xtables-nft-multi`).
     public var iptablesTool: String?
+    /// Our own tables of the `native` layout: `ip cloudstack_sg`.
+    public var nativeTables: [String]
 
-    public init(nfTablesChains: [String], legacyChains: [String] = [], legacyUnavailable: [String], iptablesTool: String?) {
+    public init(nfTablesChains: [String], legacyChains: [String] = [], legacyUnavailable: [String], iptablesTool: String?,
+                nativeTables: [String] = []) {
         self.nfTablesChains = nfTablesChains
         self.legacyChains = legacyChains
         self.legacyUnavailable = legacyUnavailable
         self.iptablesTool = iptablesTool
+        self.nativeTables = nativeTables
     }
 
     /// What the host's `iptables` command writes, by its name.
@@ -34,7 +38,8 @@ public struct HostWorld: Equatable, Sendable {
     /// only when legacy x_tables could be chosen, whether it answers (asking
     /// makes an empty filter table, which iptables-nft then warns about).
     /// Fails closed when nf_tables cannot be listed.
-    public static func current(_ setting: NetfilterSetting = .auto, allowNFTables: Bool = false) throws(NetfilterError) -> HostWorld {
+    public static func current(_ setting: NetfilterSetting = .auto, allowNFTables: Bool = false,
+                               replacesNativeLayout: Bool = false) throws(NetfilterError) -> HostWorld {
         let listed: [NFTablesChains.Chain]
         do {
             listed = try NFTablesChains.list(family: NFTablesChains.ipv4) + NFTablesChains.list(family: NFTablesChains.ipv6)
@@ -43,7 +48,8 @@ public struct HostWorld: Equatable, Sendable {
                                  reason: "cannot tell whether nf_tables holds CloudStack's rules (\(error)); nothing was changed",
                                  errno: error.errno)
         }
-        let nfTables = listed.filter { ["ip", "ip6"].contains($0.family) && Ownership.ownsChain($0.name) }
+        let native = listed.filter { $0.table == NativeRuleset.tableName }
+        let nfTables = listed.filter { ["ip", "ip6"].contains($0.family) && $0.table != NativeRuleset.tableName && Ownership.ownsChain($0.name) }
         var legacy: [String] = []
         for family in AddressFamily.allCases where LegacyXtables.tableExists(family, "filter") {
             let table = try XtablesStore().read(.filter, family, scope: .vms([], vifs: []))
@@ -53,9 +59,10 @@ public struct HostWorld: Equatable, Sendable {
         let tool = FileManager.default.fileExists(atPath: "/usr/sbin/iptables")
             ? URL(fileURLWithPath: "/usr/sbin/iptables").resolvingSymlinksInPath().lastPathComponent : nil
         var world = HostWorld(nfTablesChains: nfTables.map { "\($0.family) \($0.table) \($0.name)" }, legacyChains: legacy,
-                              legacyUnavailable: [], iptablesTool: tool)
+                              legacyUnavailable: [], iptablesTool: tool,
+                              nativeTables: Set(native.map { "\($0.family) \($0.table)" }).sorted())
         // Only a decision for legacy x_tables depends on whether it answers.
-        if world.decide(setting, allowNFTables: allowNFTables) == .use(.legacy) {
+        if world.decide(setting, allowNFTables: allowNFTables, replacesNativeLayout: replacesNativeLayout) == .use(.legacy) {
             world.legacyUnavailable = AddressFamily.allCases.compactMap { family in
                 LegacyXtables.unavailable(family).map { "\(family == .ipv4 ? "ip_tables" : "ip6_tables"): \($0)" }
             }
@@ -74,8 +81,15 @@ public struct HostWorld: Equatable, Sendable {
     /// command (nf_tables also when legacy x_tables is missing).
     /// `allowNFTables` lets a forced `legacy` write beside CloudStack chains
     /// in nf_tables (`apply --allow-nft-host`, for side-by-side tests).
-    public func decide(_ setting: NetfilterSetting, allowNFTables: Bool = false) -> Decision {
+    /// Where our `native` layout's tables are, only a run that replaces
+    /// them (a whole host's apply or resync) may write the iptables tables.
+    public func decide(_ setting: NetfilterSetting, allowNFTables: Bool = false, replacesNativeLayout: Bool = false) -> Decision {
         let nothingChanged = "Nothing was changed"
+        if !nativeTables.isEmpty, !replacesNativeLayout {
+            return .refuse("this host is programmed in the native layout (nf_tables tables \(nativeTables.joined(separator: ", "))); "
+                + "rules in the iptables tables would be a second rule set. \(nothingChanged): bring the whole host to one layout "
+                + "first (security-groups resync, or apply --host FILE)")
+        }
         switch setting {
         case .legacy:
             if !nfTablesChains.isEmpty, !allowNFTables {

@@ -13,6 +13,8 @@ public final class SystemHost: HostBackend {
     private let sysfs: String
     private var libvirt: LibvirtClient?
     private var decided: Netfilter?
+    /// Whether our `native` tables exist, as the host check found them.
+    private var hasNativeTables = false
 
     public init(libvirtURI: String, netfilter: NetfilterSetting = .auto, sysfs: String = "/sys/class/net") {
         self.libvirtURI = libvirtURI
@@ -22,11 +24,13 @@ public final class SystemHost: HostBackend {
 
     /// The netfilter this host's iptables tables are read and written in,
     /// decided once (`HostWorld.decide`); throws the refusal when none may be.
-    public func netfilter(allowNFTables: Bool = false) throws(NetfilterError) -> Netfilter {
+    public func netfilter(allowNFTables: Bool = false, replacesNativeLayout: Bool = false) throws(NetfilterError) -> Netfilter {
         if let decided { return decided }
-        switch try HostWorld.current(netfilterSetting, allowNFTables: allowNFTables).decide(netfilterSetting, allowNFTables: allowNFTables) {
+        let world = try HostWorld.current(netfilterSetting, allowNFTables: allowNFTables, replacesNativeLayout: replacesNativeLayout)
+        switch world.decide(netfilterSetting, allowNFTables: allowNFTables, replacesNativeLayout: replacesNativeLayout) {
         case .use(let netfilter):
             decided = netfilter
+            hasNativeTables = !world.nativeTables.isEmpty
             return netfilter
         case .refuse(let reason):
             throw NetfilterError(operation: "host check", object: "netfilter", reason: reason)
@@ -40,8 +44,14 @@ public final class SystemHost: HostBackend {
         }
     }
 
-    public func checkHost(allowNFTables: Bool) throws(NetfilterError) {
-        _ = try netfilter(allowNFTables: allowNFTables)
+    public func checkHost(allowNFTables: Bool, replacesNativeLayout: Bool) throws(NetfilterError) {
+        _ = try netfilter(allowNFTables: allowNFTables, replacesNativeLayout: replacesNativeLayout)
+    }
+
+    public func replaceNativeLayout(with ruleset: NativeRuleset?) throws(NetfilterError) {
+        guard ruleset != nil || hasNativeTables else { return }
+        try NativeTables.replace(with: ruleset)
+        hasNativeTables = ruleset != nil
     }
 
     public func table(_ name: IPTable.Name, _ family: AddressFamily, scope: Scope) throws(NetfilterError) -> KernelTableState {

@@ -25,7 +25,8 @@ public struct Demo {
     public let layout: Layout
     public let netfilter: NetfilterSetting
     public let binary: String
-    /// Where the agent put the iptables tables, once `run` has programmed the VMs.
+    /// Where the rules went (the iptables tables in nf_tables or legacy
+    /// x_tables, or our own nf_tables tables), once `run` has programmed the VMs.
     public private(set) var programmedNetfilter = ""
 
     public init(layout: Layout, netfilter: NetfilterSetting = .auto, binary: String) {
@@ -37,7 +38,9 @@ public struct Demo {
     /// Builds the sandbox, programs and probes it, removes it (also when a
     /// step fails) and returns the rows.
     public mutating func run() throws -> [Row] {
-        let host = try SandboxHost(prefix: Self.prefix, layout: layout, netfilter: netfilter, vmCount: 3, binary: binary)
+        // The agent's commands program `notrack`; `native` then takes the whole host (apply).
+        let host = try SandboxHost(prefix: Self.prefix, layout: layout == .native ? .notrack : layout, netfilter: netfilter,
+                                   vmCount: 3, binary: binary)
         defer { host.destroy() }
         let open = host.vms[0], ingress = host.vms[1], egress = host.vms[2]
         let rules = [
@@ -49,7 +52,12 @@ public struct Demo {
             try host.startVM(vm)
             try host.setRules(vm, text)
         }
-        programmedNetfilter = try host.programmedNetfilter()
+        if layout == .native {
+            try host.applyRecorded(layout: .native)
+            programmedNetfilter = "our own nf_tables tables (\(NativeRuleset.families.map { "\($0) \(NativeRuleset.tableName)" }.joined(separator: ", ")))"
+        } else {
+            programmedNetfilter = "the iptables tables in " + (try host.programmedNetfilter())
+        }
         let responder = try Responder(namespaces: [host.outsideNamespace, host.hostNamespace] + host.vms.map(host.namespace(of:)),
                                       tcpPorts: Self.tcpPorts, udpPorts: Self.udpPorts)
         defer { responder.stop() }

@@ -154,6 +154,23 @@ public final class SandboxHost {
 
     private var stopped: Set<Int> = []
 
+    /// `security-groups apply` of the host as the agent recorded it (its
+    /// state files as one host file) in `layout`: how a host moves to the
+    /// `native` layout, or back. Returns the summary line.
+    @discardableResult
+    public func applyRecorded(layout: Layout) throws -> String {
+        var host = HostState(bridges: [], vms: [])
+        let files = try FileManager.default.contentsOfDirectory(atPath: stateDirectory).filter { $0.hasSuffix(".json") }.sorted()
+        for file in files {
+            let recorded = try HostFile.decode(Data(contentsOf: URL(fileURLWithPath: "\(stateDirectory)/\(file)")))
+            host.bridges += recorded.bridges.filter { bridge in !host.bridges.contains { $0.name == bridge.name } }
+            host.vms += recorded.vms
+        }
+        let path = "\(directory)/recorded-host.json"
+        try HostFile.encode(host).write(to: URL(fileURLWithPath: path))
+        return try agent("apply", ["--host", path, "--layout", layout.rawValue])
+    }
+
     /// `security-groups resync` in the host namespace; returns its summary line.
     @discardableResult
     public func resync(_ arguments: [String] = []) throws -> String {

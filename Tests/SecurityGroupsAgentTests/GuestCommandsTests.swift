@@ -10,7 +10,7 @@ import SecurityGroupsKernel
     private let ssh = "I:tcp;22;22;0.0.0.0/0,NEXT;"
     private let web = "I:tcp;80;80;0.0.0.0/0,NEXT;"
 
-    @Test(arguments: Layout.allCases) func defaultRulesProgramANewGuest(layout: Layout) throws {
+    @Test(arguments: Layout.iptablesLayouts) func defaultRulesProgramANewGuest(layout: Layout) throws {
         let h = try H(layout: layout, domains: [H.vm7])
         try h.run(.defaultNetworkRules, H.defaultRules(7))
         #expect(h.host.lines("i-2-7-def")?.isEmpty == false)
@@ -152,7 +152,7 @@ import SecurityGroupsKernel
         #expect(error.description.contains("no NIC with MAC 02:00:00:00:00:99"))
     }
 
-    @Test(arguments: Layout.allCases) func destroyRemovesEverythingOfTheGuest(layout: Layout) throws {
+    @Test(arguments: Layout.iptablesLayouts) func destroyRemovesEverythingOfTheGuest(layout: Layout) throws {
         let h = try H(layout: layout, domains: [H.vm7, H.vm8])
         try h.run(.defaultNetworkRules, H.defaultRules(7))
         try h.run(.addNetworkRules, H.addRules(7, rules: ssh))

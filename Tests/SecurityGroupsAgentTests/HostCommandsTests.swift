@@ -51,7 +51,7 @@ import SecurityGroupsKernel
         #expect(try h.run(.ruleLogs).output == "i-2-7-VM,7,10.1.0.7,\(h.id("i-2-7-VM")),_initial_,-1\n")
     }
 
-    @Test(arguments: Layout.allCases) func verifyPassesOnWhatTheCommandsLeft(layout: Layout) throws {
+    @Test(arguments: Layout.iptablesLayouts) func verifyPassesOnWhatTheCommandsLeft(layout: Layout) throws {
         let h = try H(layout: layout, domains: [H.vm7])
         try h.run(.defaultNetworkRules, H.defaultRules(7, extra: "--nicsecips 10.1.0.70;"))
         try h.run(.addNetworkRules, H.addRules(7, rules: "I:tcp;22;22;0.0.0.0/0,NEXT;"))

@@ -18,6 +18,8 @@ final class InMemoryHost: HostBackend {
     var uplinks: [String: String] = [:]
     /// CloudStack chains an nf_tables world holds: `checkHost` refuses to program beside them.
     var nfTablesChains: [String] = []
+    /// The `native` layout's tables, when in place.
+    var native: NativeRuleset?
     /// Whether the ebtables tools are installed.
     var ebtablesTools = true
     /// The next apply fails with this, changing nothing.
@@ -37,10 +39,11 @@ final class InMemoryHost: HostBackend {
 
     // MARK: HostBackend
 
-    func checkHost(allowNFTables: Bool) throws(NetfilterError) {
-        let world = HostWorld(nfTablesChains: nfTablesChains, legacyUnavailable: [], iptablesTool: "xtables-nft-multi")
+    func checkHost(allowNFTables: Bool, replacesNativeLayout: Bool) throws(NetfilterError) {
+        let world = HostWorld(nfTablesChains: nfTablesChains, legacyUnavailable: [], iptablesTool: "xtables-nft-multi",
+                              nativeTables: native == nil ? [] : NativeRuleset.families.map { "\($0) \(NativeRuleset.tableName)" })
         // A legacy host (as `netfilter = legacy` configures it).
-        if case .refuse(let reason) = world.decide(.legacy, allowNFTables: allowNFTables) {
+        if case .refuse(let reason) = world.decide(.legacy, allowNFTables: allowNFTables, replacesNativeLayout: replacesNativeLayout) {
             throw NetfilterError(operation: "host check", object: "netfilter", reason: reason)
         }
     }
@@ -63,6 +66,11 @@ final class InMemoryHost: HostBackend {
     }
 
     func ebtablesChain(_ chain: String) -> [String]? { ebtables[chain] }
+
+    func replaceNativeLayout(with ruleset: NativeRuleset?) throws(NetfilterError) {
+        if let failure { throw failure }
+        native = ruleset
+    }
 
     var ebtablesInstalled: Bool { ebtablesTools }
 

@@ -14,7 +14,7 @@ import TestSupport
 
     /// After apply the four dumps equal the rendered text; a second apply
     /// finds nothing to do and commits nothing.
-    @Test(arguments: GoldenHosts.scenarios, Layout.allCases)
+    @Test(arguments: GoldenHosts.scenarios, Layout.iptablesLayouts)
     func appliesExactlyTheRenderedState(scenario: String, layout: Layout) throws {
         let namespace = try namespace()
         let first = try namespace.apply(scenario, layout)
@@ -31,7 +31,7 @@ import TestSupport
         ["secondary-ip-add-remove@before-add", "secondary-ip-add-remove@after-add", "secondary-ip-add-remove"],
         ["cleanup@before-cleanup", "cleanup"],
         ["two-nics", "allow-all", "systemvm", "v4-basic"],
-    ], Layout.allCases)
+    ], Layout.iptablesLayouts)
     func convergesThroughChanges(steps: [String], layout: Layout) throws {
         let namespace = try namespace()
         for step in steps {
@@ -42,7 +42,7 @@ import TestSupport
 
     /// A VM-scoped apply changes that VM and what the host shares, and
     /// leaves every other VM's own objects alone, even stale ones.
-    @Test(arguments: Layout.allCases)
+    @Test(arguments: Layout.iptablesLayouts)
     func vmScopeTouchesOnlyThatVM(layout: Layout) throws {
         let namespace = try namespace()
         try namespace.apply("three-vms-then-destroy@before-destroy", layout)

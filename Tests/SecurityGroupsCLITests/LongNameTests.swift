@@ -69,7 +69,7 @@ import TestSupport
         }
     }
 
-    @Test(arguments: Layout.allCases)
+    @Test(arguments: Layout.iptablesLayouts)
     func programmedUpdatedResyncedAndDestroyedWithoutLeftovers(layout: Layout) throws {
         let replay = try ScenarioReplay(layout: layout)
         // tapN, not vnetN: libvirt's test driver renames vnet devices, and resync asks it.
@@ -118,7 +118,7 @@ import TestSupport
     /// its ebtables chains of 29-30 characters, empty chains of the longest
     /// name). Started again through the agent, they get our names and
     /// nothing of the script's stays; destroyed, nothing stays at all.
-    @Test(arguments: Layout.allCases)
+    @Test(arguments: Layout.iptablesLayouts)
     func takenOverFromTheScriptWithoutLeftovers(layout: Layout) throws {
         let replay = try ScenarioReplay(layout: layout)
         let vms = Self.vms(vifs: ("vnet7", "vnet8"))

@@ -72,7 +72,7 @@ import SecurityGroupsKernel
 /// one set in `notrack`, and as one rule each in `classic`: the same packets
 /// pass; the agent's updates replace and remove the set.
 @Suite(.serialized) struct PeerSetDataPlaneTests {
-    @Test(arguments: Layout.allCases)
+    @Test(arguments: Layout.iptablesLayouts)
     func aRuleOfManyCIDRsAllowsExactlyThem(layout: Layout) throws {
         let ssh = NotrackLayoutDataPlaneTests.sshOnly
         let sandbox = try Sandbox("peers", layout: layout, rules: [nil, ssh, ssh])

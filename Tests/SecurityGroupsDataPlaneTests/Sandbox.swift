@@ -15,13 +15,16 @@ final class Sandbox {
     static let udpPorts: [UInt16] = [53, 123, 5000]
 
     let host: SandboxHost
+    let layout: Layout
     private var responder: Responder?
 
     /// Builds the host with a VM per rule set, numbered from 1 or `numbers`,
     /// each started and given the rules at the same index (nil: started
-    /// without add_network_rules).
+    /// without add_network_rules). The agent's commands program `notrack`
+    /// for a `native` host, which then moves to `native` (`apply`).
     init(_ label: String, layout: Layout, rules: [String?], numbers: [Int]? = nil) throws {
-        host = try SandboxHost(prefix: "sgdp-\(label)-\(getpid())", layout: layout,
+        self.layout = layout
+        host = try SandboxHost(prefix: "sgdp-\(label)-\(getpid())", layout: layout == .native ? .notrack : layout,
                                netfilter: NetfilterSetting(rawValue: TestNetfilter.current.setting)!,
                                vmNumbers: numbers ?? Array(1...rules.count), binary: Self.binary)
         do {
@@ -29,6 +32,7 @@ final class Sandbox {
                 try host.startVM(vm)
                 if let text { try host.setRules(vm, text) }
             }
+            if layout == .native { try host.applyRecorded(layout: .native) }
             responder = try Responder(namespaces: [host.outsideNamespace, host.hostNamespace] + host.vms.map(host.namespace(of:)),
                                       tcpPorts: Self.tcpPorts, udpPorts: Self.udpPorts)
         } catch {
@@ -94,8 +98,16 @@ final class Sandbox {
         usleep(200_000)
     }
 
-    /// The members of one of the host's sets, as `ipset list` prints them.
+    /// The members of one of the host's sets, as `ipset list` prints them
+    /// (`nft list set` in the `native` layout's IPv4 table).
     func setMembers(_ set: String) throws -> Set<String> {
+        if layout == .native {
+            let listing = try RunningTool.run("/usr/sbin/ip", ["netns", "exec", host.hostNamespace, "/usr/sbin/nft", "list", "set", "ip",
+                                                               NativeRuleset.tableName, set], operation: "nft list set")
+            guard let start = listing.range(of: "elements = {") else { return [] }
+            let elements = listing[start.upperBound...].prefix { $0 != "}" }
+            return Set(elements.split(whereSeparator: { ", \n\t".contains($0) }).map(String.init))
+        }
         let listing = try RunningTool.run("/usr/sbin/ip", ["netns", "exec", host.hostNamespace, "/usr/sbin/ipset", "list", set],
                                           operation: "ipset list")
         return Set(listing.split(separator: "\n").drop { $0 != "Members:" }.dropFirst().map(String.init))

@@ -17,7 +17,7 @@ import TestSupport
         ["two-nics", "allow-all", "post-default"],
     ]
 
-    @Test(arguments: steps, Layout.allCases)
+    @Test(arguments: steps, Layout.iptablesLayouts)
     func convergesThroughChanges(steps: [String], layout: Layout) throws {
         guard let namespace = try NetworkNamespace.make("nftsync") else {
             try #require(Bool(false), "not root: cannot create a network namespace")

@@ -64,7 +64,7 @@ import TestSupport
         }
     }
 
-    @Test(arguments: hosts, Layout.allCases)
+    @Test(arguments: hosts, Layout.iptablesLayouts)
     func kernelPrintsAndWeReadWhatWeRender(host name: String, layout: Layout) throws {
         let ruleset = Renderer.render(try Self.host(name), layout: layout)
         let text = RulesetText(ruleset)

@@ -146,7 +146,7 @@ struct GuestRules {
         var numbers: [SecurityGroupRule.Direction: Int] = [:]
         return (vm.rules ?? []).map { rule in
             let cidrs = rule.cidrs(family)
-            guard layout == .notrack, cidrs.count > 1, !cidrs.contains(where: \.isAny) else { return (rule, .cidrs(cidrs)) }
+            guard layout.exemptsOpenVMs, cidrs.count > 1, !cidrs.contains(where: \.isAny) else { return (rule, .cidrs(cidrs)) }
             let number = numbers[rule.direction, default: 0]
             numbers[rule.direction] = number + 1
             let name = names.peerSet(rule.direction, number, family)

@@ -17,7 +17,7 @@ public enum Renderer {
         ipv6.filter.chains.reserveCapacity(chainCount)
         ebtables.chains.reserveCapacity(host.vms.count * 6)
 
-        let notrack = layout == .notrack && !host.bridges.isEmpty
+        let notrack = layout.exemptsOpenVMs && !host.bridges.isEmpty
         // Later bridges' FORWARD rules are inserted above earlier ones.
         var forward: [IPTablesRule] = []
         for bridge in host.bridges {
@@ -50,9 +50,12 @@ public enum Renderer {
         }
 
         if notrack {
-            PortDispatch.apply(to: &ipv4.filter, bridges: host.bridges, scope: scope)
-            PortDispatch.apply(to: &ipv6.filter, bridges: host.bridges, scope: scope)
-            PortDispatch.apply(to: &ebtables, scope: scope)
+            // `native` looks each port up in a map instead (NativeRuleset).
+            if layout == .notrack {
+                PortDispatch.apply(to: &ipv4.filter, bridges: host.bridges, scope: scope)
+                PortDispatch.apply(to: &ipv6.filter, bridges: host.bridges, scope: scope)
+                PortDispatch.apply(to: &ebtables, scope: scope)
+            }
             ipv4.raw.append(contentsOf: Notrack.rawRules(.ipv4), to: "PREROUTING")
             ipv6.raw.append(contentsOf: Notrack.rawRules(.ipv6), to: "PREROUTING")
         }

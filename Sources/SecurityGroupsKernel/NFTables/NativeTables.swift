@@ -1,0 +1,55 @@
+private import CNFTables
+private import Glibc
+public import SecurityGroupsCore
+
+/// The `native` layout's tables, written through libnftables (in this
+/// process, loaded when first used): each script is one transaction.
+public enum NativeTables {
+    /// Replaces our tables with `ruleset`'s, or removes them (nil), in one
+    /// transaction.
+    public static func replace(with ruleset: NativeRuleset?) throws(NetfilterError) {
+        try run(ruleset?.script ?? NativeRuleset.removalScript, operation: ruleset == nil ? "nft delete" : "nft load")
+    }
+
+    /// `nft list table` of each of our tables that exists.
+    public static func listing() throws(NetfilterError) -> String {
+        var text = ""
+        for family in NativeRuleset.families {
+            guard try exists(family) else { continue }
+            text += try query("list table \(family) \(NativeRuleset.tableName)", operation: "nft list")
+        }
+        return text
+    }
+
+    private static func exists(_ family: String) throws(NetfilterError) -> Bool {
+        try query("list tables \(family)", operation: "nft list").contains("table \(family) \(NativeRuleset.tableName)\n")
+    }
+
+    private static func run(_ script: String, operation: String) throws(NetfilterError) {
+        var error: UnsafeMutablePointer<CChar>?
+        defer { free(error) }
+        guard sg_nft_run(script, &error) == 0 else {
+            throw NetfilterError(operation: operation, object: "nf_tables \(NativeRuleset.tableName)", reason: message(error))
+        }
+    }
+
+    private static func query(_ command: String, operation: String) throws(NetfilterError) -> String {
+        var output: UnsafeMutablePointer<CChar>?
+        var error: UnsafeMutablePointer<CChar>?
+        defer {
+            free(output)
+            free(error)
+        }
+        guard sg_nft_query(command, &output, &error) == 0 else {
+            throw NetfilterError(operation: operation, object: "nf_tables \(NativeRuleset.tableName)", reason: message(error))
+        }
+        return output.map { String(cString: $0) } ?? ""
+    }
+
+    /// nft's message on one line (it points at the failing text on the next ones).
+    private static func message(_ error: UnsafeMutablePointer<CChar>?) -> String {
+        let text = error.map { String(cString: $0) } ?? ""
+        let lines = text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty && !$0.allSatisfy { $0 == "^" || $0 == "~" } }
+        return lines.isEmpty ? "libnftables failed without a message" : lines.joined(separator: " | ")
+    }
+}

@@ -1,0 +1,68 @@
+import Foundation
+import Testing
+import SecurityGroupsCore
+import TestSupport
+
+/// A whole host moving to the `native` layout and back with `apply`: one
+/// rule set at every step, never two (the script's or ours).
+@Suite struct NativeLayoutApplyTests {
+    static let scenario = "three-vms-then-destroy@before-destroy"
+
+    private func namespace() throws -> NetworkNamespace {
+        guard let namespace = try NetworkNamespace.make("native") else {
+            throw ToolError("not root: cannot create a network namespace")
+        }
+        return namespace
+    }
+
+    private func nativeTables(_ namespace: NetworkNamespace) throws -> [String] {
+        try namespace.run("/usr/sbin/nft", ["list", "tables"]).split(separator: "\n").map(String.init)
+            .filter { $0.hasSuffix(" \(NativeRuleset.tableName)") }
+    }
+
+    /// What the iptables layouts leave that is CloudStack's, in the four dumps.
+    private func cloudStackObjects(_ dumps: KernelDumps) -> [String] {
+        let lines = (dumps.iptables.values.joined() + dumps.ip6tables.values.joined() + dumps.ebtables).split(separator: "\n")
+        return lines.filter { $0.contains("BF-") || $0.contains("i-2-") || $0.contains("sg-") } .map(String.init) + dumps.ipset
+    }
+
+    @Test func aHostTheScriptProgrammedMovesToNativeAndBack() throws {
+        let namespace = try namespace()
+        try GoldenHosts.loadScriptState(Self.scenario, into: namespace)
+        #expect(!cloudStackObjects(try KernelDumps.read(namespace)).isEmpty)
+
+        let output = try namespace.apply(Self.scenario, .native)
+        #expect(output.hasPrefix("applied ") && output.contains("committed nft ip cloudstack_sg, nft ip6 cloudstack_sg, nft bridge cloudstack_sg"),
+                "\(output)")
+        #expect(try nativeTables(namespace) == ["table ip cloudstack_sg", "table ip6 cloudstack_sg", "table bridge cloudstack_sg"])
+        #expect(cloudStackObjects(try KernelDumps.read(namespace)) == [], "the script's rules are gone with the same apply")
+        let listed = try namespace.run("/usr/sbin/nft", ["list", "table", "ip", NativeRuleset.tableName])
+        for chain in ["i-2-7-def", "i-2-8-VM", "i-2-9-VM-eg", "BF-cloudbr0"] { #expect(listed.contains("chain \(chain) {"), "\(chain)") }
+
+        // Back to notrack: exactly its state, and no native table left.
+        try namespace.apply(Self.scenario, .notrack)
+        #expect(try nativeTables(namespace) == [])
+        #expect(try KernelDumps.read(namespace) == GoldenHosts.expected(Self.scenario, .notrack))
+    }
+
+    /// On a native host, a command that would write the iptables tables for
+    /// some VMs refuses and changes nothing; a dry run changes nothing either.
+    @Test func vmScopedWritesAreRefusedOnANativeHost() throws {
+        let namespace = try namespace()
+        let dryRun = try namespace.securityGroups(["apply", "--host", GoldenHosts.path(Self.scenario), "--layout", "native", "--dry-run"])
+        #expect(dryRun.status == 0 && dryRun.stdout.hasPrefix("*nft\ntable ip cloudstack_sg {"))
+        #expect(try nativeTables(namespace) == [])
+
+        try namespace.apply(Self.scenario, .native)
+        let before = try namespace.run("/usr/sbin/nft", ["list", "ruleset"])
+        for arguments in [["apply", "--host", GoldenHosts.path(Self.scenario), "--layout", "notrack", "--vm", "i-2-7-VM"],
+                          ["destroy_network_rules_for_vm", "--vmname", "i-2-8-VM"]] {
+            let refused = try namespace.securityGroups(arguments)
+            #expect(refused.status != 0, "\(arguments)")
+            #expect(refused.stderr.contains("this host is programmed in the native layout"), "\(refused.stderr)")
+        }
+        #expect(try namespace.run("/usr/sbin/nft", ["list", "ruleset"]) == before)
+        let vmScoped = try namespace.securityGroups(["apply", "--host", GoldenHosts.path(Self.scenario), "--layout", "native", "--vm", "i-2-7-VM"])
+        #expect(vmScoped.status != 0 && vmScoped.stderr.contains("the native layout is applied to the whole host only"))
+    }
+}

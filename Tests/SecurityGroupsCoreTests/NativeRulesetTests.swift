@@ -1,0 +1,100 @@
+import Testing
+@testable import SecurityGroupsCore
+
+/// The `native` layout's translation, on every reference host, without a
+/// kernel (NativeTablesTests loads the same tables into one).
+@Suite struct NativeRulesetTests {
+    static func native(_ scenario: String) throws -> NativeRuleset {
+        try NativeRuleset(Renderer.render(try GoldenFixtures.host(scenario), layout: .native))
+    }
+
+    /// Each NIC's port has an id, and its packets reach the VM's chains by
+    /// one map element per table and direction: no per-port rule anywhere.
+    @Test(arguments: GoldenFixtures.scenarios)
+    func everyPortIsDispatchedByMapElements(scenario: String) throws {
+        let host = try GoldenFixtures.host(scenario)
+        let native = try Self.native(scenario)
+        let (ipv4, ipv6, bridge) = (native.tables[0], native.tables[1], native.tables[2])
+        #expect(ipv4.hasPrefix("table ip cloudstack_sg {") && ipv6.hasPrefix("table ip6 cloudstack_sg {")
+                    && bridge.hasPrefix("table bridge cloudstack_sg {"))
+        #expect(Set(native.ports.ids.values).count == native.ports.ids.count && !native.ports.ids.values.contains(0))
+        for vm in host.vms {
+            let names = NetfilterNames(vm.name)
+            let target = vm.name.kind == .system ? names.vmChain : names.defaultChain
+            for nic in vm.nics {
+                let port = nic.vif.rawValue
+                let mark = PortIDs.markText(try #require(native.ports.ids[port], "\(scenario) \(port)"))
+                let priority = PortIDs.priorityText(native.ports.ids[port]!)
+                let bridgeChain = NetfilterNames.bridgeChain(nic.bridge)
+                for table in vm.name.kind == .system ? [ipv4] : [ipv4, ipv6] {
+                    #expect(Self.elements(of: "\(bridgeChain)-IN-ports", in: table).contains("\(mark) : jump \(target)"), "\(scenario) \(port)")
+                    #expect(Self.elements(of: "\(bridgeChain)-OUT-ports", in: table).contains("\(priority) : jump \(target)"), "\(scenario) \(port)")
+                }
+                guard vm.name.kind == .user else { continue }
+                #expect(Self.elements(of: "in-ports", in: bridge).contains("\"\(port)\" : \(mark)"))
+                #expect(Self.elements(of: "out-ports", in: bridge).contains("\"\(port)\" : \(priority)"))
+                #expect(Self.elements(of: "PREROUTING-ports", in: bridge).contains("\"\(port)\" : jump \(names.ebtablesIn)"))
+                #expect(Self.elements(of: "POSTROUTING-ports", in: bridge).contains("\"\(port)\" : jump \(names.ebtablesOut)"))
+            }
+        }
+        for table in native.tables {
+            #expect(!table.contains("physdev") && !table.contains("sg-in") && !table.contains("sg-out"), "\(scenario)")
+        }
+    }
+
+    /// ipsets become nft sets with the same members; a set of addresses on
+    /// ports becomes two, keyed by the in-port's and the out-port's id.
+    @Test(arguments: GoldenFixtures.scenarios)
+    func setsKeepTheirMembers(scenario: String) throws {
+        let ruleset = Renderer.render(try GoldenFixtures.host(scenario), layout: .native)
+        let native = try NativeRuleset(ruleset)
+        for set in ruleset.ipsets {
+            let table = native.tables[set.family == .ipv4 ? 0 : 1]
+            if set.type == .hashNetIface {
+                for (suffix, text) in [("-in", PortIDs.markText), ("-out", PortIDs.priorityText)] {
+                    let expected = set.members.map { member in
+                        "\(IPSet.Member(member.address)) . \(text(native.ports.ids[member.port!]!))"
+                    }
+                    #expect(Self.elements(of: set.name + suffix, in: table) == expected, "\(scenario) \(set.name)\(suffix)")
+                }
+            } else {
+                #expect(Self.elements(of: set.name, in: table) == set.members.map(\.description), "\(scenario) \(set.name)")
+            }
+        }
+    }
+
+    /// A name nft cannot take as a word is refused, naming it.
+    @Test func aNameNFTCannotTakeIsRefused() {
+        var ruleset = Renderer.render(HostState(bridges: [], vms: []), layout: .native)
+        ruleset.ipsets.append(IPSet(name: "bad name", type: .hashIP, family: .ipv4))
+        #expect(throws: InputError(field: "nft object name", value: "bad name",
+                                   reason: "must be a letter or _ followed by letters, digits, _ . / -")) {
+            try NativeRuleset(ruleset)
+        }
+    }
+
+    /// The rules that only the carriers can say, as nft reads them.
+    @Test func physdevMatchesBecomeCarrierTests() {
+        let ports = PortIDs(ports: ["eth0", "vnet7"])
+        let rule = IPTablesRule(ipProtocol: 17, matches: [.physdev(PhysdevMatch(inPort: "vnet7", isBridged: true)), .udp(PortMatch(destinationPorts: 53...53)),
+                                                          .set(SetMatch("i-2-7-VM", .source, inverted: true))], target: .drop)
+        #expect(NFTRuleText.rule(rule, .ipv4, ports: ports) == "meta mark 0x2 meta priority != none udp dport 53 ip saddr != @i-2-7-VM drop")
+        let out = IPTablesRule(matches: [.state(.untracked), .physdev(PhysdevMatch(outPort: "eth0", isBridged: true)),
+                                         .set(SetMatch("cs_notrack_ports", .source, port: .source))], target: .jump("sg-open-sender"))
+        #expect(NFTRuleText.rule(out, .ipv6, ports: ports)
+                    == "ct state untracked meta priority 0:1 ip6 saddr . meta mark @cs_notrack_ports-in jump sg-open-sender")
+        #expect(NFTRuleText.rule(IPTablesRule(matches: [.physdev(PhysdevMatch(inPort: "tap9"))], target: .accept), .ipv4, ports: ports)
+                    == "meta mark 0xffffffff accept", "a port without an id matches nothing")
+    }
+
+    /// The elements of one set or map of a table's text, in order.
+    static func elements(of name: String, in table: String) -> [String] {
+        guard let start = table.range(of: "\t\(name) {\n") ?? table.range(of: "set \(name) {\n") ?? table.range(of: "map \(name) {\n") else {
+            return []
+        }
+        let block = table[start.upperBound...].prefix { $0 != "}" }
+        guard let list = block.range(of: "elements = { ") else { return [] }
+        return block[list.upperBound...].prefix { $0 != "}" }.split(separator: ", ").map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { !$0.isEmpty }
+    }
+}
