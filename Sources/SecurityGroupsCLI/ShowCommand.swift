@@ -14,6 +14,8 @@ struct ShowCommand: ParsableCommand {
             let configuration = try AgentCommandLine.configuration()
             let host = SystemHost(libvirtURI: configuration.libvirtURI, netfilter: configuration.netfilter)
             print(try host.snapshot().ownedText.sections(header: "in the kernel"), terminator: "")
+            let native = try NativeTables.listing()
+            if !native.isEmpty { print("# nft list table (the native layout)\n" + native, terminator: "") }
         } catch {
             throw CLIError("\(error)")
         }

@@ -38,8 +38,7 @@ public struct HostWorld: Equatable, Sendable {
     /// only when legacy x_tables could be chosen, whether it answers (asking
     /// makes an empty filter table, which iptables-nft then warns about).
     /// Fails closed when nf_tables cannot be listed.
-    public static func current(_ setting: NetfilterSetting = .auto, allowNFTables: Bool = false,
-                               replacesNativeLayout: Bool = false) throws(NetfilterError) -> HostWorld {
+    public static func current(_ setting: NetfilterSetting = .auto, allowNFTables: Bool = false) throws(NetfilterError) -> HostWorld {
         let listed: [NFTablesChains.Chain]
         do {
             listed = try NFTablesChains.list(family: NFTablesChains.ipv4) + NFTablesChains.list(family: NFTablesChains.ipv6)
@@ -62,7 +61,7 @@ public struct HostWorld: Equatable, Sendable {
                               legacyUnavailable: [], iptablesTool: tool,
                               nativeTables: Set(native.map { "\($0.family) \($0.table)" }).sorted())
         // Only a decision for legacy x_tables depends on whether it answers.
-        if world.decide(setting, allowNFTables: allowNFTables, replacesNativeLayout: replacesNativeLayout) == .use(.legacy) {
+        if world.decide(setting, allowNFTables: allowNFTables) == .use(.legacy) {
             world.legacyUnavailable = AddressFamily.allCases.compactMap { family in
                 LegacyXtables.unavailable(family).map { "\(family == .ipv4 ? "ip_tables" : "ip6_tables"): \($0)" }
             }
@@ -81,15 +80,8 @@ public struct HostWorld: Equatable, Sendable {
     /// command (nf_tables also when legacy x_tables is missing).
     /// `allowNFTables` lets a forced `legacy` write beside CloudStack chains
     /// in nf_tables (`apply --allow-nft-host`, for side-by-side tests).
-    /// Where our `native` layout's tables are, only a run that replaces
-    /// them (a whole host's apply or resync) may write the iptables tables.
-    public func decide(_ setting: NetfilterSetting, allowNFTables: Bool = false, replacesNativeLayout: Bool = false) -> Decision {
+    public func decide(_ setting: NetfilterSetting, allowNFTables: Bool = false) -> Decision {
         let nothingChanged = "Nothing was changed"
-        if !nativeTables.isEmpty, !replacesNativeLayout {
-            return .refuse("this host is programmed in the native layout (nf_tables tables \(nativeTables.joined(separator: ", "))); "
-                + "rules in the iptables tables would be a second rule set. \(nothingChanged): bring the whole host to one layout "
-                + "first (security-groups resync, or apply --host FILE)")
-        }
         switch setting {
         case .legacy:
             if !nfTablesChains.isEmpty, !allowNFTables {
@@ -117,6 +109,16 @@ public struct HostWorld: Equatable, Sendable {
             if !legacyChains.isEmpty { return .use(.legacy) }
             return iptablesWritesNFTables || !legacyUnavailable.isEmpty ? .use(.nftables) : .use(.legacy)
         }
+    }
+
+    /// Why a run may not write the iptables tables here, if it may not: our
+    /// `native` layout's tables are in place, and only a run that replaces
+    /// them (a whole host's apply or resync) may, or there would be two rule sets.
+    public func nativeLayoutRefusal(replacesNativeLayout: Bool) -> String? {
+        guard !nativeTables.isEmpty, !replacesNativeLayout else { return nil }
+        return "this host is programmed in the native layout (nf_tables tables \(nativeTables.joined(separator: ", "))); "
+            + "rules in the iptables tables would be a second rule set. Nothing was changed: bring the whole host to one layout "
+            + "first (security-groups resync, or apply --host FILE)"
     }
 
     private static func rulesIn(_ world: String, _ chains: [String]) -> String {

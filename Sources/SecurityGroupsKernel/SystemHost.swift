@@ -13,8 +13,9 @@ public final class SystemHost: HostBackend {
     private let sysfs: String
     private var libvirt: LibvirtClient?
     private var decided: Netfilter?
-    /// Whether our `native` tables exist, as the host check found them.
-    private var hasNativeTables = false
+    /// The host's netfilter as the decision found it (and our `native`
+    /// tables as we since left them).
+    private var world: HostWorld?
 
     public init(libvirtURI: String, netfilter: NetfilterSetting = .auto, sysfs: String = "/sys/class/net") {
         self.libvirtURI = libvirtURI
@@ -24,13 +25,13 @@ public final class SystemHost: HostBackend {
 
     /// The netfilter this host's iptables tables are read and written in,
     /// decided once (`HostWorld.decide`); throws the refusal when none may be.
-    public func netfilter(allowNFTables: Bool = false, replacesNativeLayout: Bool = false) throws(NetfilterError) -> Netfilter {
+    public func netfilter(allowNFTables: Bool = false) throws(NetfilterError) -> Netfilter {
         if let decided { return decided }
-        let world = try HostWorld.current(netfilterSetting, allowNFTables: allowNFTables, replacesNativeLayout: replacesNativeLayout)
-        switch world.decide(netfilterSetting, allowNFTables: allowNFTables, replacesNativeLayout: replacesNativeLayout) {
+        let world = try HostWorld.current(netfilterSetting, allowNFTables: allowNFTables)
+        switch world.decide(netfilterSetting, allowNFTables: allowNFTables) {
         case .use(let netfilter):
             decided = netfilter
-            hasNativeTables = !world.nativeTables.isEmpty
+            self.world = world
             return netfilter
         case .refuse(let reason):
             throw NetfilterError(operation: "host check", object: "netfilter", reason: reason)
@@ -45,13 +46,17 @@ public final class SystemHost: HostBackend {
     }
 
     public func checkHost(allowNFTables: Bool, replacesNativeLayout: Bool) throws(NetfilterError) {
-        _ = try netfilter(allowNFTables: allowNFTables, replacesNativeLayout: replacesNativeLayout)
+        _ = try netfilter(allowNFTables: allowNFTables)
+        if let reason = world?.nativeLayoutRefusal(replacesNativeLayout: replacesNativeLayout) {
+            throw NetfilterError(operation: "host check", object: "netfilter", reason: reason)
+        }
     }
 
     public func replaceNativeLayout(with ruleset: NativeRuleset?) throws(NetfilterError) {
-        guard ruleset != nil || hasNativeTables else { return }
+        _ = try netfilter()
+        guard ruleset != nil || world?.nativeTables.isEmpty == false else { return }
         try NativeTables.replace(with: ruleset)
-        hasNativeTables = ruleset != nil
+        world?.nativeTables = ruleset == nil ? [] : NativeRuleset.families.map { "\($0) \(NativeRuleset.tableName)" }
     }
 
     public func table(_ name: IPTable.Name, _ family: AddressFamily, scope: Scope) throws(NetfilterError) -> KernelTableState {

@@ -43,7 +43,10 @@ final class InMemoryHost: HostBackend {
         let world = HostWorld(nfTablesChains: nfTablesChains, legacyUnavailable: [], iptablesTool: "xtables-nft-multi",
                               nativeTables: native == nil ? [] : NativeRuleset.families.map { "\($0) \(NativeRuleset.tableName)" })
         // A legacy host (as `netfilter = legacy` configures it).
-        if case .refuse(let reason) = world.decide(.legacy, allowNFTables: allowNFTables, replacesNativeLayout: replacesNativeLayout) {
+        if case .refuse(let reason) = world.decide(.legacy, allowNFTables: allowNFTables) {
+            throw NetfilterError(operation: "host check", object: "netfilter", reason: reason)
+        }
+        if let reason = world.nativeLayoutRefusal(replacesNativeLayout: replacesNativeLayout) {
             throw NetfilterError(operation: "host check", object: "netfilter", reason: reason)
         }
     }

@@ -148,4 +148,22 @@ import SecurityGroupsKernel
         #expect(throws: AgentError.self) { try h.agent.apply(HostState(), layout: .notrack, vm: nil, dryRun: true, allowNFTables: false) }
         #expect(try h.agent.apply(HostState(bridges: [bridge], vms: [vms[0]]), layout: .notrack, vm: nil, dryRun: true, allowNFTables: true).isEmpty)
     }
+
+    /// A host in the native layout: the whole host's apply puts its tables
+    /// in place and empties the iptables tables; then the agent's commands
+    /// refuse (changing nothing), and a resync takes the host back.
+    @Test func aNativeHostRefusesVMScopedWritesUntilResync() throws {
+        let h = try H(domains: [H.vm7])
+        try h.run(.defaultNetworkRules, H.defaultRules(7))
+        let recorded = h.agent.store.load().host
+        _ = try h.agent.apply(recorded, layout: .native, vm: nil, dryRun: false, allowNFTables: false)
+        #expect(h.host.native?.tables.first?.contains("chain i-2-7-def {") == true)
+        #expect(!h.host.text.iptables.contains("i-2-7"), "the notrack rules went with the same apply")
+        let transactions = h.host.transactions.count
+        let refused = try #require(try h.failure(.addNetworkRules, H.addRules(7, rules: ssh)))
+        #expect(refused.description.contains("this host is programmed in the native layout"))
+        #expect(h.host.transactions.count == transactions && h.host.native != nil)
+        _ = try h.agent.resync()
+        #expect(h.host.native == nil && h.host.text.iptables.contains("i-2-7-def"))
+    }
 }
