@@ -43,14 +43,28 @@ import Testing
     }
 
     /// ipsets become nft sets with the same members; a set of addresses on
-    /// ports becomes two, keyed by the in-port's and the out-port's id.
+    /// ports becomes two, keyed by the in-port's and the out-port's id; a
+    /// VM's own address sets, which its rules test on its ports, become
+    /// elements of the two shared sets of addresses by port.
     @Test(arguments: GoldenFixtures.scenarios)
     func setsKeepTheirMembers(scenario: String) throws {
-        let ruleset = Renderer.render(try GoldenFixtures.host(scenario), layout: .native)
+        let host = try GoldenFixtures.host(scenario)
+        let ruleset = Renderer.render(host, layout: .native)
         let native = try NativeRuleset(ruleset)
+        let ownSets = Dictionary(uniqueKeysWithValues: host.vms.flatMap { vm in
+            let names = NetfilterNames(vm.name)
+            return [(names.ipv4Set, vm), (names.ipv6Set, vm)]
+        })
         for set in ruleset.ipsets {
             let table = native.tables[set.family == .ipv4 ? 0 : 1]
-            if set.type == .hashNetIface {
+            if let vm = ownSets[set.name] {
+                #expect(Self.elements(of: set.name, in: table).isEmpty && !table.contains("@\(set.name) "), "\(scenario) \(set.name)")
+                let byPort = Self.elements(of: "port-addresses-in", in: table)
+                for nic in vm.nics {
+                    let mark = PortIDs.markText(native.ports.ids[nic.vif.rawValue]!)
+                    for member in set.members { #expect(byPort.contains("\(mark) . \(member)"), "\(scenario) \(set.name) \(nic.vif)") }
+                }
+            } else if set.type == .hashNetIface {
                 for (suffix, text) in [("-in", PortIDs.markText), ("-out", PortIDs.priorityText)] {
                     let expected = set.members.map { member in
                         "\(IPSet.Member(member.address)) . \(text(native.ports.ids[member.port!]!))"
@@ -78,7 +92,8 @@ import Testing
         let ports = PortIDs(ports: ["eth0", "vnet7"])
         let rule = IPTablesRule(ipProtocol: 17, matches: [.physdev(PhysdevMatch(inPort: "vnet7", isBridged: true)), .udp(PortMatch(destinationPorts: 53...53)),
                                                           .set(SetMatch("i-2-7-VM", .source, inverted: true))], target: .drop)
-        #expect(NFTRuleText.rule(rule, .ipv4, ports: ports) == "meta mark 0x2 meta priority != none udp dport 53 ip saddr != @i-2-7-VM drop")
+        #expect(NFTRuleText.rule(rule, .ipv4, ports: ports)
+                    == "meta mark 0x2 meta priority != none udp dport 53 meta mark . ip saddr != @port-addresses-in drop")
         let out = IPTablesRule(matches: [.state(.untracked), .physdev(PhysdevMatch(outPort: "eth0", isBridged: true)),
                                          .set(SetMatch("cs_notrack_ports", .source, port: .source))], target: .jump("sg-open-sender"))
         #expect(NFTRuleText.rule(out, .ipv6, ports: ports)

@@ -48,6 +48,10 @@ enum NFTRuleText {
                 if let port = set.portDirection {
                     let carrier = port == .source ? "meta mark" : "meta priority"
                     matchWords.append("\(address) . \(carrier) \(not)@\(PortIDs.setName(set.name, port))")
+                } else if let port = portLookup(rule) {
+                    // A VM's own set, tested on one of its ports: one set for all VMs, by port and address.
+                    let carrier = port.direction == .source ? "meta mark" : "meta priority"
+                    matchWords.append("\(carrier) . \(address) \(not)@\(PortIDs.addressSetName(port.direction))")
                 } else {
                     matchWords.append("\(address) \(not)@\(set.name)")
                 }
@@ -88,6 +92,16 @@ enum NFTRuleText {
         case .destinationNAT(let mac): words.append("ether daddr set \(mac) accept")
         }
         return words.joined(separator: " ")
+    }
+
+    /// The port a rule tests (`--physdev-in` first), by which its set
+    /// lookups go to the shared sets of addresses by port.
+    static func portLookup(_ rule: IPTablesRule) -> (port: String, direction: SetMatch.Direction)? {
+        for case .physdev(let physdev) in rule.matches {
+            if let port = physdev.inPort { return (port, .source) }
+            if let port = physdev.outPort { return (port, .destination) }
+        }
+        return nil
     }
 
     static func verdict(_ target: Target) -> String {
@@ -138,6 +152,14 @@ public struct PortIDs: Equatable, Sendable {
 
     static func markText(_ id: UInt32) -> String { "0x" + String(id, radix: 16) }
     static func priorityText(_ id: UInt32) -> String { String(id >> 16, radix: 16) + ":" + String(id & 0xffff, radix: 16) }
+
+    /// Every VM's own addresses, keyed by its ports' ids: the in-port's
+    /// (mark) or the out-port's (priority). One set for all VMs, not one
+    /// per VM: nf_tables finds a set by walking its table's list of sets,
+    /// so thousands of sets make each rule that names one slow to add.
+    static func addressSetName(_ port: SetMatch.Direction) -> String {
+        port == .source ? "port-addresses-in" : "port-addresses-out"
+    }
 
     /// An ipset of addresses on ports (`hash:net,iface`) is two nft sets:
     /// one keyed by the in-port (mark), one by the out-port (priority).

@@ -56,7 +56,6 @@ public struct NativeRuleset: Equatable, Sendable {
 
     private static func ipTable(_ family: AddressFamily, _ tables: IPTablesFamily, _ sets: [IPSet], _ ports: PortIDs) throws(InputError) -> String {
         var table = TableText(family == .ipv4 ? "ip" : "ip6")
-        for set in sets where set.family == family { try table.add(set, ports) }
         for ipTable in tables.tables {
             for chain in ipTable.name.builtinChains {
                 guard let rules = ipTable.builtinRules[chain], !rules.isEmpty else { continue }
@@ -67,6 +66,7 @@ public struct NativeRuleset: Equatable, Sendable {
                 try table.chain(name, lines: table.lines(rules, in: name, family, ports))
             }
         }
+        try table.addSets(sets.filter { $0.family == family }, ports)
         return table.text
     }
 
@@ -117,6 +117,15 @@ private struct TableText {
     let family: String
     private var objects: [String] = []
     private var chains: [String] = []
+    /// Sets the rules name directly, and the sets whose lookups go by port
+    /// (`NFTRuleText.portLookup`): (port, set) by carrier.
+    private var named: Set<String> = []
+    private var byPort: [SetMatch.Direction: Set<PortSet>] = [:]
+
+    private struct PortSet: Hashable {
+        let port: String
+        let set: String
+    }
 
     init(_ family: String) { self.family = family }
 
@@ -124,7 +133,25 @@ private struct TableText {
         "table \(family) \(NativeRuleset.tableName) {\n" + (objects + chains).joined(separator: "\n") + "}\n"
     }
 
-    mutating func add(_ set: IPSet, _ ports: PortIDs) throws(InputError) {
+    /// The family's sets the rules name, and the shared sets of addresses by
+    /// port, filled from the sets whose lookups go by port.
+    mutating func addSets(_ sets: [IPSet], _ ports: PortIDs) throws(InputError) {
+        let byName = Dictionary(sets.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        for set in sets where named.contains(set.name) || !byPort.values.contains(where: { $0.contains { $0.set == set.name } }) {
+            try add(set, ports)
+        }
+        for direction in [SetMatch.Direction.source, .destination] {
+            guard let pairs = byPort[direction] else { continue }
+            let ip = family
+            let (key, carrier) = direction == .source ? ("meta mark . \(ip) saddr", PortIDs.markText) : ("meta priority . \(ip) daddr", PortIDs.priorityText)
+            let elements = pairs.sorted { ($0.port, $0.set) < ($1.port, $1.set) }.flatMap { pair in
+                (byName[pair.set]?.members ?? []).map { "\(carrier(ports.id(pair.port))) . \($0)" }
+            }
+            try object("set", PortIDs.addressSetName(direction), ["typeof \(key)", "flags interval"], elements: elements)
+        }
+    }
+
+    private mutating func add(_ set: IPSet, _ ports: PortIDs) throws(InputError) {
         let address = set.family == .ipv4 ? "ipv4_addr" : "ipv6_addr"
         switch set.type {
         case .hashIP:
@@ -178,6 +205,16 @@ private struct TableText {
         let jumps = rules.compactMap(Self.portJump)
         guard let first = jumps.first, jumps.count == rules.count,
               jumps.allSatisfy({ $0.isIn == first.isIn && $0.bridged == first.bridged }) else {
+            for rule in rules {
+                for case .set(let set) in rule.matches where set.portDirection == nil {
+                    if let port = NFTRuleText.portLookup(rule) {
+                        byPort[port.direction, default: []].insert(PortSet(port: port.port, set: set.name))
+                    } else {
+                        named.insert(set.name)
+                    }
+                }
+                for case .set(let set) in rule.matches where set.portDirection != nil { named.insert(set.name) }
+            }
             return rules.map { NFTRuleText.rule($0, family, ports: ports) }
         }
         let name = "\(chain)-ports"
