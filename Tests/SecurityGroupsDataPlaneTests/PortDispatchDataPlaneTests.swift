@@ -72,21 +72,21 @@ import SecurityGroupsKernel
 /// one set in `notrack`, and as one rule each in `classic`: the same packets
 /// pass; the agent's updates replace and remove the set.
 @Suite(.serialized) struct PeerSetDataPlaneTests {
-    @Test(arguments: Layout.iptablesLayouts)
+    @Test(arguments: Layout.allCases)
     func aRuleOfManyCIDRsAllowsExactlyThem(layout: Layout) throws {
         let ssh = NotrackLayoutDataPlaneTests.sshOnly
         let sandbox = try Sandbox("peers", layout: layout, rules: [nil, ssh, ssh])
         let vm1 = sandbox.vm(1)
-        try sandbox.host.setRules(vm1, "I:tcp;22;22;\(sandbox.vm(2).ipv4)/32,\(SandboxHost.outsideIPv4)/32,NEXT;")
+        try sandbox.program { try sandbox.host.setRules(vm1, "I:tcp;22;22;\(sandbox.vm(2).ipv4)/32,\(SandboxHost.outsideIPv4)/32,NEXT;") }
         // A set that does not exist lists nothing.
         func members() -> Set<String> { (try? sandbox.setMembers("i-2-1-VM-i0")) ?? [] }
-        #expect(members() == (layout == .notrack ? [sandbox.vm(2).ipv4.description, SandboxHost.outsideIPv4.description] : []))
+        #expect(members() == (layout.exemptsOpenVMs ? [sandbox.vm(2).ipv4.description, SandboxHost.outsideIPv4.description] : []))
         let toVM1 = Probe(.tcp, to: vm1.ipv4, port: 22)
         #expect(try sandbox.delivered(toVM1, from: sandbox.namespace(2)))
         #expect(try sandbox.delivered(toVM1, from: sandbox.outside))
         #expect(try sandbox.dropped(toVM1, control: Probe(.tcp, to: sandbox.vm(2).ipv4, port: 22), from: sandbox.namespace(3)))
         // One CIDR again: a rule of its own, and the set is gone.
-        try sandbox.host.setRules(vm1, "I:tcp;22;22;\(sandbox.vm(3).ipv4)/32,NEXT;")
+        try sandbox.program { try sandbox.host.setRules(vm1, "I:tcp;22;22;\(sandbox.vm(3).ipv4)/32,NEXT;") }
         #expect(members().isEmpty)
         #expect(try sandbox.delivered(toVM1, from: sandbox.namespace(3)))
         #expect(try sandbox.dropped(toVM1, control: Probe(.tcp, to: sandbox.vm(3).ipv4, port: 22), from: sandbox.namespace(2)))

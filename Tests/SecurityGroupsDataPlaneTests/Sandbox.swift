@@ -51,6 +51,15 @@ final class Sandbox {
                                   tcpPorts: Self.tcpPorts, udpPorts: Self.udpPorts)
     }
 
+    /// Runs agent commands on the host. The agent's commands do not program
+    /// `native` yet: a native host goes to `notrack` for them and back to
+    /// `native` after, each a whole host's `apply`, as an operator would.
+    func program(_ commands: () throws -> Void) throws {
+        if layout == .native { try host.applyRecorded(layout: .notrack) }
+        try commands()
+        if layout == .native { try host.applyRecorded(layout: .native) }
+    }
+
     deinit {
         responder?.stop()
         host.destroy()
