@@ -77,6 +77,19 @@ import Testing
         }
     }
 
+    /// Keying by port keeps a lookup's meaning only where one set is tested
+    /// on a port: a second set tested on the same port keeps both named.
+    @Test func twoSetsTestedOnOnePortStayNamed() throws {
+        var ruleset = Renderer.render(try GoldenFixtures.host("v4-basic"), layout: .native)
+        let vif = try #require(try GoldenFixtures.host("v4-basic").vms.first?.nics.first?.vif.rawValue)
+        ruleset.ipsets.append(IPSet(name: "other", type: .hashIP, family: .ipv4, addresses: [.v4(IPv4Address("192.0.2.1")!)]))
+        ruleset.ipv4.filter.chains["i-2-7-def", default: []].insert(
+            IPTablesRule(matches: [.physdev(PhysdevMatch(inPort: vif)), .set(SetMatch("other", .source))], target: .drop), at: 0)
+        let ipv4 = try NativeRuleset(ruleset).tables[0]
+        #expect(ipv4.contains("ip saddr @other drop") && ipv4.contains("ip saddr != @i-2-7-VM drop") && !ipv4.contains("port-addresses"))
+        #expect(Self.elements(of: "i-2-7-VM", in: ipv4) == ["10.1.0.7"] && Self.elements(of: "other", in: ipv4) == ["192.0.2.1"])
+    }
+
     /// A name nft cannot take as a word is refused, naming it.
     @Test func aNameNFTCannotTakeIsRefused() {
         var ruleset = Renderer.render(HostState(bridges: [], vms: []), layout: .native)
@@ -92,8 +105,9 @@ import Testing
         let ports = PortIDs(ports: ["eth0", "vnet7"])
         let rule = IPTablesRule(ipProtocol: 17, matches: [.physdev(PhysdevMatch(inPort: "vnet7", isBridged: true)), .udp(PortMatch(destinationPorts: 53...53)),
                                                           .set(SetMatch("i-2-7-VM", .source, inverted: true))], target: .drop)
-        #expect(NFTRuleText.rule(rule, .ipv4, ports: ports)
+        #expect(NFTRuleText.rule(rule, .ipv4, ports: ports, keyedByPort: ["i-2-7-VM"])
                     == "meta mark 0x2 meta priority != none udp dport 53 meta mark . ip saddr != @port-addresses-in drop")
+        #expect(NFTRuleText.rule(rule, .ipv4, ports: ports) == "meta mark 0x2 meta priority != none udp dport 53 ip saddr != @i-2-7-VM drop")
         let out = IPTablesRule(matches: [.state(.untracked), .physdev(PhysdevMatch(outPort: "eth0", isBridged: true)),
                                          .set(SetMatch("cs_notrack_ports", .source, port: .source))], target: .jump("sg-open-sender"))
         #expect(NFTRuleText.rule(out, .ipv6, ports: ports)

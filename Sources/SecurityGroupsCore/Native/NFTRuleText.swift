@@ -6,7 +6,9 @@
 /// packet's in-port id into its mark and its out-port id into its priority
 /// (`PortIDs`), and `-m physdev` becomes a test of those.
 enum NFTRuleText {
-    static func rule(_ rule: IPTablesRule, _ family: AddressFamily, ports: PortIDs) -> String {
+    /// `keyedByPort`: the sets whose lookups on a port go to the shared
+    /// sets of addresses by port (`NativeRuleset`).
+    static func rule(_ rule: IPTablesRule, _ family: AddressFamily, ports: PortIDs, keyedByPort: Set<String> = []) -> String {
         let ip = family == .ipv4 ? "ip" : "ip6"
         var words: [String] = []
         if let name = rule.inInterface { words.append("iifname \(interfaceName(name))") }
@@ -48,7 +50,7 @@ enum NFTRuleText {
                 if let port = set.portDirection {
                     let carrier = port == .source ? "meta mark" : "meta priority"
                     matchWords.append("\(address) . \(carrier) \(not)@\(PortIDs.setName(set.name, port))")
-                } else if let port = portLookup(rule) {
+                } else if keyedByPort.contains(set.name), let port = portLookup(rule) {
                     // A VM's own set, tested on one of its ports: one set for all VMs, by port and address.
                     let carrier = port.direction == .source ? "meta mark" : "meta priority"
                     matchWords.append("\(carrier) . \(address) \(not)@\(PortIDs.addressSetName(port.direction))")

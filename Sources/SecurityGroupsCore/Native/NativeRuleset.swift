@@ -56,6 +56,7 @@ public struct NativeRuleset: Equatable, Sendable {
 
     private static func ipTable(_ family: AddressFamily, _ tables: IPTablesFamily, _ sets: [IPSet], _ ports: PortIDs) throws(InputError) -> String {
         var table = TableText(family == .ipv4 ? "ip" : "ip6")
+        table.keyedByPort = keyedByPort(tables)
         for ipTable in tables.tables {
             for chain in ipTable.name.builtinChains {
                 guard let rules = ipTable.builtinRules[chain], !rules.isEmpty else { continue }
@@ -68,6 +69,28 @@ public struct NativeRuleset: Equatable, Sendable {
         }
         try table.addSets(sets.filter { $0.family == family }, ports)
         return table.text
+    }
+
+    /// The sets that become elements of the shared sets of addresses by
+    /// port: those every rule tests on a port, where no other set is tested
+    /// on that port in that direction (a VM's own address set), so keying
+    /// by port keeps each lookup's meaning.
+    private static func keyedByPort(_ tables: IPTablesFamily) -> Set<String> {
+        var onPort: [String: Set<String>] = [:]
+        var unported: Set<String> = []
+        for table in tables.tables {
+            for rule in Array(table.builtinRules.values.joined()) + Array(table.chains.values.joined()) {
+                for case .set(let set) in rule.matches where set.portDirection == nil {
+                    if let port = NFTRuleText.portLookup(rule) {
+                        onPort["\(port.direction) \(port.port)", default: []].insert(set.name)
+                    } else {
+                        unported.insert(set.name)
+                    }
+                }
+            }
+        }
+        let shared = onPort.values.filter { $0.count > 1 }.reduce(into: Set<String>()) { $0.formUnion($1) }
+        return onPort.values.reduce(into: Set<String>()) { $0.formUnion($1) }.subtracting(shared).subtracting(unported)
     }
 
     private static func baseChainHeader(_ table: IPTable.Name, _ chain: String) -> String {
@@ -121,6 +144,7 @@ private struct TableText {
     /// (`NFTRuleText.portLookup`): (port, set) by carrier.
     private var named: Set<String> = []
     private var byPort: [SetMatch.Direction: Set<PortSet>] = [:]
+    var keyedByPort: Set<String> = []
 
     private struct PortSet: Hashable {
         let port: String
@@ -206,16 +230,15 @@ private struct TableText {
         guard let first = jumps.first, jumps.count == rules.count,
               jumps.allSatisfy({ $0.isIn == first.isIn && $0.bridged == first.bridged }) else {
             for rule in rules {
-                for case .set(let set) in rule.matches where set.portDirection == nil {
-                    if let port = NFTRuleText.portLookup(rule) {
+                for case .set(let set) in rule.matches {
+                    if keyedByPort.contains(set.name), let port = NFTRuleText.portLookup(rule) {
                         byPort[port.direction, default: []].insert(PortSet(port: port.port, set: set.name))
                     } else {
                         named.insert(set.name)
                     }
                 }
-                for case .set(let set) in rule.matches where set.portDirection != nil { named.insert(set.name) }
             }
-            return rules.map { NFTRuleText.rule($0, family, ports: ports) }
+            return rules.map { NFTRuleText.rule($0, family, ports: ports, keyedByPort: keyedByPort) }
         }
         let name = "\(chain)-ports"
         try map(name, type: first.isIn ? "typeof meta mark : verdict" : "typeof meta priority : verdict",
