@@ -50,7 +50,7 @@ extension Agent {
             let lock = try configuration.commandLock()
             defer { withExtendedLifetime(lock) {} }
             try host.replaceNativeLayout(with: native)
-            report.committedTables = NativeRuleset.families.map { "nft \($0) \(NativeRuleset.tableName)" }
+            report.committedTables = NativeRuleset.tableNames.map { "nft " + $0 }
             // What an iptables layout (ours or the script's) left goes now.
             let removal = try host.apply(ApplyOptions(recordsChanges: false)) {
                 Renderer.render(HostState(bridges: [], vms: []), layout: .classic, scope: .host)

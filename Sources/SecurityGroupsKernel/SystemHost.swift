@@ -56,7 +56,7 @@ public final class SystemHost: HostBackend {
         _ = try netfilter()
         guard ruleset != nil || world?.nativeTables.isEmpty == false else { return }
         try NativeTables.replace(with: ruleset)
-        world?.nativeTables = ruleset == nil ? [] : NativeRuleset.families.map { "\($0) \(NativeRuleset.tableName)" }
+        world?.nativeTables = ruleset == nil ? [] : NativeRuleset.tableNames
     }
 
     public func table(_ name: IPTable.Name, _ family: AddressFamily, scope: Scope) throws(NetfilterError) -> KernelTableState {

@@ -54,7 +54,7 @@ public struct Demo {
         }
         if layout == .native {
             try host.applyRecorded(layout: .native)
-            programmedNetfilter = "our own nf_tables tables (\(NativeRuleset.families.map { "\($0) \(NativeRuleset.tableName)" }.joined(separator: ", ")))"
+            programmedNetfilter = "our own nf_tables tables (\(NativeRuleset.tableNames.joined(separator: ", ")))"
         } else {
             programmedNetfilter = "the iptables tables in " + (try host.programmedNetfilter())
         }

@@ -41,7 +41,7 @@ final class InMemoryHost: HostBackend {
 
     func checkHost(allowNFTables: Bool, replacesNativeLayout: Bool) throws(NetfilterError) {
         let world = HostWorld(nfTablesChains: nfTablesChains, legacyUnavailable: [], iptablesTool: "xtables-nft-multi",
-                              nativeTables: native == nil ? [] : NativeRuleset.families.map { "\($0) \(NativeRuleset.tableName)" })
+                              nativeTables: native == nil ? [] : NativeRuleset.tableNames)
         // A legacy host (as `netfilter = legacy` configures it).
         if case .refuse(let reason) = world.decide(.legacy, allowNFTables: allowNFTables) {
             throw NetfilterError(operation: "host check", object: "netfilter", reason: reason)

@@ -16,6 +16,8 @@
 public struct NativeRuleset: Equatable, Sendable {
     public static let tableName = "cloudstack_sg"
     public static let families = ["ip", "ip6", "bridge"]
+    /// Our tables as `HostWorld` names them: `ip cloudstack_sg`, ….
+    public static let tableNames = families.map { "\($0) \(tableName)" }
 
     public let ports: PortIDs
     /// `table ip cloudstack_sg { … }`, the `ip6` one and the `bridge` one.
@@ -166,8 +168,7 @@ private struct TableText {
         }
         for direction in [SetMatch.Direction.source, .destination] {
             guard let pairs = byPort[direction] else { continue }
-            let ip = family
-            let (key, carrier) = direction == .source ? ("meta mark . \(ip) saddr", PortIDs.markText) : ("meta priority . \(ip) daddr", PortIDs.priorityText)
+            let (key, carrier) = direction == .source ? ("meta mark . \(family) saddr", PortIDs.markText) : ("meta priority . \(family) daddr", PortIDs.priorityText)
             let elements = pairs.sorted { ($0.port, $0.set) < ($1.port, $1.set) }.flatMap { pair in
                 (byName[pair.set]?.members ?? []).map { "\(carrier(ports.id(pair.port))) . \($0)" }
             }
