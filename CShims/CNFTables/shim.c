@@ -1,4 +1,6 @@
-// Thin libnftables shim: a script in, one transaction, nft's message out.
+// Thin libnftables shim: a listing command in, nft's text (or message) out.
+// Our tables are written over our own netlink (NativeMessages); nft's words
+// are used to show them.
 // libnftables is loaded when first used (dlopen), like libvirt: with
 // libnftnl, libxtables, libjansson and libgmp it would otherwise add to the
 // start of every process, and only the native layout needs it.
@@ -79,9 +81,4 @@ int sg_nft_query(const char *script, char **output, char **error)
         nft.ctx_free(context);
     pthread_mutex_unlock(&nft_lock);
     return result;
-}
-
-int sg_nft_run(const char *script, char **error)
-{
-    return sg_nft_query(script, NULL, error);
 }

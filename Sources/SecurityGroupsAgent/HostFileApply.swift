@@ -41,7 +41,7 @@ extension Agent {
             try host.checkHost(allowNFTables: allowNFTables, replacesNativeLayout: true)
             let native = try NativeRuleset(Renderer.render(desired, layout: .native))
             var report = ApplyReport()
-            let lines = native.tables.joined().split(separator: "\n").map(String.init)
+            let lines = native.text.split(separator: "\n").map(String.init)
             report.changeCount = lines.count
             if dryRun {
                 report.changes = lines.map { NetfilterChange(table: "nft", object: NativeRuleset.tableName, line: $0) }

@@ -19,7 +19,7 @@ struct PlanCommand: ParsableCommand {
             return
         }
         do {
-            print("# layout: native\n" + (try NativeRuleset(ruleset)).tables.joined(), terminator: "")
+            print("# layout: native\n" + (try NativeRuleset(ruleset)).text, terminator: "")
         } catch {
             throw CLIError(error.description)
         }

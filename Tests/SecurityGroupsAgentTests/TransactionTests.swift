@@ -157,7 +157,7 @@ import SecurityGroupsKernel
         try h.run(.defaultNetworkRules, H.defaultRules(7))
         let recorded = h.agent.store.load().host
         _ = try h.agent.apply(recorded, layout: .native, vm: nil, dryRun: false, allowNFTables: false)
-        #expect(h.host.native?.tables.first?.contains("chain i-2-7-def {") == true)
+        #expect(h.host.native?.tables.first?.chains.contains { $0.name == "i-2-7-def" } == true)
         #expect(!h.host.text.iptables.contains("i-2-7"), "the notrack rules went with the same apply")
         let transactions = h.host.transactions.count
         let refused = try #require(try h.failure(.addNetworkRules, H.addRules(7, rules: ssh)))

@@ -14,7 +14,7 @@ import Testing
     func everyPortIsDispatchedByMapElements(scenario: String) throws {
         let host = try GoldenFixtures.host(scenario)
         let native = try Self.native(scenario)
-        let (ipv4, ipv6, bridge) = (native.tables[0], native.tables[1], native.tables[2])
+        let (ipv4, ipv6, bridge) = (native.tables[0].text, native.tables[1].text, native.tables[2].text)
         #expect(ipv4.hasPrefix("table ip cloudstack_sg {") && ipv6.hasPrefix("table ip6 cloudstack_sg {")
                     && bridge.hasPrefix("table bridge cloudstack_sg {"))
         #expect(Set(native.ports.ids.values).count == native.ports.ids.count && !native.ports.ids.values.contains(0))
@@ -23,8 +23,8 @@ import Testing
             let target = vm.name.kind == .system ? names.vmChain : names.defaultChain
             for nic in vm.nics {
                 let port = nic.vif.rawValue
-                let mark = PortIDs.markText(try #require(native.ports.ids[port], "\(scenario) \(port)"))
-                let priority = PortIDs.priorityText(native.ports.ids[port]!)
+                let mark = Self.mark(try #require(native.ports.ids[port], "\(scenario) \(port)"))
+                let priority = Self.priority(native.ports.ids[port]!)
                 let bridgeChain = NetfilterNames.bridgeChain(nic.bridge)
                 for table in vm.name.kind == .system ? [ipv4] : [ipv4, ipv6] {
                     #expect(Self.elements(of: "\(bridgeChain)-IN-ports", in: table).contains("\(mark) : jump \(target)"), "\(scenario) \(port)")
@@ -37,7 +37,7 @@ import Testing
                 #expect(Self.elements(of: "POSTROUTING-ports", in: bridge).contains("\"\(port)\" : jump \(names.ebtablesOut)"))
             }
         }
-        for table in native.tables {
+        for table in native.tables.map(\.text) {
             #expect(!table.contains("physdev") && !table.contains("sg-in") && !table.contains("sg-out"), "\(scenario)")
         }
     }
@@ -56,16 +56,16 @@ import Testing
             return [(names.ipv4Set, vm), (names.ipv6Set, vm)]
         })
         for set in ruleset.ipsets {
-            let table = native.tables[set.family == .ipv4 ? 0 : 1]
+            let table = native.tables[set.family == .ipv4 ? 0 : 1].text
             if let vm = ownSets[set.name] {
                 #expect(Self.elements(of: set.name, in: table).isEmpty && !table.contains("@\(set.name) "), "\(scenario) \(set.name)")
                 let byPort = Self.elements(of: "port-addresses-in", in: table)
                 for nic in vm.nics {
-                    let mark = PortIDs.markText(native.ports.ids[nic.vif.rawValue]!)
+                    let mark = Self.mark(native.ports.ids[nic.vif.rawValue]!)
                     for member in set.members { #expect(byPort.contains("\(mark) . \(member)"), "\(scenario) \(set.name) \(nic.vif)") }
                 }
             } else if set.type == .hashNetIface {
-                for (suffix, text) in [("-in", PortIDs.markText), ("-out", PortIDs.priorityText)] {
+                for (suffix, text) in [("-in", Self.mark), ("-out", Self.priority)] {
                     let expected = set.members.map { member in
                         "\(IPSet.Member(member.address)) . \(text(native.ports.ids[member.port!]!))"
                     }
@@ -85,7 +85,7 @@ import Testing
         ruleset.ipsets.append(IPSet(name: "other", type: .hashIP, family: .ipv4, addresses: [.v4(IPv4Address("192.0.2.1")!)]))
         ruleset.ipv4.filter.chains["i-2-7-def", default: []].insert(
             IPTablesRule(matches: [.physdev(PhysdevMatch(inPort: vif)), .set(SetMatch("other", .source))], target: .drop), at: 0)
-        let ipv4 = try NativeRuleset(ruleset).tables[0]
+        let ipv4 = try NativeRuleset(ruleset).tables[0].text
         #expect(ipv4.contains("ip saddr @other drop") && ipv4.contains("ip saddr != @i-2-7-VM drop") && !ipv4.contains("port-addresses"))
         #expect(Self.elements(of: "i-2-7-VM", in: ipv4) == ["10.1.0.7"] && Self.elements(of: "other", in: ipv4) == ["192.0.2.1"])
     }
@@ -105,16 +105,23 @@ import Testing
         let ports = PortIDs(ports: ["eth0", "vnet7"])
         let rule = IPTablesRule(ipProtocol: 17, matches: [.physdev(PhysdevMatch(inPort: "vnet7", isBridged: true)), .udp(PortMatch(destinationPorts: 53...53)),
                                                           .set(SetMatch("i-2-7-VM", .source, inverted: true))], target: .drop)
-        #expect(NFTRuleText.rule(rule, .ipv4, ports: ports, keyedByPort: ["i-2-7-VM"])
+        #expect(Self.text(rule, .ipv4, ports, keyedByPort: ["i-2-7-VM"])
                     == "meta mark 0x2 meta priority != none udp dport 53 meta mark . ip saddr != @port-addresses-in drop")
-        #expect(NFTRuleText.rule(rule, .ipv4, ports: ports) == "meta mark 0x2 meta priority != none udp dport 53 ip saddr != @i-2-7-VM drop")
+        #expect(Self.text(rule, .ipv4, ports) == "meta mark 0x2 meta priority != none udp dport 53 ip saddr != @i-2-7-VM drop")
         let out = IPTablesRule(matches: [.state(.untracked), .physdev(PhysdevMatch(outPort: "eth0", isBridged: true)),
                                          .set(SetMatch("cs_notrack_ports", .source, port: .source))], target: .jump("sg-open-sender"))
-        #expect(NFTRuleText.rule(out, .ipv6, ports: ports)
+        #expect(Self.text(out, .ipv6, ports)
                     == "ct state untracked meta priority 0:1 ip6 saddr . meta mark @cs_notrack_ports-in jump sg-open-sender")
-        #expect(NFTRuleText.rule(IPTablesRule(matches: [.physdev(PhysdevMatch(inPort: "tap9"))], target: .accept), .ipv4, ports: ports)
+        #expect(Self.text(IPTablesRule(matches: [.physdev(PhysdevMatch(inPort: "tap9"))], target: .accept), .ipv4, ports)
                     == "meta mark 0xffffffff accept", "a port without an id matches nothing")
     }
+
+    static func text(_ rule: IPTablesRule, _ family: AddressFamily, _ ports: PortIDs, keyedByPort: Set<String> = []) -> String {
+        NativeText.rule(NativeRules.rule(rule, family, ports: ports, keyedByPort: keyedByPort))
+    }
+
+    static func mark(_ id: UInt32) -> String { NativeText.number(id, .mark) }
+    static func priority(_ id: UInt32) -> String { NativeText.number(id, .classID) }
 
     /// The elements of one set or map of a table's text, in order.
     static func elements(of name: String, in table: String) -> [String] {

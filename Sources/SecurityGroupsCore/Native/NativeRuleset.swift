@@ -1,6 +1,5 @@
 /// The `native` layout: the `notrack` layout's rules in three tables of our
-/// own, `ip`, `ip6` and `bridge` `cloudstack_sg` (nft's language, for
-/// libnftables), instead of the iptables, ip6tables and ebtables tables and
+/// own, `ip`, `ip6` and `bridge` `cloudstack_sg` (`NativeTable`), instead of the iptables, ip6tables and ebtables tables and
 /// ipset. Other tools' tables are never touched; `nft list table ip
 /// cloudstack_sg` shows it.
 ///
@@ -20,8 +19,8 @@ public struct NativeRuleset: Equatable, Sendable {
     public static let tableNames = families.map { "\($0) \(tableName)" }
 
     public let ports: PortIDs
-    /// `table ip cloudstack_sg { … }`, the `ip6` one and the `bridge` one.
-    public let tables: [String]
+    /// `ip cloudstack_sg`, the `ip6` one and the `bridge` one.
+    public let tables: [NativeTable]
 
     /// Translates a ruleset rendered in the `native` layout for the whole host.
     public init(_ ruleset: Ruleset) throws(InputError) {
@@ -45,32 +44,26 @@ public struct NativeRuleset: Equatable, Sendable {
         ]
     }
 
-    /// One nft script that replaces our tables with these: one transaction,
-    /// so packets meet either the old tables or the new ones.
-    public var script: String { Self.removalScript + tables.joined() }
-
-    /// Deletes our tables, whether or not they exist.
-    public static var removalScript: String {
-        families.map { "table \($0) \(tableName)\ndelete table \($0) \(tableName)\n" }.joined()
-    }
+    /// The tables in nft's language (`nft -f` loads the same tables).
+    public var text: String { tables.map(\.text).joined() }
 
     // MARK: - ip and ip6
 
-    private static func ipTable(_ family: AddressFamily, _ tables: IPTablesFamily, _ sets: [IPSet], _ ports: PortIDs) throws(InputError) -> String {
-        var table = TableText(family == .ipv4 ? "ip" : "ip6")
+    private static func ipTable(_ family: AddressFamily, _ tables: IPTablesFamily, _ sets: [IPSet], _ ports: PortIDs) throws(InputError) -> NativeTable {
+        var table = TableBuilder(family == .ipv4 ? .ip : .ip6)
         table.keyedByPort = keyedByPort(tables)
         for ipTable in tables.tables {
             for chain in ipTable.name.builtinChains {
                 guard let rules = ipTable.builtinRules[chain], !rules.isEmpty else { continue }
                 let name = "\(ipTable.name.rawValue)-\(chain)"
-                try table.chain(name, header: baseChainHeader(ipTable.name, chain), lines: table.lines(rules, in: name, family, ports))
+                try table.chain(name, hook: baseChainHook(ipTable.name, chain), rules: table.rules(rules, in: name, family, ports))
             }
             for (name, rules) in ipTable.chains.sorted(by: { $0.key < $1.key }) {
-                try table.chain(name, lines: table.lines(rules, in: name, family, ports))
+                try table.chain(name, rules: table.rules(rules, in: name, family, ports))
             }
         }
         try table.addSets(sets.filter { $0.family == family }, ports)
-        return table.text
+        return table.table
     }
 
     /// The sets that become elements of the shared sets of addresses by
@@ -83,7 +76,7 @@ public struct NativeRuleset: Equatable, Sendable {
         for table in tables.tables {
             for rule in Array(table.builtinRules.values.joined()) + Array(table.chains.values.joined()) {
                 for case .set(let set) in rule.matches where set.portDirection == nil {
-                    if let port = NFTRuleText.portLookup(rule) {
+                    if let port = NativeRules.portLookup(rule) {
                         onPort["\(port.direction) \(port.port)", default: []].insert(set.name)
                     } else {
                         unported.insert(set.name)
@@ -95,55 +88,52 @@ public struct NativeRuleset: Equatable, Sendable {
         return onPort.values.reduce(into: Set<String>()) { $0.formUnion($1) }.subtracting(shared).subtracting(unported)
     }
 
-    private static func baseChainHeader(_ table: IPTable.Name, _ chain: String) -> String {
-        let hook = chain.lowercased()
+    /// iptables' hooks and priorities: filter 0, raw -300, nat -100 where
+    /// packets arrive (PREROUTING, OUTPUT) and 100 where they leave.
+    private static func baseChainHook(_ table: IPTable.Name, _ chain: String) -> NativeChain.Hook? {
+        guard let point = NativeChain.Hook.Point(rawValue: chain.lowercased()) else { return nil }
         switch table {
-        case .filter: return "type filter hook \(hook) priority filter; policy accept;"
-        case .raw: return "type filter hook \(hook) priority raw; policy accept;"
-        case .nat:
-            let priority = ["PREROUTING": "dstnat", "POSTROUTING": "srcnat", "OUTPUT": "-100", "INPUT": "100"][chain] ?? "dstnat"
-            return "type nat hook \(hook) priority \(priority); policy accept;"
+        case .filter: return NativeChain.Hook(type: "filter", point: point, priority: 0)
+        case .raw: return NativeChain.Hook(type: "filter", point: point, priority: -300)
+        case .nat: return NativeChain.Hook(type: "nat", point: point, priority: [.prerouting, .output].contains(point) ? -100 : 100)
         }
     }
 
     // MARK: - bridge
 
-    private static func bridgeTable(_ ebtables: EbtablesTable, _ ports: PortIDs) throws(InputError) -> String {
-        var table = TableText("bridge")
+    private static func bridgeTable(_ ebtables: EbtablesTable, _ ports: PortIDs) throws(InputError) -> NativeTable {
+        var table = TableBuilder(.bridge)
         let sorted = ports.ids.sorted { $0.key < $1.key }
-        try table.map("in-ports", type: "typeof iifname : meta mark",
-                      elements: sorted.map { "\(NFTRuleText.interfaceName($0.key)) : \(PortIDs.markText($0.value))" })
-        try table.map("out-ports", type: "typeof oifname : meta priority",
-                      elements: sorted.map { "\(NFTRuleText.interfaceName($0.key)) : \(PortIDs.priorityText($0.value))" })
-        let prerouting = try table.lines(ebtables.builtinRules["PREROUTING"] ?? [], in: "PREROUTING")
-        try table.chain("PREROUTING", header: "type filter hook prerouting priority dstnat; policy accept;",
-                        lines: ["meta mark set iifname map @in-ports"] + prerouting)
+        try table.add(NativeSet(name: "in-ports", key: [.interfaceName], data: .value(.mark),
+                                elements: sorted.map { NativeElement([.interface($0.key)], data: .number($0.value)) }))
+        try table.add(NativeSet(name: "out-ports", key: [.interfaceName], data: .value(.classID),
+                                elements: sorted.map { NativeElement([.interface($0.key)], data: .number($0.value)) }))
+        let prerouting = try table.rules(ebtables.builtinRules["PREROUTING"] ?? [], in: "PREROUTING")
+        try table.chain("PREROUTING", hook: NativeChain.Hook(type: "filter", point: .prerouting, priority: -300),
+                        rules: [[.setCarrier(.mark, from: .inInterface, map: "in-ports")]] + prerouting)
         // br_netfilter passes bridged IP packets to the ip families at
         // priority -1 of this hook and continues here after them.
-        try table.chain("carry-out-port", header: "type filter hook forward priority -2; policy accept;",
-                        lines: ["meta priority set oifname map @out-ports"])
-        try table.chain("reset-out-port", header: "type filter hook forward priority 100; policy accept;",
-                        lines: ["meta priority set none"])
+        try table.chain("carry-out-port", hook: NativeChain.Hook(type: "filter", point: .forward, priority: -2),
+                        rules: [[.setCarrier(.priority, from: .outInterface, map: "out-ports")]])
+        try table.chain("reset-out-port", hook: NativeChain.Hook(type: "filter", point: .forward, priority: 100), rules: [[.clearPriority]])
         if let rules = ebtables.builtinRules["POSTROUTING"], !rules.isEmpty {
-            try table.chain("POSTROUTING", header: "type filter hook postrouting priority srcnat; policy accept;",
-                            lines: table.lines(rules, in: "POSTROUTING"))
+            try table.chain("POSTROUTING", hook: NativeChain.Hook(type: "filter", point: .postrouting, priority: 300),
+                            rules: table.rules(rules, in: "POSTROUTING"))
         }
         for (name, rules) in ebtables.chains.sorted(by: { $0.key < $1.key }) {
             // An ebtables chain's policy applies when no rule decides.
-            let policy = EbtablesTable.policy(of: name) == "ACCEPT" ? ["accept"] : []
-            try table.chain(name, lines: table.lines(rules, in: name) + policy)
+            let policy: [[NativeStatement]] = EbtablesTable.policy(of: name) == "ACCEPT" ? [[.verdict(.accept)]] : []
+            try table.chain(name, rules: table.rules(rules, in: name) + policy)
         }
-        return table.text
+        return table.table
     }
 }
 
-/// One table's text as it is built: sets and maps first, then chains.
-private struct TableText {
-    let family: String
-    private var objects: [String] = []
-    private var chains: [String] = []
+/// One table as it is built: sets and maps first, then chains.
+private struct TableBuilder {
+    private(set) var table: NativeTable
     /// Sets the rules name directly, and the sets whose lookups go by port
-    /// (`NFTRuleText.portLookup`): (port, set) by carrier.
+    /// (`NativeRules.portLookup`): (port, set) by carrier.
     private var named: Set<String> = []
     private var byPort: [SetMatch.Direction: Set<PortSet>] = [:]
     var keyedByPort: Set<String> = []
@@ -153,11 +143,10 @@ private struct TableText {
         let set: String
     }
 
-    init(_ family: String) { self.family = family }
+    init(_ family: NativeTable.Family) { table = NativeTable(family: family) }
 
-    var text: String {
-        "table \(family) \(NativeRuleset.tableName) {\n" + (objects + chains).joined(separator: "\n") + "}\n"
-    }
+    private var addressFamily: AddressFamily { table.family == .ip6 ? .ipv6 : .ipv4 }
+    private var addressType: NativeType { table.family == .ip6 ? .ipv6Address : .ipv4Address }
 
     /// The family's sets the rules name, and the shared sets of addresses by
     /// port, filled from the sets whose lookups go by port.
@@ -168,49 +157,42 @@ private struct TableText {
         }
         for direction in [SetMatch.Direction.source, .destination] {
             guard let pairs = byPort[direction] else { continue }
-            let (key, carrier) = direction == .source ? ("meta mark . \(family) saddr", PortIDs.markText) : ("meta priority . \(family) daddr", PortIDs.priorityText)
             let elements = pairs.sorted { ($0.port, $0.set) < ($1.port, $1.set) }.flatMap { pair in
-                (byName[pair.set]?.members ?? []).map { "\(carrier(ports.id(pair.port))) . \($0)" }
+                (byName[pair.set]?.members ?? []).map { NativeElement([.number(ports.id(pair.port)), .network(Self.network($0))]) }
             }
-            try object("set", PortIDs.addressSetName(direction), ["typeof \(key)", "flags interval"], elements: elements)
+            try add(NativeSet(name: PortIDs.addressSetName(direction), key: [direction == .source ? .mark : .classID, addressType],
+                              interval: true, elements: elements))
         }
     }
 
     private mutating func add(_ set: IPSet, _ ports: PortIDs) throws(InputError) {
-        let address = set.family == .ipv4 ? "ipv4_addr" : "ipv6_addr"
         switch set.type {
         case .hashIP:
-            try object("set", set.name, ["type \(address)"], elements: set.members.map(\.description))
+            try add(NativeSet(name: set.name, key: [addressType], elements: set.members.map { NativeElement([.network(Self.network($0))]) }))
         case .hashNet:
-            try object("set", set.name, ["type \(address)", "flags interval", "auto-merge"], elements: set.members.map(\.description))
+            try add(NativeSet(name: set.name, key: [addressType], interval: true, autoMerge: true,
+                              elements: set.members.map { NativeElement([.network(Self.network($0))]) }))
         case .hashNetIface:
-            let ip = set.family == .ipv4 ? "ip" : "ip6"
             for port in [SetMatch.Direction.source, .destination] {
-                let (key, carrier) = port == .source ? ("\(ip) saddr . meta mark", PortIDs.markText) : ("\(ip) daddr . meta priority", PortIDs.priorityText)
-                let elements = set.members.map { member in
-                    var address = member
-                    address.port = nil
-                    return "\(address) . \(carrier(member.port.map(ports.id) ?? PortIDs.none))"
-                }
-                try object("set", PortIDs.setName(set.name, port), ["typeof \(key)", "flags interval"], elements: elements)
+                let elements = set.members.map { NativeElement([.network(Self.network($0)), .number($0.port.map(ports.id) ?? PortIDs.none)]) }
+                try add(NativeSet(name: PortIDs.setName(set.name, port), key: [addressType, port == .source ? .mark : .classID],
+                                  interval: true, elements: elements))
             }
         }
     }
 
-    mutating func map(_ name: String, type: String, elements: [String]) throws(InputError) {
-        try object("map", name, [type], elements: elements)
+    private static func network(_ member: IPSet.Member) -> IPNetwork {
+        IPNetwork(member.address, prefixLength: member.prefixLength ?? (member.address.family == .ipv4 ? 32 : 128))
     }
 
-    mutating func chain(_ name: String, header: String? = nil, lines: [String]) throws(InputError) {
-        try Self.check(name)
-        chains.append("\tchain \(name) {\n" + ([header].compactMap { $0 } + lines).map { "\t\t\($0)\n" }.joined() + "\t}\n")
+    mutating func add(_ set: NativeSet) throws(InputError) {
+        try Self.check(set.name)
+        table.sets.append(set)
     }
 
-    private mutating func object(_ kind: String, _ name: String, _ properties: [String], elements: [String]) throws(InputError) {
+    mutating func chain(_ name: String, hook: NativeChain.Hook? = nil, rules: [[NativeStatement]]) throws(InputError) {
         try Self.check(name)
-        var lines = properties
-        if !elements.isEmpty { lines.append("elements = { " + elements.joined(separator: ", ") + " }") }
-        objects.append("\t\(kind) \(name) {\n" + lines.map { "\t\t\($0)\n" }.joined() + "\t}\n")
+        table.chains.append(NativeChain(name: name, hook: hook, rules: rules))
     }
 
     /// nft takes a table's object names as bare words.
@@ -226,39 +208,40 @@ private struct TableText {
 
     /// An iptables chain's rules: one verdict map lookup when they are all
     /// jumps by port in one direction (the per-port dispatch), else each rule.
-    mutating func lines(_ rules: [IPTablesRule], in chain: String, _ family: AddressFamily, _ ports: PortIDs) throws(InputError) -> [String] {
+    mutating func rules(_ rules: [IPTablesRule], in chain: String, _ family: AddressFamily, _ ports: PortIDs) throws(InputError) -> [[NativeStatement]] {
         let jumps = rules.compactMap(Self.portJump)
         guard let first = jumps.first, jumps.count == rules.count,
               jumps.allSatisfy({ $0.isIn == first.isIn && $0.bridged == first.bridged }) else {
             for rule in rules {
                 for case .set(let set) in rule.matches {
-                    if keyedByPort.contains(set.name), let port = NFTRuleText.portLookup(rule) {
+                    if keyedByPort.contains(set.name), let port = NativeRules.portLookup(rule) {
                         byPort[port.direction, default: []].insert(PortSet(port: port.port, set: set.name))
                     } else {
                         named.insert(set.name)
                     }
                 }
             }
-            return rules.map { NFTRuleText.rule($0, family, ports: ports, keyedByPort: keyedByPort) }
+            return rules.map { NativeRules.rule($0, family, ports: ports, keyedByPort: keyedByPort) }
         }
         let name = "\(chain)-ports"
-        try map(name, type: first.isIn ? "typeof meta mark : verdict" : "typeof meta priority : verdict",
-                elements: Self.firstPerPort(jumps).map { "\($0.isIn ? ports.mark($0.port) : ports.priority($0.port)) : jump \($0.chain)" })
-        return [(first.bridged ? "meta priority != none " : "") + (first.isIn ? "meta mark" : "meta priority") + " vmap @\(name)"]
+        let key: NativeKey = first.isIn ? .mark : .priority
+        try add(NativeSet(name: name, key: [key.type], data: .verdict,
+                          elements: Self.firstPerPort(jumps).map { NativeElement([.number(ports.id($0.port))], data: .jump($0.chain)) }))
+        return [(first.bridged ? [.carrier(.priority, 0, inverted: true)] : []) + [.verdictMap(key, map: name)]]
     }
 
     /// The same for an ebtables chain.
-    mutating func lines(_ rules: [EbtablesRule], in chain: String) throws(InputError) -> [String] {
+    mutating func rules(_ rules: [EbtablesRule], in chain: String) throws(InputError) -> [[NativeStatement]] {
         let jumps = rules.compactMap(Self.portJump)
         guard let first = jumps.first, jumps.count == rules.count,
               jumps.allSatisfy({ $0.isIn == first.isIn && $0.etherType == first.etherType }) else {
-            return rules.map(NFTRuleText.rule)
+            return rules.map(NativeRules.rule)
         }
         let name = "\(chain)-ports"
-        try map(name, type: first.isIn ? "typeof iifname : verdict" : "typeof oifname : verdict",
-                elements: Self.firstPerPort(jumps).map { "\(NFTRuleText.interfaceName($0.port)) : jump \($0.chain)" })
-        let etherType = first.etherType.map { $0 == .arp ? "ether type arp " : "ether type ip " } ?? ""
-        return [etherType + (first.isIn ? "iifname" : "oifname") + " vmap @\(name)"]
+        try add(NativeSet(name: name, key: [.interfaceName], data: .verdict,
+                          elements: Self.firstPerPort(jumps).map { NativeElement([.interface($0.port)], data: .jump($0.chain)) }))
+        let etherType: [NativeStatement] = first.etherType.map { [.etherType($0 == .arp ? 0x0806 : 0x0800)] } ?? []
+        return [etherType + [.verdictMap(first.isIn ? .inInterface : .outInterface, map: name)]]
     }
 
     /// A port's first jump: the one the rules would take.

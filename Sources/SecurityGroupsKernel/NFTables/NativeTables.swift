@@ -2,13 +2,15 @@ private import CNFTables
 private import Glibc
 public import SecurityGroupsCore
 
-/// The `native` layout's tables, written through libnftables (in this
-/// process, loaded when first used): each script is one transaction.
+/// The `native` layout's tables: written over our own netlink (no text for
+/// nft to parse, no cache of the kernel's rule set to fetch first), listed
+/// through libnftables (in this process, loaded when first used).
 public enum NativeTables {
     /// Replaces our tables with `ruleset`'s, or removes them (nil), in one
     /// transaction.
     public static func replace(with ruleset: NativeRuleset?) throws(NetfilterError) {
-        try run(ruleset?.script ?? NativeRuleset.removalScript, operation: ruleset == nil ? "nft delete" : "nft load")
+        let socket = try NetfilterNetlink(subject: "nf_tables")
+        try socket.transact(NativeMessages.removal() + (ruleset?.tables.flatMap(NativeMessages.load) ?? []))
     }
 
     /// `nft list table` of each of our tables that exists.
@@ -21,14 +23,6 @@ public enum NativeTables {
             text += try query("list table \(family) \(NativeRuleset.tableName)", operation: "nft list")
         }
         return text
-    }
-
-    private static func run(_ script: String, operation: String) throws(NetfilterError) {
-        var error: UnsafeMutablePointer<CChar>?
-        defer { free(error) }
-        guard sg_nft_run(script, &error) == 0 else {
-            throw NetfilterError(operation: operation, object: "nf_tables \(NativeRuleset.tableName)", reason: message(error))
-        }
     }
 
     private static func query(_ command: String, operation: String) throws(NetfilterError) -> String {

@@ -30,6 +30,23 @@ enum NFTablesRules {
         case counter
         /// `immediate reg 0 VERDICT` (and the chain of a jump or goto).
         case verdict(code: Int32, chain: String?)
+        /// `immediate reg R DATA`.
+        case immediate(register: UInt32, data: [UInt8])
+        /// `lookup reg S set NAME [dreg D]`: a map's value to `destination` (0: a verdict map).
+        case lookup(set: String, register: UInt32, destination: UInt32?, inverted: Bool)
+        /// `byteorder reg R = hton(reg R, SIZE, LENGTH)`.
+        case hostToNetwork(register: UInt32, length: UInt32, size: UInt32)
+        /// `ct load KEY => reg R`.
+        case ct(key: UInt32, register: UInt32)
+        /// `fib FLAGS RESULT => reg R`.
+        case fib(result: UInt32, flags: UInt32, register: UInt32)
+        /// `meta set KEY with reg R`.
+        case metaSet(key: UInt32, register: UInt32)
+        /// `payload write reg R => LENb @ BASE + OFFSET` (no checksum to fix).
+        case payloadWrite(base: UInt32, offset: UInt32, length: UInt32, register: UInt32)
+        /// `nat dnat FAMILY addr_min reg A proto_min reg P`.
+        case destinationNAT(family: UInt32, addressRegister: UInt32, portRegister: UInt32)
+        case notrack
         case other(String)
     }
 
