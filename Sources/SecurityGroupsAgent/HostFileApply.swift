@@ -41,10 +41,9 @@ extension Agent {
             try host.checkHost(allowNFTables: allowNFTables, replacesNativeLayout: true)
             let native = try NativeRuleset(Renderer.render(desired, layout: .native))
             var report = ApplyReport()
-            let lines = native.text.split(separator: "\n").map(String.init)
-            report.changeCount = lines.count
+            report.changeCount = native.objectCount
             if dryRun {
-                report.changes = lines.map { NetfilterChange(table: "nft", object: NativeRuleset.tableName, line: $0) }
+                report.changes = native.text.split(separator: "\n").map { NetfilterChange(table: "nft", object: NativeRuleset.tableName, line: String($0)) }
                 return report
             }
             let lock = try configuration.commandLock()

@@ -63,7 +63,7 @@ import TestSupport
             try NamespaceThread.run(in: namespace.name) { try NativeTables.replace(with: bad) }
         } throws: { error in
             guard let error = error as? NetfilterError else { return false }
-            return error.operation == "nf_tables transaction" && error.object == "rule in i-2-7-VM: jump no-such-chain"
+            return error.operation == "nf_tables transaction" && error.object.hasSuffix(" of chain i-2-7-VM in ip cloudstack_sg")
                 && !error.reason.contains("\n")
         }
         #expect(try namespace.run("/usr/sbin/nft", ["list", "ruleset"]) == before)

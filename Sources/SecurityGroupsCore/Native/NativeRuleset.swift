@@ -47,6 +47,13 @@ public struct NativeRuleset: Equatable, Sendable {
     /// The tables in nft's language (`nft -f` loads the same tables).
     public var text: String { tables.map(\.text).joined() }
 
+    /// Sets, their elements, chains and their rules: what `apply` counts as changes.
+    public var objectCount: Int {
+        tables.reduce(0) { count, table in
+            count + table.sets.reduce(table.sets.count) { $0 + $1.elements.count } + table.chains.reduce(table.chains.count) { $0 + $1.rules.count }
+        }
+    }
+
     // MARK: - ip and ip6
 
     private static func ipTable(_ family: AddressFamily, _ tables: IPTablesFamily, _ sets: [IPSet], _ ports: PortIDs) throws(InputError) -> NativeTable {

@@ -130,10 +130,13 @@ extension IPTablesNFTTable {
                 result.tables.append((object, edits))
                 result.timings.append(("\(object) read and plan", clock.lap()))
                 guard !dryRun else { continue }
-                // Every table the ruleset names, and its built-in chains,
-                // exist after, as after the script's iptables-nft commands.
-                messages += tableMessages(desired.name, family, tableExists: read.exists,
-                                          existing: Set(read.state.chains.keys).union(read.state.otherChains))
+                // Every table the ruleset writes to, and its built-in chains,
+                // exist after, as after the script's iptables-nft commands; a
+                // table with nothing of ours is not made (a native host's).
+                if !desired.isEmpty {
+                    messages += tableMessages(desired.name, family, tableExists: read.exists,
+                                              existing: Set(read.state.chains.keys).union(read.state.otherChains))
+                }
                 messages += try IPTablesNFTEdits.messages(edits, table: desired.name, family: family, handles: read.handles,
                                                           sets: &codec, nextID: &nextID)
             }

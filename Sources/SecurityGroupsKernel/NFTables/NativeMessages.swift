@@ -45,12 +45,14 @@ enum NativeMessages {
             messages += NativeSetMessages.set(set, id: UInt32(index + 1), family: family)
         }
         for chain in table.chains {
-            for rule in chain.rules {
+            for (index, rule) in chain.rules.enumerated() {
                 var compiler = RuleCompiler(family: table.family)
-                let expressions = rule.flatMap { compiler.expressions($0) }
-                messages.append((NFTablesMessages.newRule, NFTablesMessages.create | NFTablesMessages.append, family,
-                                 tableName + NFTablesMessages.string(2, chain.name) + NFTablesMessages.expressions(expressions),
-                                 "rule in \(chain.name): \(NativeText.rule(rule))"))
+                var attributes = NetlinkAttributes(capacity: 512)
+                attributes.string(1, NativeRuleset.tableName)
+                attributes.string(2, chain.name)
+                NFTablesMessages.append(rule.flatMap { compiler.expressions($0) }, to: &attributes)
+                messages.append((NFTablesMessages.newRule, NFTablesMessages.create | NFTablesMessages.append, family, attributes.bytes,
+                                 "rule \(index + 1) of chain \(chain.name) in \(table.family.rawValue) \(NativeRuleset.tableName)"))
             }
         }
         return messages

@@ -12,43 +12,92 @@ enum NFTablesMessages {
 
     /// `NFTA_RULE_EXPRESSIONS`: each expression a `NFTA_LIST_ELEM`.
     static func expressions(_ expressions: [Expression]) -> [UInt8] {
-        nested(4, expressions.flatMap(element))
+        var attributes = NetlinkAttributes(capacity: 64 * expressions.count)
+        append(expressions, to: &attributes)
+        return attributes.bytes
+    }
+
+    static func append(_ expressions: [Expression], to attributes: inout NetlinkAttributes) {
+        attributes.nested(4) { list in
+            for expression in expressions { element(expression, into: &list) }
+        }
     }
 
     /// One `NFTA_LIST_ELEM`: `NFTA_EXPR_NAME` and `NFTA_EXPR_DATA`.
     static func element(_ expression: Expression) -> [UInt8] {
-        let (name, data): (String, [UInt8]) = switch expression {
-        case .meta(let key, let register): ("meta", u32(1, register) + u32(2, key))
-        case .cmp(let operation, let register, let value): ("cmp", u32(1, register) + u32(2, operation) + data(3, value))
+        var attributes = NetlinkAttributes()
+        element(expression, into: &attributes)
+        return attributes.bytes
+    }
+
+    private static func element(_ expression: Expression, into attributes: inout NetlinkAttributes) {
+        attributes.nested(1) { element in
+            element.string(1, name(expression))
+            element.nested(2) { data(&$0, expression) }
+        }
+    }
+
+    private static func name(_ expression: Expression) -> String {
+        switch expression {
+        case .meta, .metaSet: "meta"
+        case .cmp: "cmp"
+        case .payload, .payloadWrite: "payload"
+        case .bitwise: "bitwise"
+        case .range: "range"
+        case .match: "match"
+        case .target: "target"
+        case .counter: "counter"
+        case .verdict, .immediate: "immediate"
+        case .lookup: "lookup"
+        case .hostToNetwork: "byteorder"
+        case .ct: "ct"
+        case .fib: "fib"
+        case .destinationNAT: "nat"
+        case .notrack: "notrack"
+        case .other(let name): name
+        }
+    }
+
+    private static func data(_ a: inout NetlinkAttributes, _ expression: Expression) {
+        switch expression {
+        case .meta(let key, let register): a.u32(1, register); a.u32(2, key)
+        case .cmp(let operation, let register, let value): a.u32(1, register); a.u32(2, operation); a.data(3, value)
         case .payload(let base, let offset, let length, let register):
-            ("payload", u32(1, register) + u32(2, base) + u32(3, offset) + u32(4, length))
+            a.u32(1, register); a.u32(2, base); a.u32(3, offset); a.u32(4, length)
         case .bitwise(let source, let destination, let mask, let xor):
-            ("bitwise", u32(1, source) + u32(2, destination) + u32(3, UInt32(mask.count)) + data(4, mask) + data(5, xor))
+            a.u32(1, source); a.u32(2, destination); a.u32(3, UInt32(mask.count)); a.data(4, mask); a.data(5, xor)
         case .range(let operation, let register, let from, let to):
-            ("range", u32(1, register) + u32(2, operation) + data(3, from) + data(4, to))
-        case .match(let name, let revision, let info): ("match", string(1, name) + u32(2, revision) + bytes(3, info))
-        case .target(let name, let revision, let info): ("target", string(1, name) + u32(2, revision) + bytes(3, info))
-        case .counter: ("counter", u64(1, 0) + u64(2, 0))
+            a.u32(1, register); a.u32(2, operation); a.data(3, from); a.data(4, to)
+        case .match(let name, let revision, let info), .target(let name, let revision, let info):
+            a.string(1, name); a.u32(2, revision); a.bytes(3, info)
+        case .counter:
+            a.bytes(1, [UInt8](repeating: 0, count: 8)); a.bytes(2, [UInt8](repeating: 0, count: 8))
         case .verdict(let code, let chain):
             // NFTA_IMMEDIATE_DREG 0 (the verdict register), NFTA_IMMEDIATE_DATA → NFTA_DATA_VERDICT.
-            ("immediate", u32(1, 0) + nested(2, nested(2, u32(1, UInt32(bitPattern: code)) + (chain.map { string(2, $0) } ?? []))))
-        case .immediate(let register, let value): ("immediate", u32(1, register) + data(2, value))
+            a.u32(1, 0)
+            a.nested(2) { data in
+                data.nested(2) { verdict in
+                    verdict.u32(1, UInt32(bitPattern: code))
+                    if let chain { verdict.string(2, chain) }
+                }
+            }
+        case .immediate(let register, let value): a.u32(1, register); a.data(2, value)
         case .lookup(let set, let register, let destination, let inverted):
-            ("lookup", string(1, set) + u32(2, register) + (destination.map { u32(3, $0) } ?? []) + (inverted ? u32(5, 1) : []))
+            a.string(1, set); a.u32(2, register)
+            if let destination { a.u32(3, destination) }
+            if inverted { a.u32(5, 1) }
         case .hostToNetwork(let register, let length, let size):
-            ("byteorder", u32(1, register) + u32(2, register) + u32(3, 1) + u32(4, length) + u32(5, size))
-        case .ct(let key, let register): ("ct", u32(1, register) + u32(2, key))
-        case .fib(let result, let flags, let register): ("fib", u32(1, register) + u32(2, result) + u32(3, flags))
-        case .metaSet(let key, let register): ("meta", u32(2, key) + u32(3, register))
+            a.u32(1, register); a.u32(2, register); a.u32(3, 1); a.u32(4, length); a.u32(5, size)
+        case .ct(let key, let register): a.u32(1, register); a.u32(2, key)
+        case .fib(let result, let flags, let register): a.u32(1, register); a.u32(2, result); a.u32(3, flags)
+        case .metaSet(let key, let register): a.u32(2, key); a.u32(3, register)
         case .payloadWrite(let base, let offset, let length, let register):
-            ("payload", u32(5, register) + u32(2, base) + u32(3, offset) + u32(4, length) + u32(6, 0) + u32(7, 0) + u32(8, 0))
+            a.u32(5, register); a.u32(2, base); a.u32(3, offset); a.u32(4, length); a.u32(6, 0); a.u32(7, 0); a.u32(8, 0)
         case .destinationNAT(let family, let addressRegister, let portRegister):
             // NFT_NAT_DNAT; NF_NAT_RANGE_PROTO_SPECIFIED.
-            ("nat", u32(1, 1) + u32(2, family) + u32(3, addressRegister) + u32(5, portRegister) + u32(7, 2))
-        case .notrack: ("notrack", [])
-        case .other(let name): (name, [])
+            a.u32(1, 1); a.u32(2, family); a.u32(3, addressRegister); a.u32(5, portRegister); a.u32(7, 2)
+        case .notrack, .other: break
         }
-        return nested(1, string(1, name) + nested(2, data))
     }
 
     // MARK: Attributes (lengths and types little-endian, numbers big-endian as nf_tables wants)
