@@ -128,8 +128,11 @@ public struct PortIDs: Equatable, Sendable {
         ids = Dictionary(uniqueKeysWithValues: Set(ports).sorted().enumerated().map { ($1, UInt32($0 + 1)) })
     }
 
+    /// Ports with the ids they have (in the kernel, or newly given).
+    public init(ids: [String: UInt32]) { self.ids = ids }
+
     /// Never a port's: what a rule naming an unknown port compares with.
-    static let none: UInt32 = 0xffff_ffff
+    public static let none: UInt32 = 0xffff_ffff
 
     func id(_ port: String) -> UInt32 { ids[port] ?? Self.none }
 

@@ -22,27 +22,45 @@ public struct NativeRuleset: Equatable, Sendable {
     /// `ip cloudstack_sg`, the `ip6` one and the `bridge` one.
     public let tables: [NativeTable]
 
-    /// Translates a ruleset rendered in the `native` layout for the whole host.
-    public init(_ ruleset: Ruleset) throws(InputError) {
-        var portNames: [String] = []
-        for family in [ruleset.ipv4, ruleset.ipv6] {
-            for table in family.tables {
-                for rules in Array(table.builtinRules.values) + Array(table.chains.values) {
-                    for rule in rules {
-                        for case .physdev(let physdev) in rule.matches { portNames += [physdev.inPort, physdev.outPort].compactMap { $0 } }
-                    }
-                }
-            }
-        }
-        portNames += ruleset.ipsets.flatMap { $0.members.compactMap(\.port) }
-        ports = PortIDs(ports: portNames)
+    /// Translates a ruleset rendered in the `native` layout. Its ports take
+    /// the ids `ports` gives (those the kernel holds, for some VMs), or
+    /// 1, 2, … by name (the whole host).
+    public init(_ ruleset: Ruleset, ports given: PortIDs? = nil) throws(InputError) {
+        ports = given ?? PortIDs(ports: Self.portNames(ruleset))
         let sets = ruleset.ipsets
         tables = [
             try Self.ipTable(.ipv4, ruleset.ipv4, sets, ports),
             try Self.ipTable(.ipv6, ruleset.ipv6, sets, ports),
-            try Self.bridgeTable(ruleset.ebtables, ports),
+            try Self.bridgeTable(ruleset.ebtables, ports, counter: ruleset.scope == .host),
         ]
     }
+
+    /// Every bridge port the ruleset names: its VMs' and the bridges' uplinks.
+    public static func portNames(_ ruleset: Ruleset) -> Set<String> {
+        var names: Set<String> = []
+        for family in [ruleset.ipv4, ruleset.ipv6] {
+            for table in family.tables {
+                for rules in Array(table.builtinRules.values) + Array(table.chains.values) {
+                    for rule in rules {
+                        for case .physdev(let physdev) in rule.matches { names.formUnion([physdev.inPort, physdev.outPort].compactMap { $0 }) }
+                    }
+                }
+            }
+        }
+        for set in ruleset.ipsets { names.formUnion(set.members.compactMap(\.port)) }
+        for rules in Array(ruleset.ebtables.builtinRules.values) + Array(ruleset.ebtables.chains.values) {
+            for rule in rules { names.formUnion([rule.inInterface, rule.outInterface].compactMap { $0 }.filter { !$0.hasSuffix("+") }) }
+        }
+        return names
+    }
+
+    /// A base chain's rules for one port (`nat-PREROUTING-vnet0`).
+    public static func portChain(_ chain: String, _ port: String) -> String { "\(chain)-\(port)" }
+
+    /// The bridge table's one-element set holding the id the next new port
+    /// takes: ids are never given twice, so an element some port left
+    /// behind can never match another's packets.
+    public static let nextPortIDSet = "next-port-id"
 
     /// The tables in nft's language (`nft -f` loads the same tables).
     public var text: String { tables.map(\.text).joined() }
@@ -63,7 +81,7 @@ public struct NativeRuleset: Equatable, Sendable {
             for chain in ipTable.name.builtinChains {
                 guard let rules = ipTable.builtinRules[chain], !rules.isEmpty else { continue }
                 let name = "\(ipTable.name.rawValue)-\(chain)"
-                try table.chain(name, hook: baseChainHook(ipTable.name, chain), rules: table.rules(rules, in: name, family, ports))
+                try table.chain(name, hook: baseChainHook(ipTable.name, chain), rules: table.portChains(rules, in: name, family, ports))
             }
             for (name, rules) in ipTable.chains.sorted(by: { $0.key < $1.key }) {
                 try table.chain(name, rules: table.rules(rules, in: name, family, ports))
@@ -108,9 +126,12 @@ public struct NativeRuleset: Equatable, Sendable {
 
     // MARK: - bridge
 
-    private static func bridgeTable(_ ebtables: EbtablesTable, _ ports: PortIDs) throws(InputError) -> NativeTable {
+    private static func bridgeTable(_ ebtables: EbtablesTable, _ ports: PortIDs, counter: Bool) throws(InputError) -> NativeTable {
         var table = TableBuilder(.bridge)
         let sorted = ports.ids.sorted { $0.key < $1.key }
+        if counter {
+            try table.add(NativeSet(name: nextPortIDSet, key: [.mark], elements: [NativeElement([.number((ports.ids.values.max() ?? 0) + 1)])]))
+        }
         try table.add(NativeSet(name: "in-ports", key: [.interfaceName], data: .value(.mark),
                                 elements: sorted.map { NativeElement([.interface($0.key)], data: .number($0.value)) }))
         try table.add(NativeSet(name: "out-ports", key: [.interfaceName], data: .value(.classID),
@@ -123,10 +144,8 @@ public struct NativeRuleset: Equatable, Sendable {
         try table.chain("carry-out-port", hook: NativeChain.Hook(type: "filter", point: .forward, priority: -2),
                         rules: [[.setCarrier(.priority, from: .outInterface, map: "out-ports")]])
         try table.chain("reset-out-port", hook: NativeChain.Hook(type: "filter", point: .forward, priority: 100), rules: [[.clearPriority]])
-        if let rules = ebtables.builtinRules["POSTROUTING"], !rules.isEmpty {
-            try table.chain("POSTROUTING", hook: NativeChain.Hook(type: "filter", point: .postrouting, priority: 300),
-                            rules: table.rules(rules, in: "POSTROUTING"))
-        }
+        try table.chain("POSTROUTING", hook: NativeChain.Hook(type: "filter", point: .postrouting, priority: 300),
+                        rules: table.rules(ebtables.builtinRules["POSTROUTING"] ?? [], in: "POSTROUTING"))
         for (name, rules) in ebtables.chains.sorted(by: { $0.key < $1.key }) {
             // An ebtables chain's policy applies when no rule decides.
             let policy: [[NativeStatement]] = EbtablesTable.policy(of: name) == "ACCEPT" ? [[.verdict(.accept)]] : []
@@ -139,9 +158,7 @@ public struct NativeRuleset: Equatable, Sendable {
 /// One table as it is built: sets and maps first, then chains.
 private struct TableBuilder {
     private(set) var table: NativeTable
-    /// Sets the rules name directly, and the sets whose lookups go by port
-    /// (`NativeRules.portLookup`): (port, set) by carrier.
-    private var named: Set<String> = []
+    /// The sets whose lookups go by port (`NativeRules.portLookup`): (port, set) by carrier.
     private var byPort: [SetMatch.Direction: Set<PortSet>] = [:]
     var keyedByPort: Set<String> = []
 
@@ -159,9 +176,10 @@ private struct TableBuilder {
     /// port, filled from the sets whose lookups go by port.
     mutating func addSets(_ sets: [IPSet], _ ports: PortIDs) throws(InputError) {
         let byName = Dictionary(sets.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
-        for set in sets where named.contains(set.name) || !byPort.values.contains(where: { $0.contains { $0.set == set.name } }) {
-            try add(set, ports)
-        }
+        // Every set, also those whose lookups all go by port: a VM's own
+        // set then says which addresses it has in the shared ones (what a
+        // command for the VM reads to take them out again).
+        for set in sets { try add(set, ports) }
         for direction in [SetMatch.Direction.source, .destination] {
             guard let pairs = byPort[direction] else { continue }
             let elements = pairs.sorted { ($0.port, $0.set) < ($1.port, $1.set) }.flatMap { pair in
@@ -217,14 +235,16 @@ private struct TableBuilder {
     /// jumps by port in one direction (the per-port dispatch), else each rule.
     mutating func rules(_ rules: [IPTablesRule], in chain: String, _ family: AddressFamily, _ ports: PortIDs) throws(InputError) -> [[NativeStatement]] {
         let jumps = rules.compactMap(Self.portJump)
-        guard let first = jumps.first, jumps.count == rules.count,
+        // A bridge's `-IN`/`-OUT` chain is its map even with no port in it
+        // (a VM's command writes the chain without the other VMs' jumps).
+        let dispatch = chain.hasPrefix("BF-") && (chain.hasSuffix("-IN") || chain.hasSuffix("-OUT"))
+            ? IPTablesPortJump(port: "", isIn: chain.hasSuffix("-IN"), bridged: true, chain: "") : nil
+        guard let first = jumps.first ?? (rules.isEmpty ? dispatch : nil), jumps.count == rules.count,
               jumps.allSatisfy({ $0.isIn == first.isIn && $0.bridged == first.bridged }) else {
             for rule in rules {
                 for case .set(let set) in rule.matches {
                     if keyedByPort.contains(set.name), let port = NativeRules.portLookup(rule) {
                         byPort[port.direction, default: []].insert(PortSet(port: port.port, set: set.name))
-                    } else {
-                        named.insert(set.name)
                     }
                 }
             }
@@ -237,10 +257,35 @@ private struct TableBuilder {
         return [(first.bridged ? [.carrier(.priority, 0, inverted: true)] : []) + [.verdictMap(key, map: name)]]
     }
 
+    /// A base chain's rules; where each tests one in-port (the metadata
+    /// redirect of `nat` PREROUTING), a verdict map to a chain per port
+    /// (`<chain>-<port>`) instead, so a port's rules are its own chain.
+    mutating func portChains(_ rules: [IPTablesRule], in chain: String, _ family: AddressFamily, _ ports: PortIDs) throws(InputError) -> [[NativeStatement]] {
+        let byPort = rules.map { rule in NativeRules.portLookup(rule).flatMap { $0.direction == .source && !$0.port.hasSuffix("+") ? $0.port : nil } }
+        guard !rules.isEmpty, byPort.allSatisfy({ $0 != nil }) else { return try self.rules(rules, in: chain, family, ports) }
+        var order: [String] = []
+        var grouped: [String: [IPTablesRule]] = [:]
+        for (rule, port) in zip(rules, byPort.compactMap { $0 }) {
+            if grouped[port] == nil { order.append(port) }
+            grouped[port, default: []].append(rule)
+        }
+        let map = "\(chain)-ports"
+        try add(NativeSet(name: map, key: [.mark], data: .verdict,
+                          elements: order.map { NativeElement([.number(ports.id($0))], data: .jump(NativeRuleset.portChain(chain, $0))) }))
+        for port in order {
+            let name = NativeRuleset.portChain(chain, port)
+            try self.chain(name, rules: try self.rules(grouped[port]!, in: name, family, ports))
+        }
+        return [[.verdictMap(.mark, map: map)]]
+    }
+
     /// The same for an ebtables chain.
     mutating func rules(_ rules: [EbtablesRule], in chain: String) throws(InputError) -> [[NativeStatement]] {
         let jumps = rules.compactMap(Self.portJump)
-        guard let first = jumps.first, jumps.count == rules.count,
+        // PREROUTING and POSTROUTING are their maps even with no port in them.
+        let dispatch = ["PREROUTING", "POSTROUTING"].contains(chain)
+            ? EbtablesPortJump(port: "", isIn: chain == "PREROUTING", etherType: nil, chain: "") : nil
+        guard let first = jumps.first ?? (rules.isEmpty ? dispatch : nil), jumps.count == rules.count,
               jumps.allSatisfy({ $0.isIn == first.isIn && $0.etherType == first.etherType }) else {
             return rules.map(NativeRules.rule)
         }

@@ -59,6 +59,6 @@ public enum Renderer {
             ipv4.raw.append(contentsOf: Notrack.rawRules(.ipv4), to: "PREROUTING")
             ipv6.raw.append(contentsOf: Notrack.rawRules(.ipv6), to: "PREROUTING")
         }
-        return Ruleset(ipv4: ipv4, ipv6: ipv6, ipsets: ipsets, ebtables: ebtables, scope: scope)
+        return Ruleset(ipv4: ipv4, ipv6: ipv6, ipsets: ipsets, ebtables: ebtables, scope: scope, layout: layout)
     }
 }

@@ -10,13 +10,17 @@ public struct Ruleset: Equatable, Sendable {
     /// What it was rendered for, and so what applying it may change: a
     /// ruleset rendered for some VMs says nothing of the others.
     public let scope: Scope
+    /// The layout it was rendered in: `native` goes to our own nf_tables
+    /// tables (`NativeRuleset`), the others to the iptables tables.
+    public let layout: Layout
 
-    public init(ipv4: IPTablesFamily, ipv6: IPTablesFamily, ipsets: [IPSet], ebtables: EbtablesTable, scope: Scope) {
+    public init(ipv4: IPTablesFamily, ipv6: IPTablesFamily, ipsets: [IPSet], ebtables: EbtablesTable, scope: Scope, layout: Layout = .notrack) {
         self.ipv4 = ipv4
         self.ipv6 = ipv6
         self.ipsets = ipsets
         self.ebtables = ebtables
         self.scope = scope
+        self.layout = layout
     }
 
     public func iptables(_ family: AddressFamily) -> IPTablesFamily { family == .ipv4 ? ipv4 : ipv6 }
