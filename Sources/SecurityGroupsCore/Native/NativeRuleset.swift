@@ -194,6 +194,9 @@ private struct TableBuilder {
         switch set.type {
         case .hashIP:
             try add(NativeSet(name: set.name, key: [addressType], elements: set.members.map { NativeElement([.network(Self.network($0))]) }))
+        case .hashNet where set.members.allSatisfy({ $0.prefixLength == nil }):
+            // Addresses only (a VM's IPv6 addresses): kept one by one, as they were given.
+            try add(NativeSet(name: set.name, key: [addressType], elements: set.members.map { NativeElement([.network(Self.network($0))]) }))
         case .hashNet:
             try add(NativeSet(name: set.name, key: [addressType], interval: true, autoMerge: true,
                               elements: set.members.map { NativeElement([.network(Self.network($0))]) }))
