@@ -59,7 +59,7 @@ public final class Agent {
     func carryOut(_ commands: [(Command, AgentArguments)]) -> [Result<Outcome, AgentError>] {
         do {
             // Before anything changes: never a second rule set beside CloudStack's.
-            try host.checkHost()
+            try host.checkHost(layout: configuration.layout)
         } catch {
             let failure = Self.agentError(error)
             logger.error("\(failure)")

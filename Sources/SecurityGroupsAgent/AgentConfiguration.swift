@@ -43,9 +43,8 @@ public struct AgentConfiguration: Equatable, Sendable {
             }
             switch key {
             case "layout":
-                guard let layout = Layout(rawValue: value), layout != .native else {
-                    let native = value == Layout.native.rawValue ? " (native: only `security-groups apply` and `plan` take it so far)" : ""
-                    throw InputError(field: "\(field) layout", value: value, reason: "must be notrack or classic\(native)")
+                guard let layout = Layout(rawValue: value) else {
+                    throw InputError(field: "\(field) layout", value: value, reason: "must be notrack, classic or native")
                 }
                 self.layout = layout
             case "netfilter":

@@ -14,9 +14,9 @@ extension Agent {
     /// packets always meet at least one complete rule set.
     public func apply(_ desired: HostState, layout: Layout, vm: VMName?, dryRun: Bool,
                       allowNFTables: Bool) throws(AgentError) -> ApplyReport {
-        if layout == .native { return try applyNative(desired, vm: vm, dryRun: dryRun, allowNFTables: allowNFTables) }
+        if layout == .native, vm == nil { return try applyNative(desired, dryRun: dryRun, allowNFTables: allowNFTables) }
         do {
-            try host.checkHost(allowNFTables: allowNFTables, replacesNativeLayout: vm == nil)
+            try host.checkHost(allowNFTables: allowNFTables, layout: layout, replacesHost: vm == nil)
             let scope = try vm.map { (name) throws(NetfilterError) in
                 var vmScope = VMScope()
                 vmScope.add(name, programmed: nil, desired: desired.vms.first { $0.name == name })
@@ -33,12 +33,9 @@ extension Agent {
         }
     }
 
-    private func applyNative(_ desired: HostState, vm: VMName?, dryRun: Bool, allowNFTables: Bool) throws(AgentError) -> ApplyReport {
+    private func applyNative(_ desired: HostState, dryRun: Bool, allowNFTables: Bool) throws(AgentError) -> ApplyReport {
         do {
-            guard vm == nil else {
-                throw InputError(field: "vm", value: vm!.rawValue, reason: "the native layout is applied to the whole host only (so far)")
-            }
-            try host.checkHost(allowNFTables: allowNFTables, replacesNativeLayout: true)
+            try host.checkHost(allowNFTables: allowNFTables, layout: .native, replacesHost: true)
             let native = try NativeRuleset(Renderer.render(desired, layout: .native))
             var report = ApplyReport()
             report.changeCount = native.objectCount
@@ -50,17 +47,29 @@ extension Agent {
             defer { withExtendedLifetime(lock) {} }
             try host.replaceNativeLayout(with: native)
             report.committedTables = NativeRuleset.tableNames.map { "nft " + $0 }
-            // What an iptables layout (ours or the script's) left goes now.
-            let removal = try host.apply(ApplyOptions(recordsChanges: false)) {
-                Renderer.render(HostState(bridges: [], vms: []), layout: .classic, scope: .host)
-            }
-            report.changeCount += removal.changeCount
-            report.committedTables += removal.committedTables
-            report.timings += removal.timings
-            report.warnings += removal.warnings
+            report.add(try removeIptablesLayout())
             return report
         } catch {
             throw Self.agentError(error)
         }
+    }
+
+    /// Removes what an iptables layout (ours or the script's) left: the
+    /// chains, sets and ebtables chains of CloudStack, once the native
+    /// tables are in place.
+    func removeIptablesLayout() throws(ApplyError) -> ApplyReport {
+        try host.apply(ApplyOptions(recordsChanges: false)) {
+            Renderer.render(HostState(bridges: [], vms: []), layout: .classic, scope: .host)
+        }
+    }
+}
+
+extension ApplyReport {
+    /// Adds another apply's counts, commits, timings and warnings.
+    mutating func add(_ other: ApplyReport) {
+        changeCount += other.changeCount
+        committedTables += other.committedTables
+        timings += other.timings
+        warnings += other.warnings
     }
 }

@@ -41,7 +41,7 @@ extension Agent {
             let lock = try configuration.commandLock()
             defer { withExtendedLifetime(lock) {} }
             // A resync sets the whole host, so it may replace the native layout.
-            try host.checkHost(allowNFTables: false, replacesNativeLayout: true)
+            try host.checkHost(allowNFTables: false, layout: configuration.layout, replacesHost: true)
             progress("reading the state store and libvirt's domains")
             let desired = try desiredHost()
             var summary = ResyncSummary()
@@ -49,7 +49,12 @@ extension Agent {
             summary.notRunning = desired.notRunning
             summary.unrecorded = desired.unrecorded
             summary.problems = desired.problems
-            let (programmed, scope) = (desired.host, desired.scope)
+            // The native layout is loaded whole: the script's VMs (which a
+            // scope would leave in the iptables tables) cannot keep a
+            // second rule set beside it; their ports are closed until their
+            // next command.
+            let native = configuration.layout == .native
+            let (programmed, scope) = (desired.host, native ? .host : desired.scope)
             progress("rendering \(programmed.vms.count) VMs and applying them")
             var counts = (rules: 0, sets: 0)
             // Rendered inside the apply, which then owns the ruleset and lets
@@ -63,7 +68,7 @@ extension Agent {
             }
             (summary.rules, summary.sets) = counts
             if !dryRun {
-                try host.replaceNativeLayout(with: nil)
+                if native { summary.report.add(try removeIptablesLayout()) } else { try host.replaceNativeLayout(with: nil) }
                 progress("recording state and rule logs")
                 try rewriteRecords(programmed, annotations: store.annotations(), domainIDs: desired.domainIDs)
             }

@@ -163,30 +163,10 @@ public struct Applier: Sendable {
             applied.append("ipset removals")
         }
         report.timings.append(("ipset removals", clock.lap()))
-        forgetStaleEntries(untracked, dryRun: dryRun, report: &report)
+        report.forgetStaleEntries(untracked, dryRun: dryRun)
         report.timings.append(("conntrack", clock.lap()))
     }
 
-    /// Deletes the conntrack entries of flows that just became untracked.
-    /// The rules are in place by then; a failure here is only a warning.
-    private func forgetStaleEntries(_ flows: UntrackedFlows, dryRun: Bool, report: inout ApplyReport) {
-        guard !flows.isEmpty else { return }
-        let addresses = flows.addresses.map(\.description).sorted().joined(separator: " ")
-        guard !dryRun else {
-            report.add(count: 1) { [Self.conntrack("forget the entries of flows of \(addresses), now untracked")] }
-            return
-        }
-        do {
-            let count = try ConntrackTable.forget(flows, local: ConntrackTable.localAddresses())
-            report.add(count: 1) { [Self.conntrack("forgot \(count) entries of flows of \(addresses), now untracked")] }
-        } catch {
-            report.warnings.append("conntrack: entries of flows of \(addresses) not forgotten: \(error)")
-        }
-    }
-
-    private static func conntrack(_ line: String) -> NetfilterChange {
-        NetfilterChange(table: "conntrack", object: "", line: "conntrack: \(line)")
-    }
 
     /// What the ebtables phase did: its batch lines (kept only when changes
     /// are recorded), whether they were applied, and its own phase timings.
@@ -221,6 +201,26 @@ public struct Applier: Sendable {
                 outcome.timings.append(("ebtables batch", clock.lap()))
             }
             return outcome
+        }
+    }
+}
+
+extension ApplyReport {
+    /// Deletes the conntrack entries of flows that just became untracked.
+    /// The rules are in place by then; a failure here is only a warning.
+    mutating func forgetStaleEntries(_ flows: UntrackedFlows, dryRun: Bool) {
+        guard !flows.isEmpty else { return }
+        let addresses = flows.addresses.map(\.description).sorted().joined(separator: " ")
+        func line(_ text: String) -> NetfilterChange { NetfilterChange(table: "conntrack", object: "", line: "conntrack: \(text)") }
+        guard !dryRun else {
+            add(count: 1) { [line("forget the entries of flows of \(addresses), now untracked")] }
+            return
+        }
+        do {
+            let count = try ConntrackTable.forget(flows, local: ConntrackTable.localAddresses())
+            add(count: 1) { [line("forgot \(count) entries of flows of \(addresses), now untracked")] }
+        } catch {
+            warnings.append("conntrack: entries of flows of \(addresses) not forgotten: \(error)")
         }
     }
 }

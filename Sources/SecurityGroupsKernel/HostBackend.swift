@@ -10,12 +10,12 @@ public import SecurityGroupsCore
 public protocol HostBackend: AnyObject {
     // MARK: netfilter
 
-    /// Throws when this host must not be programmed: CloudStack's rules are
-    /// in a netfilter this backend does not write (unless `allowNFTables`),
-    /// the kernel lacks the one it does, or the host is in the `native`
-    /// layout and the run does not replace it (`replacesNativeLayout`: a
+    /// Throws when this host must not be programmed in `layout`: CloudStack's
+    /// rules are in a netfilter this backend does not write (unless
+    /// `allowNFTables`), the kernel lacks the one it does, or the run would
+    /// leave two rule sets (`HostWorld.layoutRefusal`; `replacesHost`: a
     /// whole host's apply or resync).
-    func checkHost(allowNFTables: Bool, replacesNativeLayout: Bool) throws(NetfilterError)
+    func checkHost(allowNFTables: Bool, layout: Layout, replacesHost: Bool) throws(NetfilterError)
 
     /// Puts the `native` layout's tables in place of ours in one
     /// transaction, or removes them (nil; nothing when there are none).
@@ -83,7 +83,8 @@ public struct ApplyOptions: Sendable {
 }
 
 extension HostBackend {
-    public func checkHost() throws(NetfilterError) { try checkHost(allowNFTables: false, replacesNativeLayout: false) }
+    /// Before an agent command: some VMs in `layout`.
+    public func checkHost(layout: Layout) throws(NetfilterError) { try checkHost(allowNFTables: false, layout: layout, replacesHost: false) }
 
     /// VM chains in the IPv4 filter table, as `cleanup_rules` looks for
     /// them: `i-`, `r-`, `s-`, `v-` chains other than `-def` and `-eg` ones.

@@ -1,5 +1,5 @@
 import Foundation
-import SecurityGroupsCore
+public import SecurityGroupsCore
 
 /// Which netfilter holds CloudStack's rules on this host, which one its
 /// `iptables` command writes, and so which one we program: decided before
@@ -111,11 +111,21 @@ public struct HostWorld: Equatable, Sendable {
         }
     }
 
-    /// Why a run may not write the iptables tables here, if it may not: our
-    /// `native` layout's tables are in place, and only a run that replaces
-    /// them (a whole host's apply or resync) may, or there would be two rule sets.
-    public func nativeLayoutRefusal(replacesNativeLayout: Bool) -> String? {
-        guard !nativeTables.isEmpty, !replacesNativeLayout else { return nil }
+    /// Why a run in `layout` may not write here, if it may not (never two
+    /// rule sets for one host). Our `native` layout's tables in place: only
+    /// a run that replaces them (`replacesHost`: a whole host's apply or
+    /// resync) or writes them may. CloudStack's chains in the iptables
+    /// tables: a run writing the native tables for some VMs may not.
+    public func layoutRefusal(_ layout: Layout, replacesHost: Bool) -> String? {
+        guard !replacesHost else { return nil }
+        if layout == .native {
+            let chains = nfTablesChains + legacyChains
+            guard !chains.isEmpty else { return nil }
+            return "\(Self.rulesIn("the iptables tables", chains)); the native layout's tables for some VMs would be a second "
+                + "rule set. Nothing was changed: bring the whole host to the native layout first (security-groups resync, "
+                + "or apply --layout native --host FILE)"
+        }
+        guard !nativeTables.isEmpty else { return nil }
         return "this host is programmed in the native layout (nf_tables tables \(nativeTables.joined(separator: ", "))); "
             + "rules in the iptables tables would be a second rule set. Nothing was changed: bring the whole host to one layout "
             + "first (security-groups resync, or apply --host FILE)"

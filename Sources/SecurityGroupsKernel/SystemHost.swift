@@ -45,9 +45,9 @@ public final class SystemHost: HostBackend {
         }
     }
 
-    public func checkHost(allowNFTables: Bool, replacesNativeLayout: Bool) throws(NetfilterError) {
+    public func checkHost(allowNFTables: Bool, layout: Layout, replacesHost: Bool) throws(NetfilterError) {
         _ = try netfilter(allowNFTables: allowNFTables)
-        if let reason = world?.nativeLayoutRefusal(replacesNativeLayout: replacesNativeLayout) {
+        if let reason = world?.layoutRefusal(layout, replacesHost: replacesHost) {
             throw NetfilterError(operation: "host check", object: "netfilter", reason: reason)
         }
     }
@@ -96,13 +96,53 @@ public final class SystemHost: HostBackend {
 
     public func apply(_ options: ApplyOptions, render: () throws -> Ruleset) throws(ApplyError) -> ApplyReport {
         let tables: any IPTablesStore
+        let ruleset: Ruleset
         do {
             tables = try self.tables()
-        } catch {
+            ruleset = try render()
+        } catch let error as NetfilterError {
             throw ApplyError(failure: error)
+        } catch {
+            throw ApplyError(failure: NetfilterError(operation: "render", object: "ruleset", reason: "\(error)"))
         }
-        return try Applier(tables: tables, recordsChanges: options.recordsChanges).apply(dryRun: options.dryRun, ebtables: options.ebtables,
-                                                                                        render: render)
+        guard ruleset.layout == .native else {
+            return try Applier(tables: tables, recordsChanges: options.recordsChanges).apply(dryRun: options.dryRun, ebtables: options.ebtables) {
+                ruleset
+            }
+        }
+        return try applyNative(ruleset, options)
+    }
+
+    /// Our native tables: the whole host replaced, or some VMs' share changed.
+    private func applyNative(_ ruleset: Ruleset, _ options: ApplyOptions) throws(ApplyError) -> ApplyReport {
+        var report = ApplyReport()
+        var clock = PhaseClock()
+        do {
+            if case .vms = ruleset.scope {
+                let result = try NativeVMSync.sync(ruleset, dryRun: options.dryRun)
+                report.changeCount = result.messages.count
+                if options.recordsChanges {
+                    report.changes = result.messages.map { NetfilterChange(table: "nft", object: NativeRuleset.tableName, line: $0.object) }
+                }
+                report.forgetStaleEntries(result.untracked, dryRun: options.dryRun)
+            } else {
+                let native = try NativeRuleset(ruleset)
+                report.changeCount = native.objectCount
+                if !options.dryRun { try replaceNativeLayout(with: native) }
+            }
+        } catch let error as NetfilterError {
+            throw ApplyError(failure: error)
+        } catch let error as InputError {
+            throw ApplyError(failure: NetfilterError(operation: "native layout", object: error.field, reason: "\(error.value): \(error.reason)"))
+        } catch {
+            throw ApplyError(failure: NetfilterError(operation: "native layout", object: NativeRuleset.tableName, reason: "\(error)"))
+        }
+        if !options.dryRun {
+            report.committedTables = NativeRuleset.tableNames.map { "nft " + $0 }
+            world?.nativeTables = NativeRuleset.tableNames
+        }
+        report.timings.append(("nf_tables transaction", clock.lap()))
+        return report
     }
 
     public func uplink(of bridge: String) -> String? {

@@ -38,8 +38,7 @@ public struct Demo {
     /// Builds the sandbox, programs and probes it, removes it (also when a
     /// step fails) and returns the rows.
     public mutating func run() throws -> [Row] {
-        // The agent's commands program `notrack`; `native` then takes the whole host (apply).
-        let host = try SandboxHost(prefix: Self.prefix, layout: layout == .native ? .notrack : layout, netfilter: netfilter,
+        let host = try SandboxHost(prefix: Self.prefix, layout: layout, netfilter: netfilter,
                                    vmCount: 3, binary: binary)
         defer { host.destroy() }
         let open = host.vms[0], ingress = host.vms[1], egress = host.vms[2]
@@ -53,7 +52,6 @@ public struct Demo {
             try host.setRules(vm, text)
         }
         if layout == .native {
-            try host.applyRecorded(layout: .native)
             programmedNetfilter = "our own nf_tables tables (\(NativeRuleset.tableNames.joined(separator: ", ")))"
         } else {
             programmedNetfilter = "the iptables tables in " + (try host.programmedNetfilter())

@@ -39,14 +39,14 @@ final class InMemoryHost: HostBackend {
 
     // MARK: HostBackend
 
-    func checkHost(allowNFTables: Bool, replacesNativeLayout: Bool) throws(NetfilterError) {
+    func checkHost(allowNFTables: Bool, layout: Layout, replacesHost: Bool) throws(NetfilterError) {
         let world = HostWorld(nfTablesChains: nfTablesChains, legacyUnavailable: [], iptablesTool: "xtables-nft-multi",
                               nativeTables: native == nil ? [] : NativeRuleset.tableNames)
         // A legacy host (as `netfilter = legacy` configures it).
         if case .refuse(let reason) = world.decide(.legacy, allowNFTables: allowNFTables) {
             throw NetfilterError(operation: "host check", object: "netfilter", reason: reason)
         }
-        if let reason = world.nativeLayoutRefusal(replacesNativeLayout: replacesNativeLayout) {
+        if let reason = world.layoutRefusal(layout, replacesHost: replacesHost) {
             throw NetfilterError(operation: "host check", object: "netfilter", reason: reason)
         }
     }
@@ -93,6 +93,10 @@ final class InMemoryHost: HostBackend {
         if let failure {
             self.failure = nil
             throw ApplyError(failure: failure)
+        }
+        guard ruleset.layout != .native else {
+            // The native layout's changes are tested on the kernel (NativeAgentCommandsTests).
+            throw ApplyError(failure: NetfilterError(operation: "apply", object: "native layout", reason: "not kept in memory"))
         }
         let scope = ruleset.scope
         let before = (tables, ipsets, ebtables)

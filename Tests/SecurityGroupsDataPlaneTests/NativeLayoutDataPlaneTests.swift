@@ -6,8 +6,9 @@ import SecurityGroupsSandbox
 
 /// What the `native` layout promises besides the notrack layout's table
 /// (NotrackLayoutDataPlaneTests runs that in `native` too): other tools'
-/// tables are left alone and keep seeing packets, and a resync takes the
-/// host back to the configured layout with its traffic decided as before.
+/// tables are left alone and keep seeing packets, and a host moved to
+/// `native` by `apply` goes back to the configured layout with a resync,
+/// its traffic decided as before.
 @Suite(.serialized) struct NativeLayoutDataPlaneTests {
     static let sshOnly = NotrackLayoutDataPlaneTests.sshOnly
     static let open = NotrackLayoutDataPlaneTests.open
@@ -23,7 +24,8 @@ import SecurityGroupsSandbox
         let other = "table inet othertool {\n\tchain forward {\n\t\ttype filter hook forward priority 5; policy accept;\n"
             + "\t\tip daddr \(vm.ipv4) tcp dport 22 counter\n\t}\n}\n"
         _ = try nft(sandbox, ["-f", "-"], input: other)
-        try sandbox.host.applyRecorded(layout: .native)
+        // An agent command's transaction beside it.
+        try sandbox.host.setRules(vm, Self.sshOnly)
         #expect(try sandbox.dropped(Probe(.tcp, to: vm.ipv4, port: 80), control: Probe(.tcp, to: vm.ipv4, port: 22), from: sandbox.outside))
         let listed = try nft(sandbox, ["list", "table", "inet", "othertool"])
         #expect(listed.contains("ip daddr \(vm.ipv4) tcp dport 22 counter packets "), "\(listed)")
@@ -31,7 +33,8 @@ import SecurityGroupsSandbox
     }
 
     @Test func resyncTakesANativeHostBackToTheConfiguredLayout() throws {
-        let sandbox = try Sandbox("natback", layout: .native, rules: [Self.sshOnly, Self.open])
+        let sandbox = try Sandbox("natback", layout: .notrack, rules: [Self.sshOnly, Self.open])
+        try sandbox.host.applyRecorded(layout: .native)
         #expect(try nft(sandbox, ["list", "tables"]).contains(NativeRuleset.tableName))
         let line = try sandbox.host.resync()
         #expect(line.hasPrefix("resync: 2 VMs, "), "\(line)")

@@ -107,7 +107,7 @@ import SecurityGroupsSandbox
         let sandbox = try Sandbox("toggle", layout: layout, rules: [Self.sshOnly])
         let vm = sandbox.vm(1)
         #expect(try sandbox.dropped(Probe(.tcp, to: vm.ipv4, port: 80), control: Probe(.tcp, to: vm.ipv4, port: 22), from: sandbox.outside))
-        try sandbox.program { try sandbox.host.setRules(vm, Self.open) }
+        try sandbox.host.setRules(vm, Self.open)
         if layout.exemptsOpenVMs {
             let members = try sandbox.setMembers("cs_notrack")
             #expect(members == ["10.77.0.11", "10.77.0.101"], "\(members)")
@@ -115,7 +115,7 @@ import SecurityGroupsSandbox
         let before = try sandbox.conntrackEntries(ofVM: 1)
         #expect(try sandbox.delivered(Probe(.tcp, to: vm.ipv4, port: 80), from: sandbox.outside))
         #expect(try sandbox.conntrackEntries(ofVM: 1) == before + (layout.exemptsOpenVMs ? 0 : 1))
-        try sandbox.program { try sandbox.host.setRules(vm, Self.sshOnly) }
+        try sandbox.host.setRules(vm, Self.sshOnly)
         if layout.exemptsOpenVMs {
             #expect(try sandbox.setMembers("cs_notrack").isEmpty)
             #expect(try sandbox.setMembers("cs_tracked") == ["10.77.0.11", "10.77.0.101"])
@@ -126,7 +126,7 @@ import SecurityGroupsSandbox
     /// deliberate difference: a connection opened while the VM was untracked,
     /// to a port the new rules close, is cut when it becomes tracked again
     /// (no conntrack entry remembers it; `classic` keeps it until it ends).
-    @Test(arguments: Layout.iptablesLayouts)
+    @Test(arguments: Layout.allCases)
     func establishedFlowsSurviveTogglingAllowAll(layout: Layout) throws {
         let sandbox = try Sandbox("established", layout: layout, rules: [Self.sshOnly])
         let vm = sandbox.vm(1)
@@ -165,7 +165,7 @@ import SecurityGroupsSandbox
         #expect(try sandbox.dropped(metadata, control: Probe(.tcp, to: SandboxHost.outsideIPv4, port: 80), from: namespace), "no redirect yet")
         let before = try Conntrack.entries(in: sandbox.host.hostNamespace, of: metadata, from: vm.ipv4)
         #expect(before == (layout == .classic ? 1 : 0), "the unanswered attempt, tracked only in classic")
-        try sandbox.program { try sandbox.host.redirectMetadata(vm, dhcpServer: router) }
+        try sandbox.host.redirectMetadata(vm, dhcpServer: router)
         #expect(try sandbox.delivered(metadata, from: namespace), "redirected to the hypervisor")
         #expect(try sandbox.delivered(Probe(.tcp, to: SandboxHost.outsideIPv4, port: 80), from: namespace))
         let after = try Conntrack.entries(in: sandbox.host.hostNamespace, of: metadata, from: vm.ipv4)

@@ -77,7 +77,7 @@ import SecurityGroupsKernel
         let ssh = NotrackLayoutDataPlaneTests.sshOnly
         let sandbox = try Sandbox("peers", layout: layout, rules: [nil, ssh, ssh])
         let vm1 = sandbox.vm(1)
-        try sandbox.program { try sandbox.host.setRules(vm1, "I:tcp;22;22;\(sandbox.vm(2).ipv4)/32,\(SandboxHost.outsideIPv4)/32,NEXT;") }
+        try sandbox.host.setRules(vm1, "I:tcp;22;22;\(sandbox.vm(2).ipv4)/32,\(SandboxHost.outsideIPv4)/32,NEXT;")
         // A set that does not exist lists nothing.
         func members() -> Set<String> { (try? sandbox.setMembers("i-2-1-VM-i0")) ?? [] }
         #expect(members() == (layout.exemptsOpenVMs ? [sandbox.vm(2).ipv4.description, SandboxHost.outsideIPv4.description] : []))
@@ -86,7 +86,7 @@ import SecurityGroupsKernel
         #expect(try sandbox.delivered(toVM1, from: sandbox.outside))
         #expect(try sandbox.dropped(toVM1, control: Probe(.tcp, to: sandbox.vm(2).ipv4, port: 22), from: sandbox.namespace(3)))
         // One CIDR again: a rule of its own, and the set is gone.
-        try sandbox.program { try sandbox.host.setRules(vm1, "I:tcp;22;22;\(sandbox.vm(3).ipv4)/32,NEXT;") }
+        try sandbox.host.setRules(vm1, "I:tcp;22;22;\(sandbox.vm(3).ipv4)/32,NEXT;")
         #expect(members().isEmpty)
         #expect(try sandbox.delivered(toVM1, from: sandbox.namespace(3)))
         #expect(try sandbox.dropped(toVM1, control: Probe(.tcp, to: sandbox.vm(3).ipv4, port: 22), from: sandbox.namespace(2)))

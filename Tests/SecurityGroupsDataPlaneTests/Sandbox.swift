@@ -20,11 +20,10 @@ final class Sandbox {
 
     /// Builds the host with a VM per rule set, numbered from 1 or `numbers`,
     /// each started and given the rules at the same index (nil: started
-    /// without add_network_rules). The agent's commands program `notrack`
-    /// for a `native` host, which then moves to `native` (`apply`).
+    /// without add_network_rules).
     init(_ label: String, layout: Layout, rules: [String?], numbers: [Int]? = nil) throws {
         self.layout = layout
-        host = try SandboxHost(prefix: "sgdp-\(label)-\(getpid())", layout: layout == .native ? .notrack : layout,
+        host = try SandboxHost(prefix: "sgdp-\(label)-\(getpid())", layout: layout,
                                netfilter: NetfilterSetting(rawValue: TestNetfilter.current.setting)!,
                                vmNumbers: numbers ?? Array(1...rules.count), binary: Self.binary)
         do {
@@ -32,7 +31,6 @@ final class Sandbox {
                 try host.startVM(vm)
                 if let text { try host.setRules(vm, text) }
             }
-            if layout == .native { try host.applyRecorded(layout: .native) }
             responder = try Responder(namespaces: [host.outsideNamespace, host.hostNamespace] + host.vms.map(host.namespace(of:)),
                                       tcpPorts: Self.tcpPorts, udpPorts: Self.udpPorts)
         } catch {
@@ -49,15 +47,6 @@ final class Sandbox {
         try host.reboot()
         responder = try Responder(namespaces: [host.outsideNamespace, host.hostNamespace] + host.vms.map(host.namespace(of:)),
                                   tcpPorts: Self.tcpPorts, udpPorts: Self.udpPorts)
-    }
-
-    /// Runs agent commands on the host. The agent's commands do not program
-    /// `native` yet: a native host goes to `notrack` for them and back to
-    /// `native` after, each a whole host's `apply`, as an operator would.
-    func program(_ commands: () throws -> Void) throws {
-        if layout == .native { try host.applyRecorded(layout: .notrack) }
-        try commands()
-        if layout == .native { try host.applyRecorded(layout: .native) }
     }
 
     deinit {

@@ -163,20 +163,20 @@ public struct VMSelection: Equatable, Sendable {
     /// The VMs' interfaces now and before.
     public let vifs: Set<String>
     /// Their iptables chains.
-    let chains: Set<String>
+    public let chains: Set<String>
     /// Their chains a bridge chain may jump to (default and VM chains).
     let jumpTargets: Set<String>
     /// Their IPv4 and IPv6 sets, VMs by name.
-    let sets: [String]
+    public let sets: [String]
     /// Their ebtables chains, VMs by name.
-    let ebtablesChains: [String]
+    public let ebtablesChains: [String]
     /// Their objects' names, ours and the script's.
     private let objectNames: [NetfilterNames]
     /// The port dispatch chains on their interfaces' paths (iptables and ebtables alike).
     let dispatchChains: Set<String>
 
     /// Whether `set` is one of their peer sets (`notrack`: another group's members).
-    func ownsPeerSet(_ set: String) -> Bool { objectNames.contains { $0.isPeerSet(set) } }
+    public func ownsPeerSet(_ set: String) -> Bool { objectNames.contains { $0.isPeerSet(set) } }
 
     /// The VMs' objects are named as `NetfilterNames` says; a VM whose name
     /// is shortened also owns what the script named after its whole name,

@@ -29,21 +29,31 @@ enum NativeMessages {
     /// (a map's jumps need the chains), then the rules.
     static func load(_ table: NativeTable) -> [Message] {
         let family = family(table.family)
-        let tableName = NFTablesMessages.string(1, NativeRuleset.tableName)
-        var messages: [Message] = [(NFTablesMessages.newTable, NFTablesMessages.create, family, tableName + NFTablesMessages.u32(2, 0),
+        var messages: [Message] = [(NFTablesMessages.newTable, NFTablesMessages.create, family,
+                                    NFTablesMessages.string(1, NativeRuleset.tableName) + NFTablesMessages.u32(2, 0),
                                     "table \(table.family.rawValue) \(NativeRuleset.tableName)")]
-        for chain in table.chains {
-            var attributes = tableName + NFTablesMessages.string(3, chain.name)                  // NFTA_CHAIN_TABLE, _NAME
-            if let hook = chain.hook {
-                // NFTA_CHAIN_TYPE, _POLICY (accept), _HOOK { NUM, PRIORITY }.
-                attributes += NFTablesMessages.string(7, hook.type) + NFTablesMessages.u32(5, 1)
-                    + NFTablesMessages.nested(4, NFTablesMessages.u32(1, hookNumber(hook.point)) + NFTablesMessages.u32(2, UInt32(bitPattern: hook.priority)))
-            }
-            messages.append((NFTablesMessages.newChain, NFTablesMessages.create, family, attributes, "chain \(chain.name)"))
-        }
+        messages += table.chains.map { chain($0, family: family) }
         for (index, set) in table.sets.enumerated() {
             messages += NativeSetMessages.set(set, id: UInt32(index + 1), family: family)
         }
+        return messages + rules(table)
+    }
+
+    /// Makes a chain (empty), with its hook if it is a base chain.
+    static func chain(_ chain: NativeChain, family: UInt8) -> Message {
+        var attributes = NFTablesMessages.string(1, NativeRuleset.tableName) + NFTablesMessages.string(3, chain.name)  // NFTA_CHAIN_TABLE, _NAME
+        if let hook = chain.hook {
+            // NFTA_CHAIN_TYPE, _POLICY (accept), _HOOK { NUM, PRIORITY }.
+            attributes += NFTablesMessages.string(7, hook.type) + NFTablesMessages.u32(5, 1)
+                + NFTablesMessages.nested(4, NFTablesMessages.u32(1, hookNumber(hook.point)) + NFTablesMessages.u32(2, UInt32(bitPattern: hook.priority)))
+        }
+        return (NFTablesMessages.newChain, NFTablesMessages.create, family, attributes, "chain \(chain.name)")
+    }
+
+    /// Every rule of the table's chains, each appended to its chain.
+    static func rules(_ table: NativeTable) -> [Message] {
+        let family = family(table.family)
+        var messages: [Message] = []
         for chain in table.chains {
             for (index, rule) in chain.rules.enumerated() {
                 var compiler = RuleCompiler(family: table.family)

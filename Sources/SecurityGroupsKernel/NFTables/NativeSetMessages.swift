@@ -15,13 +15,17 @@ enum NativeSetMessages {
     /// Elements per message stay under a netlink attribute's 64 KB.
     private static let elementBytes = 60_000
 
+    /// The set's definition, then its elements.
     static func set(_ set: NativeSet, id: UInt32, family: UInt8) -> [Message] {
-        let table = M.string(1, NativeRuleset.tableName)
+        [definition(set, id: id, family: family)] + elements(set, id: id, family: family)
+    }
+
+    static func definition(_ set: NativeSet, id: UInt32, family: UInt8) -> Message {
         let concatenated = set.key.count > 1
         var flags: UInt32 = set.data == nil ? 0 : map
         if set.interval { flags |= interval | (concatenated ? concatenation : 0) }
         let keyType = set.key.reduce(UInt32(0)) { $0 << 6 | typeNumber($1) }            // nft's concatenated type ids
-        var attributes = table + M.string(2, set.name) + M.u32(3, flags) + M.u32(4, keyType)
+        var attributes = M.string(1, NativeRuleset.tableName) + M.string(2, set.name) + M.u32(3, flags) + M.u32(4, keyType)
             + M.u32(5, UInt32(set.key.map(length).reduce(0, +)))
         switch set.data {
         case .value(let type): attributes += M.u32(6, typeNumber(type)) + M.u32(7, UInt32(length(type)))
@@ -34,16 +38,34 @@ enum NativeSetMessages {
             attributes += M.nested(9, M.nested(2, set.key.flatMap { M.nested(1, M.u32(1, UInt32(length($0)))) }))
         }
         attributes += M.bytes(13, userData(set, concatenated: concatenated))
-        var messages: [Message] = [(M.newSet, M.create, family, attributes, "set \(set.name)")]
-        let elements = concatenated || !set.interval ? set.elements.map { element($0, set, concatenated: concatenated) } : ranges(set)
+        return (M.newSet, M.create, family, attributes, "set \(set.name)")
+    }
+
+    /// The set's elements, in messages of at most `elementBytes`.
+    static func elements(_ set: NativeSet, id: UInt32, family: UInt8) -> [Message] {
+        let concatenated = set.key.count > 1
+        let encoded = concatenated || !set.interval ? set.elements.map { element($0, set, concatenated: concatenated) } : ranges(set)
+        return batches(encoded, type: M.newSetElement, set: set.name, id: id, family: family)
+    }
+
+    /// Deletes elements by their keys (`keys`: each key and, in a
+    /// concatenation of ranges, its last key).
+    static func deletion(set: String, keys: [(key: [UInt8], last: [UInt8]?)], family: UInt8) -> [Message] {
+        let encoded = keys.map { key in M.nested(1, M.data(1, key.key) + (key.last.map { M.data(10, $0) } ?? [])) }
+        return batches(encoded, type: M.deleteSetElement, set: set, id: nil, family: family)
+    }
+
+    private static func batches(_ encoded: [[UInt8]], type: UInt16, set: String, id: UInt32?, family: UInt8) -> [Message] {
+        var messages: [Message] = []
         var batch: [UInt8] = []
         func flush() {
             guard !batch.isEmpty else { return }
-            messages.append((M.newSetElement, M.create, family, table + M.string(2, set.name) + M.u32(4, id) + M.nested(3, batch),
-                             "elements of \(set.name)"))
+            messages.append((type, type == M.newSetElement ? M.create : 0, family,
+                             M.string(1, NativeRuleset.tableName) + M.string(2, set) + (id.map { M.u32(4, $0) } ?? []) + M.nested(3, batch),
+                             "\(type == M.newSetElement ? "elements" : "deleted elements") of \(set)"))
             batch = []
         }
-        for element in elements {
+        for element in encoded {
             if batch.count + element.count > elementBytes { flush() }
             batch += element
         }
@@ -51,9 +73,10 @@ enum NativeSetMessages {
         return messages
     }
 
-    /// One `NFTA_LIST_ELEM`: its key (and last key, in a concatenation of
-    /// ranges), and a map's value.
-    private static func element(_ element: NativeElement, _ set: NativeSet, concatenated: Bool) -> [UInt8] {
+    /// An element's key bytes, its last key (in a concatenation of
+    /// ranges), and a map's value, as the kernel keeps them.
+    static func keys(_ element: NativeElement, _ set: NativeSet) -> (key: [UInt8], last: [UInt8]?, data: [UInt8]?) {
+        let concatenated = set.key.count > 1
         var first: [UInt8] = []
         var last: [UInt8] = []
         for (value, type) in zip(element.key, set.key) {
@@ -61,16 +84,25 @@ enum NativeSetMessages {
             first += low
             last += high
         }
-        var attributes = M.data(1, first)
-        if concatenated, set.interval { attributes += M.data(10, last) }
-        if let data = element.data {
-            switch data {
-            case .jump(let chain):
-                attributes += M.nested(2, M.nested(2, M.u32(1, UInt32(bitPattern: NFTablesRules.Constant.jump)) + M.string(2, chain)))
-            default:
-                let type: NativeType = if case .value(let type) = set.data { type } else { .mark }
-                attributes += M.data(2, bytes(data, type, networkOrder: false).low)
-            }
+        let data: [UInt8]? = element.data.map { value in
+            // A verdict as the kernel answers it: NFTA_VERDICT_CODE, _CHAIN.
+            if case .jump(let chain) = value { return M.u32(1, UInt32(bitPattern: NFTablesRules.Constant.jump)) + M.string(2, chain) }
+            let type: NativeType = if case .value(let type) = set.data { type } else { .mark }
+            return bytes(value, type, networkOrder: false).low
+        }
+        return (first, concatenated && set.interval ? last : nil, data)
+    }
+
+    /// One `NFTA_LIST_ELEM`: its key (and last key, in a concatenation of
+    /// ranges), and a map's value.
+    private static func element(_ element: NativeElement, _ set: NativeSet, concatenated: Bool) -> [UInt8] {
+        let (key, last, value) = keys(element, set)
+        var attributes = M.data(1, key)
+        if let last { attributes += M.data(10, last) }
+        if case .jump(let chain) = element.data {
+            attributes += M.nested(2, M.nested(2, M.u32(1, UInt32(bitPattern: NFTablesRules.Constant.jump)) + M.string(2, chain)))
+        } else if let value {
+            attributes += M.data(2, value)
         }
         return M.nested(1, attributes)
     }

@@ -6,7 +6,8 @@ enum NFTablesMessages {
     /// Message types: `NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_*`.
     static let (newTable, newChain, getChain, deleteChain): (UInt16, UInt16, UInt16, UInt16) = (10 << 8 | 0, 10 << 8 | 3, 10 << 8 | 4, 10 << 8 | 5)
     static let (newRule, getRule, deleteRule, getGeneration): (UInt16, UInt16, UInt16, UInt16) = (10 << 8 | 6, 10 << 8 | 7, 10 << 8 | 8, 10 << 8 | 16)
-    static let (deleteTable, newSet, newSetElement): (UInt16, UInt16, UInt16) = (10 << 8 | 2, 10 << 8 | 9, 10 << 8 | 12)
+    static let (deleteTable, newSet, deleteSet, newSetElement, deleteSetElement): (UInt16, UInt16, UInt16, UInt16, UInt16)
+        = (10 << 8 | 2, 10 << 8 | 9, 10 << 8 | 11, 10 << 8 | 12, 10 << 8 | 14)
     /// `NLM_F_CREATE`, `NLM_F_APPEND`.
     static let (create, append): (UInt16, UInt16) = (0x400, 0x800)
 

@@ -1,0 +1,212 @@
+import SecurityGroupsCore
+
+/// A command for some VMs in the `native` layout: their share of our three
+/// tables changed in one nf_tables transaction, reading only what the
+/// scope needs (elements by key, chains by name, their own sets).
+///
+/// - The VMs' chains are flushed and filled again, made, or deleted; their
+///   own sets (the record of their addresses, their peer sets) made anew.
+/// - Their ports take new ids each time (`next-port-id`; ids are never
+///   given twice), so every element keyed by an old id is dead at once,
+///   whether or not it is found; those found are deleted.
+/// - Elements keyed by their ports' names or their old addresses (`cs_*`
+///   sets) are looked up by key and deleted unless wanted as they are.
+/// - The framework (base chains, the bridges' chains, shared sets and maps)
+///   is made when missing and its chains' rules written again; other VMs'
+///   elements are not touched.
+enum NativeVMSync {
+    typealias Message = NetfilterNetlink.Message
+
+    struct Result {
+        var messages: [Message] = []
+        /// Flows whose addresses join the notrack sets (their conntrack entries go stale).
+        var untracked = UntrackedFlows()
+    }
+
+    /// Brings the VMs of `ruleset.scope` to `ruleset` (rendered in `native`).
+    static func sync(_ ruleset: Ruleset, dryRun: Bool) throws(NetfilterError) -> Result {
+        guard case .vms(let selection) = ruleset.scope else {
+            preconditionFailure("a VM scope only: a whole host is loaded by NativeTables.replace")
+        }
+        var attempts = 0
+        while true {
+            let generation = try NFTablesRules.generation()
+            let result = try plan(ruleset, selection)
+            guard !dryRun else { return result }
+            do {
+                try NetfilterNetlink(subject: "nf_tables").transact(result.messages, generation: generation)
+                return result
+            } catch where error.errno == 85 && attempts < 20 {                       // ERESTART: changed since read
+                attempts += 1
+            }
+        }
+    }
+
+    private static func plan(_ ruleset: Ruleset, _ selection: VMSelection) throws(NetfilterError) -> Result {
+        let reads = try NativeReads()
+        let bridge = NFTablesChains.bridge
+        let portNames = NativeRuleset.portNames(ruleset)
+        // Ids: the ports of other VMs and the uplinks keep theirs; these VMs' ports take new ones.
+        var old: [String: UInt32] = [:]
+        for port in portNames.union(selection.vifs) {
+            if let value = try reads.element(family: bridge, set: "in-ports", key: interfaceKey(port)), value.count == 4 {
+                old[port] = hostNumber(value)
+            }
+        }
+        let counter = try reads.elements(family: bridge, set: NativeRuleset.nextPortIDSet)?.first.map { hostNumber($0.key) }
+        var next: UInt32 = 1
+        if let counter {
+            next = counter
+        } else if let highest = try reads.elements(family: bridge, set: "in-ports")?.compactMap({ $0.data.map(hostNumber) }).max() {
+            next = highest + 1
+        }
+        var ids: [String: UInt32] = [:]
+        for port in portNames.sorted() {
+            if !selection.vifs.contains(port), let id = old[port] {
+                ids[port] = id
+            } else {
+                ids[port] = next
+                next += 1
+            }
+        }
+        let native: NativeRuleset
+        do {
+            native = try NativeRuleset(ruleset, ports: PortIDs(ids: ids))
+        } catch {
+            throw NetfilterError(operation: "native layout", object: error.field, reason: "\(error.value): \(error.reason)")
+        }
+        let oldIDs = selection.vifs.compactMap { old[$0] }
+
+        var deletions: [Message] = []
+        var flushes: [Message] = []
+        var setRemovals: [Message] = []
+        var chainRemovals: [Message] = []
+        var additions: [Message] = []
+        var rules: [Message] = []
+        var tables: [Message] = []
+        var untracked = UntrackedFlows()
+        for table in native.tables {
+            let family = NativeMessages.family(table.family)
+            let name = NFTablesMessages.string(1, NativeRuleset.tableName)
+            tables.append((NFTablesMessages.newTable, NFTablesMessages.create, family, name, "table \(table.family.rawValue) \(NativeRuleset.tableName)"))
+            let kernelSets = try reads.sets(family: family)
+            let ownsSet = { (set: String) in selection.sets.contains(set) || selection.ownsPeerSet(set) }
+            let ownsChain = { (chain: String) in
+                selection.chains.contains(chain) || selection.ebtablesChains.contains(chain)
+                    || selection.vifs.contains { NativeRuleset.portChain("nat-PREROUTING", $0) == chain }
+            }
+
+            // What these VMs had: their chains, their sets, their addresses.
+            let candidates = table.family == .bridge ? Set(selection.ebtablesChains)
+                : selection.chains.union(selection.vifs.map { NativeRuleset.portChain("nat-PREROUTING", $0) })
+            let ownChains = try NFTablesChains.existing(Array(candidates.union(table.chains.map(\.name).filter(ownsChain))), family: family,
+                                                        table: NativeRuleset.tableName)
+            let frameworkChains = try NFTablesChains.existing(table.chains.map(\.name).filter { !ownsChain($0) }, family: family,
+                                                              table: NativeRuleset.tableName)
+            var oldAddresses: Set<[UInt8]> = []
+            for set in kernelSets where selection.sets.contains(set.name) && !set.interval {
+                for element in try reads.elements(family: family, set: set.name) ?? [] { oldAddresses.insert(element.key) }
+            }
+
+            // Their elements in the shared sets and maps, found by key.
+            let wanted = Dictionary(table.sets.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+            for set in kernelSets where !ownsSet(set.name) && set.name != NativeRuleset.nextPortIDSet && set.name != NetfilterNames.metadataSet {
+                let keep = Set((wanted[set.name]?.elements ?? []).map { element in
+                    let keys = NativeSetMessages.keys(element, wanted[set.name]!)
+                    return keys.key + (keys.last ?? []) + [0xff] + (keys.data ?? [])
+                })
+                var found: [(key: [UInt8], last: [UInt8]?)] = []
+                for key in candidateKeys(set, vifs: selection.vifs, ids: oldIDs, addresses: oldAddresses) {
+                    guard let value = try reads.element(family: family, set: set.name, key: key.key, last: key.last) else { continue }
+                    if !keep.contains(key.key + (key.last ?? []) + [0xff] + value) { found.append(key) }
+                }
+                deletions += NativeSetMessages.deletion(set: set.name, keys: found, family: family)
+            }
+
+            // Chains: flushed and filled again, made, or deleted.
+            let desired = Set(table.chains.map(\.name))
+            for chain in ownChains.union(frameworkChains).sorted() {
+                flushes.append((NFTablesMessages.deleteRule, 0, family, name + NFTablesMessages.string(2, chain), "rules of chain \(chain)"))
+            }
+            for chain in ownChains.subtracting(desired).sorted() {
+                chainRemovals.append((NFTablesMessages.deleteChain, 0, family, name + NFTablesMessages.string(3, chain), "chain \(chain)"))
+            }
+            for set in kernelSets where ownsSet(set.name) {
+                setRemovals.append((NFTablesMessages.deleteSet, 0, family, name + NFTablesMessages.string(2, set.name), "set \(set.name)"))
+            }
+            let present = ownChains.union(frameworkChains)
+            for chain in table.chains where !present.contains(chain.name) {
+                additions.append(NativeMessages.chain(chain, family: family))
+            }
+            let kernelSetNames = Set(kernelSets.map(\.name))
+            for (index, set) in table.sets.enumerated() {
+                let id = UInt32(index + 1)
+                if ownsSet(set.name) || !kernelSetNames.contains(set.name) { additions.append(NativeSetMessages.definition(set, id: id, family: family)) }
+                additions += NativeSetMessages.elements(set, id: id, family: family)
+            }
+            if table.family == .bridge, next != counter {
+                let set = NativeSet(name: NativeRuleset.nextPortIDSet, key: [.mark], elements: [NativeElement([.number(next)])])
+                if let counter {
+                    deletions += NativeSetMessages.deletion(set: set.name, keys: [(RuleCompiler.host(counter), nil)], family: family)
+                } else {
+                    additions.append(NativeSetMessages.definition(set, id: UInt32(table.sets.count + 1), family: family))
+                }
+                additions += NativeSetMessages.elements(set, id: UInt32(table.sets.count + 1), family: family)
+            }
+            rules += NativeMessages.rules(table)
+            if table.family != .bridge { try addUntracked(&untracked, table, reads) }
+        }
+        untracked.trackedPeers.subtract(untracked.addresses)
+        return Result(messages: tables + deletions + flushes + setRemovals + chainRemovals + additions + rules, untracked: untracked)
+    }
+
+    /// The VMs' addresses that join the family's notrack set (not in the
+    /// kernel's yet), and the peers whose flows stay tracked (`UntrackedFlows`).
+    private static func addUntracked(_ flows: inout UntrackedFlows, _ table: NativeTable, _ reads: NativeReads) throws(NetfilterError) {
+        let family = table.family == .ip ? AddressFamily.ipv4 : .ipv6
+        let number = NativeMessages.family(table.family)
+        func addresses(_ set: NativeSet?) -> [IPAddress] {
+            (set?.elements ?? []).compactMap { if case .network(let network)? = $0.key.first { network.address } else { nil } }
+        }
+        let notrack = table.sets.first { $0.name == NetfilterNames.notrackSet(family) }
+        var joining: [IPAddress] = []
+        for address in addresses(notrack) where try reads.element(family: number, set: notrack!.name, key: address.networkBytes) == nil {
+            joining.append(address)
+        }
+        guard !joining.isEmpty else { return }
+        flows.addresses.formUnion(joining)
+        let tracked = NetfilterNames.trackedSet(family)
+        flows.trackedPeers.formUnion(addresses(table.sets.first { $0.name == tracked }))
+        for element in try reads.elements(family: number, set: tracked) ?? [] {
+            flows.trackedPeers.insert(IPAddress(networkBytes: element.key[...]))
+        }
+    }
+
+    /// Keys an element of these VMs may have in a shared set, by the set's
+    /// key: their ports' names, their ports' old ids, their old addresses.
+    private static func candidateKeys(_ set: NativeReads.SetInfo, vifs: Set<String>, ids: [UInt32],
+                                      addresses: Set<[UInt8]>) -> [(key: [UInt8], last: [UInt8]?)] {
+        let concatenated = set.key.count > 1
+        func number(_ id: UInt32) -> [UInt8] { concatenated ? withUnsafeBytes(of: id.bigEndian) { Array($0) } : RuleCompiler.host(id) }
+        func fits(_ address: [UInt8], _ type: NativeType) -> Bool { address.count == (type == .ipv4Address ? 4 : 16) }
+        var keys: [[UInt8]] = [[]]
+        for type in set.key {
+            switch type {
+            case .interfaceName: keys = keys.flatMap { key in vifs.sorted().map { key + interfaceKey($0) } }
+            case .mark, .classID: keys = keys.flatMap { key in ids.map { key + number($0) } }
+            case .ipv4Address, .ipv6Address: keys = keys.flatMap { key in addresses.filter { fits($0, type) }.sorted { $0.lexicographicallyPrecedes($1) }.map { key + $0 } }
+            }
+        }
+        return keys.filter { !$0.isEmpty }.map { ($0, concatenated && set.interval ? $0 : nil) }
+    }
+
+    /// A port's name as a key: padded to `IFNAMSIZ`.
+    static func interfaceKey(_ name: String) -> [UInt8] {
+        let bytes = Array(name.utf8.prefix(15))
+        return bytes + [UInt8](repeating: 0, count: 16 - bytes.count)
+    }
+
+    private static func hostNumber(_ bytes: [UInt8]) -> UInt32 {
+        bytes.count == 4 ? bytes.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) } : 0
+    }
+}

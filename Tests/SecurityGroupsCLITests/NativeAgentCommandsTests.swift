@@ -1,0 +1,108 @@
+import Foundation
+import Testing
+import SecurityGroupsCore
+import TestSupport
+
+/// The agent's commands in the `native` layout (`layout = native`): each
+/// changes only its VMs' share of our tables, and what they leave is what a
+/// whole host's load of the same recorded state leaves (ports numbered
+/// apart). They print and exit as the script does.
+@Suite(.serialized) struct NativeAgentCommandsTests {
+    @Test(arguments: ParityTests.scenarios)
+    func commandsLeaveWhatAWholeHostLoadWould(scenario: String) throws {
+        let replay = try ScenarioReplay(layout: .native)
+        try replay.run(scenario)
+        let recorded = try ScenarioReplay.recorded(scenario)
+        try #require(recorded.count == replay.results.count)
+        for (result, script) in zip(replay.results, recorded) where !result.command.contains("verify_network_rules") {
+            #expect(result.status == script.status, "\(result.command): exit \(result.status), the script's \(script.status)")
+            if !result.command.contains("get_rule_logs_for_vms") { #expect(result.stdout == script.stdout, "\(result.command)") }
+        }
+        let commanded = try Self.tables(replay.namespace)
+        #expect(commanded.keys.contains("bridge-cloudstack_sg map in-ports") && commanded.count > 30, "\(commanded.keys.sorted())")
+        #expect(try !replay.namespace.run("/usr/sbin/iptables-nft-save").contains("BF-"), "nothing in the iptables tables")
+        // The same host loaded whole, from what the commands recorded.
+        let host = try Self.recordedHost(replay)
+        let apply = try replay.agent(["apply", "--layout", "native", "--host", host.path])
+        try #require(apply.status == 0, "\(apply.stderr)")
+        let loaded = try Self.tables(replay.namespace)
+        #expect(Self.difference(commanded, loaded) == "", "\(scenario)")
+    }
+
+    /// The state store's VMs as one host file.
+    static func recordedHost(_ replay: ScenarioReplay) throws -> URL {
+        var host = HostState(bridges: [], vms: [])
+        let state = replay.directory.appendingPathComponent("state")
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: state.path)) ?? []
+        for file in files.filter({ $0.hasSuffix(".json") }).sorted() {
+            let recorded = try HostFile.decode(Data(contentsOf: state.appendingPathComponent(file)))
+            host.bridges += recorded.bridges.filter { bridge in !host.bridges.contains { $0.name == bridge.name } }
+            host.vms += recorded.vms
+        }
+        let path = replay.directory.appendingPathComponent("recorded-host.json")
+        try HostFile.encode(host).write(to: path)
+        return path
+    }
+
+    /// Our three tables as nft lists them, each chain's rules and each set's
+    /// elements, with every port id replaced by its port's name (the
+    /// commands number ports as they come, a whole host by name).
+    static func tables(_ namespace: NetworkNamespace) throws -> [String: [String]] {
+        var text = ""
+        for family in ["ip", "ip6", "bridge"] {
+            let listing = try namespace.run("/usr/sbin/nft", ["list", "table", family, NativeRuleset.tableName])
+            text += listing.replacingOccurrences(of: "table \(family) ", with: "table \(family)-")
+        }
+        // "vnet7" : 0x00000005 in in-ports: id 5 is vnet7.
+        var names: [String: String] = [:]
+        if let inPorts = text.range(of: "map in-ports {") {
+            let block = text[inPorts.upperBound...].prefix { $0 != "}" }
+            for pair in block.components(separatedBy: "elements = {").last!.split(separator: ",") {
+                let parts = pair.split(separator: ":").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+                guard parts.count == 2, let id = UInt32(parts[1].dropFirst(2), radix: 16) else { continue }
+                names[String(id)] = parts[0]
+            }
+        }
+        func named(_ word: Substring) -> String {
+            if word.hasPrefix("0x"), let id = UInt32(word.dropFirst(2), radix: 16), let name = names[String(id)] { return "<\(name)>" }
+            let pieces = word.split(separator: ":")
+            if pieces.count == 2, pieces[0] == "0", let id = UInt32(pieces[1], radix: 16), let name = names[String(id)] { return "<\(name)>" }
+            return String(word)
+        }
+        var objects: [String: [String]] = [:]
+        var current: String?
+        var table = ""
+        var pending = ""
+        for line in text.split(separator: "\n").map({ $0.trimmingCharacters(in: .whitespaces) }) {
+            if line.hasPrefix("table ") {
+                table = String(line.dropFirst(6).dropLast(2))
+            } else if line.hasPrefix("chain ") || line.hasPrefix("set ") || line.hasPrefix("map ") {
+                current = "\(table) \(line.dropLast(2))"
+                objects[current!] = []
+            } else if line == "}" {
+                current = nil
+            } else if let object = current, !line.isEmpty, !line.hasPrefix("type ") && !line.hasPrefix("flags ") && line != "auto-merge" {
+                // Elements may run over several lines: gather them, then split one per entry.
+                pending += (pending.isEmpty ? "" : " ") + line
+                guard !pending.hasPrefix("elements = {") || pending.hasSuffix("}") else { continue }
+                let words = { (text: String) in text.split(separator: " ").map(named).joined(separator: " ") }
+                if pending.hasPrefix("elements = {") {
+                    let inner = pending.dropFirst("elements = {".count).dropLast().trimmingCharacters(in: .whitespaces)
+                    objects[object]! += inner.components(separatedBy: ", ").map { words($0.trimmingCharacters(in: .whitespaces)) }
+                    objects[object]!.sort()
+                } else {
+                    objects[object]!.append(words(pending))
+                }
+                pending = ""
+            }
+        }
+        objects.removeValue(forKey: "bridge-cloudstack_sg set \(NativeRuleset.nextPortIDSet)")
+        return objects
+    }
+
+    static func difference(_ left: [String: [String]], _ right: [String: [String]]) -> String {
+        Set(left.keys).union(right.keys).sorted().compactMap { key in
+            left[key] == right[key] ? nil : "\(key): \(left[key] ?? ["(none)"]) != \(right[key] ?? ["(none)"])"
+        }.joined(separator: "\n")
+    }
+}
