@@ -124,6 +124,7 @@ public final class SystemHost: HostBackend {
                 if options.recordsChanges {
                     report.changes = result.messages.map { NetfilterChange(table: "nft", object: NativeRuleset.tableName, line: $0.object) }
                 }
+                report.timings += result.timings
                 report.forgetStaleEntries(result.untracked, dryRun: options.dryRun)
             } else {
                 let native = try NativeRuleset(ruleset)
@@ -141,7 +142,7 @@ public final class SystemHost: HostBackend {
             report.committedTables = NativeRuleset.tableNames.map { "nft " + $0 }
             world?.nativeTables = NativeRuleset.tableNames
         }
-        report.timings.append(("nf_tables transaction", clock.lap()))
+        report.timings.append(("native layout", clock.lap()))
         return report
     }
 

@@ -34,7 +34,7 @@ import SecurityGroupsKernel
         func error(_ text: String) -> String? {
             do { _ = try AgentConfiguration(parsing: text, path: "sg.conf"); return nil } catch { return error.description }
         }
-        #expect(error("layout = fast") == "invalid sg.conf:1 layout 'fast': must be notrack or classic")
+        #expect(error("layout = fast") == "invalid sg.conf:1 layout 'fast': must be notrack, classic or native")
         #expect(error("netfilter = iptables") == "invalid sg.conf:1 netfilter 'iptables': must be auto, legacy or nftables")
         #expect(error("\ncolour = blue") == "invalid sg.conf:2 'colour': unknown setting")
         #expect(error("run_dir = relative/dir") == "invalid sg.conf:1 run_dir 'relative/dir': must be an absolute path")

@@ -226,7 +226,7 @@ import TestSupport
         try "layout = fancy\n".write(to: invalid, atomically: true, encoding: .utf8)
         let refused = try replay.namespace.exec(BinaryRunner.binary.path, ["get_rule_logs_for_vms"],
                                                 environment: ["SECURITY_GROUPS_CONFIG": invalid.path])
-        #expect(refused.status == 2 && refused.stderr == "Error: invalid \(invalid.path):1 layout 'fancy': must be notrack or classic\n", "\(refused.stderr)")
+        #expect(refused.status == 2 && refused.stderr == "Error: invalid \(invalid.path):1 layout 'fancy': must be notrack, classic or native\n", "\(refused.stderr)")
     }
 
     /// can_bridge_firewall without ebtables tools: exit 2, as the script

@@ -121,6 +121,7 @@ extension IPTablesNFTTable {
         var codec = RuleCodec()
         var nextID: UInt32 = 0
         var messages: [NetfilterNetlink.Message] = []
+        let nothingToWrite = AddressFamily.allCases.allSatisfy { ruleset.iptables($0).tables.allSatisfy(\.isEmpty) }
         for family in AddressFamily.allCases {
             let listed = try NFTablesChains.list(family: family.nfTablesFamily)
             for desired in ruleset.iptables(family).tables {
@@ -130,10 +131,11 @@ extension IPTablesNFTTable {
                 result.tables.append((object, edits))
                 result.timings.append(("\(object) read and plan", clock.lap()))
                 guard !dryRun else { continue }
-                // Every table the ruleset writes to, and its built-in chains,
-                // exist after, as after the script's iptables-nft commands; a
-                // table with nothing of ours is not made (a native host's).
-                if !desired.isEmpty {
+                // Every table the ruleset names, and its built-in chains,
+                // exist after, as after the script's iptables-nft commands;
+                // none is made for a ruleset of nothing (the iptables
+                // layout's removal from a native host).
+                if !nothingToWrite {
                     messages += tableMessages(desired.name, family, tableExists: read.exists,
                                               existing: Set(read.state.chains.keys).union(read.state.otherChains))
                 }

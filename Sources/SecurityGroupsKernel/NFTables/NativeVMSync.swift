@@ -21,6 +21,8 @@ enum NativeVMSync {
         var messages: [Message] = []
         /// Flows whose addresses join the notrack sets (their conntrack entries go stale).
         var untracked = UntrackedFlows()
+        /// Reading and planning, then the transaction (sent to acknowledged: the kernel's work).
+        var timings: [(phase: String, seconds: Double)] = []
     }
 
     /// Brings the VMs of `ruleset.scope` to `ruleset` (rendered in `native`).
@@ -29,12 +31,17 @@ enum NativeVMSync {
             preconditionFailure("a VM scope only: a whole host is loaded by NativeTables.replace")
         }
         var attempts = 0
+        var clock = PhaseClock()
         while true {
             let generation = try NFTablesRules.generation()
-            let result = try plan(ruleset, selection)
+            var result = try plan(ruleset, selection)
+            result.timings.append(("native read and plan", clock.lap()))
             guard !dryRun else { return result }
             do {
-                try NetfilterNetlink(subject: "nf_tables").transact(result.messages, generation: generation)
+                let socket = try NetfilterNetlink(subject: "nf_tables")
+                clock.lap()
+                try socket.transact(result.messages, generation: generation)
+                result.timings.append(("nf_tables transaction (\(result.messages.count) messages)", clock.lap()))
                 return result
             } catch where error.errno == 85 && attempts < 20 {                       // ERESTART: changed since read
                 attempts += 1
