@@ -19,6 +19,12 @@
 # resync = ipset + iptables-legacy + ip6tables-legacy + ebtables-nft restore
 # of the same final state.
 #
+# LAYOUT=native (with NETFILTER=nftables): ours in the native layout (our
+# own nf_tables tables, `layout = native`), the host loaded with `apply
+# --layout native`; floors: our transactions' kernel work as below, resync =
+# nft -f of the same tables (`plan --layout native`). The script columns
+# stay the script on iptables-nft (its own layout).
+#
 # NETFILTER=nftables: the iptables tables in nf_tables, ours through the
 # nf_tables backend, the script on iptables-nft (Debian 12's `iptables`).
 # Floors there: VM start, change, destroy = the kernel's work on the same
@@ -38,6 +44,7 @@ sizes=${SIZES:-0 100 1000 5000}
 runs=${RUNS:-3}
 script=${SG_REFERENCE_SCRIPT:-}
 script_resync_max=${SCRIPT_RESYNC_MAX:-250}
+layout=${LAYOUT:-classic}
 out=${OUT:-benchmarks/results}
 mkdir -p "$out"
 source benchmarks/common.sh
@@ -71,10 +78,10 @@ world() {
     ip -n "$namespace" link add "cloudbr$index" type bridge; ip -n "$namespace" link set "cloudbr$index" up
     ip -n "$namespace" link add "eth$index" type veth peer name "uplink$index"; ip -n "$namespace" link set "eth$index" master "cloudbr$index" up
   done
-  [ "$1" -gt 0 ] && in_ns "$binary" apply --host "$work/host-$1.json" --layout classic >/dev/null
+  [ "$1" -gt 0 ] && in_ns "$binary" apply --host "$work/host-$1.json" --layout "$layout" >/dev/null
   rm -rf "$work/run" "$work/script-run/logs"/* "$work/state-run" "$work/sg.log"
-  printf 'layout = classic\nnetfilter = %s\nlibvirt_uri = test://%s/domains.xml\nrun_dir = %s/run\nstate_dir = %s/state-run\nlock_file = %s/sg.lock\nlog_file = %s/sg.log\n' \
-    "$netfilter" "$work" "$work" "$work" "$work" "$work" > "$work/sg.conf"
+  printf 'layout = %s\nnetfilter = %s\nlibvirt_uri = test://%s/domains.xml\nrun_dir = %s/run\nstate_dir = %s/state-run\nlock_file = %s/sg.lock\nlog_file = %s/sg.log\n' \
+    "$layout" "$netfilter" "$work" "$work" "$work" "$work" "$work" > "$work/sg.conf"
 }
 # VM 99999, running, in libvirt's test driver: the per-VM workloads ask
 # libvirt about it only. (The test driver parses its whole file on every
@@ -99,7 +106,7 @@ spawned() {
 cell() { [ -n "$1" ] && printf "%.3f" "$1" || printf "%s" "${2:-not run}"; }
 ratio() { [ -n "$1" ] && [ -n "$2" ] && printf "%.1f×" "$(echo "$1 / $2" | bc -l)" || printf ""; }
 
-suffix=$([ "$netfilter" = nftables ] && echo "-nftables" || true)
+suffix=$([ "$netfilter" = nftables ] && echo "-nftables" || true)$([ "$layout" != classic ] && echo "-$layout" || true)
 table=$out/compare$suffix.md
 data=$out/vm-start$suffix.dat
 echo "| workload | VMs on the host | ours (s) | script (s) | floor (s) | script / ours | ours / floor |" > "$table"
@@ -132,7 +139,7 @@ for size in $sizes; do
   for workload in start change destroy; do
     ours=$(median < "$work/ours-$workload"); floor=$(median < "$work/floor-$workload")
     theirs=$([ -s "$work/theirs-$workload" ] && median < "$work/theirs-$workload" || true)
-    name=$(case $workload in start) echo "VM start";; change) echo "rules change";; destroy) echo "destroy";; esac)"$([ "$netfilter" = nftables ] && echo " (nf_tables)")"
+    name=$(case $workload in start) echo "VM start";; change) echo "rules change";; destroy) echo "destroy";; esac)"$([ "$netfilter" = nftables ] && echo " (nf_tables$([ "$layout" != classic ] && echo ", $layout"))")"
     echo "| $name | $size | $(cell "$ours") | $(cell "$theirs" "(no SG_REFERENCE_SCRIPT)") | $(cell "$floor") | $(ratio "$theirs" "$ours") | $(ratio "$ours" "$floor") |" >> "$table"
     [ "$workload" = start ] && echo "$size $ours ${theirs:-NaN} $floor" >> "$data"
   done
@@ -143,11 +150,12 @@ for size in $sizes; do
   echo "| processes spawned per VM start | $size | $ours_spawned | $theirs_spawned | 0 | | |" >> "$table"
   # Resync of the N VMs into an empty kernel; the script one by one only up to SCRIPT_RESYNC_MAX.
   if [ "$size" -gt 0 ]; then
-    rm -rf "$work/state"; python3 benchmarks/resync/make-state.py "$work/host-$size.json" "$work/state" "$work/domains-resync.xml" classic
-    printf 'layout = classic\nnetfilter = %s\nlibvirt_uri = test://%s/domains-resync.xml\nrun_dir = %s/run\nstate_dir = %s/state\nlock_file = %s/sg.lock\nlog_file = %s/sg.log\n' \
-      "$netfilter" "$work" "$work" "$work" "$work" "$work" > "$work/resync.conf"
-    "$binary" plan --host "$work/host-$size.json" --layout classic > "$work/plan.txt"
-    restore=$(restore_floor "$work/plan.txt" "$work")
+    rm -rf "$work/state"; python3 benchmarks/resync/make-state.py "$work/host-$size.json" "$work/state" "$work/domains-resync.xml" "$layout"
+    printf 'layout = %s\nnetfilter = %s\nlibvirt_uri = test://%s/domains-resync.xml\nrun_dir = %s/run\nstate_dir = %s/state\nlock_file = %s/sg.lock\nlog_file = %s/sg.log\n' \
+      "$layout" "$netfilter" "$work" "$work" "$work" "$work" "$work" > "$work/resync.conf"
+    "$binary" plan --host "$work/host-$size.json" --layout "$layout" > "$work/plan.txt"
+    if [ "$layout" = native ]; then sed 1d "$work/plan.txt" > "$work/plan.nft"; restore="nft -f $work/plan.nft"
+    else restore=$(restore_floor "$work/plan.txt" "$work"); fi
     : > "$work/ours-resync"; : > "$work/floor-resync"
     for run in $(seq "$runs"); do
       world 0; rm -rf "$work/run"

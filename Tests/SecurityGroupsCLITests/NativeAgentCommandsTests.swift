@@ -29,6 +29,23 @@ import TestSupport
         #expect(Self.difference(commanded, loaded) == "", "\(scenario)")
     }
 
+    /// A VM with the metadata redirect (a chain of its port's behind the
+    /// nat map) goes without a trace: its chains, its map elements, its ids.
+    @Test func destroyingAVMWithTheMetadataRedirectLeavesNothingOfIt() throws {
+        let replay = try ScenarioReplay(layout: .native)
+        try replay.run("post-default")
+        #expect(try replay.namespace.run("/usr/sbin/nft", ["list", "chain", "ip", NativeRuleset.tableName, "nat-PREROUTING-vnet7"])
+            .contains("dnat to 10.1.0.2:80"))
+        let destroyed = try replay.agent(["destroy_network_rules_for_vm", "--vmname", "i-2-7-VM", "--vif", "vnet7"])
+        try #require(destroyed.status == 0, "\(destroyed.stderr)")
+        let tables = try Self.tables(replay.namespace)
+        let leftovers = tables.filter { key, elements in
+            key.contains("i-2-7") || key.contains("vnet7") || elements.contains { $0.contains("i-2-7") || $0.contains("vnet7") || $0.contains("10.1.0.7") }
+        }
+        #expect(leftovers.isEmpty, "\(leftovers)")
+        #expect(tables["ip-cloudstack_sg map nat-PREROUTING-ports"] == [], "\(tables["ip-cloudstack_sg map nat-PREROUTING-ports"] ?? [])")
+    }
+
     /// The state store's VMs as one host file.
     static func recordedHost(_ replay: ScenarioReplay) throws -> URL {
         var host = HostState(bridges: [], vms: [])

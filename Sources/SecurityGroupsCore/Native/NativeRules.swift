@@ -140,7 +140,7 @@ public struct PortIDs: Equatable, Sendable {
     /// (mark) or the out-port's (priority). One set for all VMs, not one
     /// per VM: nf_tables finds a set by walking its table's list of sets,
     /// so thousands of sets make each rule that names one slow to add.
-    static func addressSetName(_ port: SetMatch.Direction) -> String {
+    public static func addressSetName(_ port: SetMatch.Direction) -> String {
         port == .source ? "port-addresses-in" : "port-addresses-out"
     }
 

@@ -2,9 +2,9 @@ private import Glibc
 import SecurityGroupsCore
 
 /// What a command for some VMs reads of our native tables: an element by
-/// its key, one set's elements, the sets' names and key types — each a
-/// request the kernel answers from a hash or a short list, never a listing
-/// of the rules (which grows with the host).
+/// its key, one set's elements, a set by name — each a request the kernel
+/// answers from a hash or a short list, never a listing that grows with the
+/// host.
 struct NativeReads {
     /// A set or map of ours as the kernel describes it.
     struct SetInfo {
@@ -60,32 +60,26 @@ struct NativeReads {
         return found
     }
 
-    /// Our table's sets and maps in `family`; none when there is no table.
-    func sets(family: UInt8) throws(NetfilterError) -> [SetInfo] {
+    /// One set or map of our table, by name; nil when there is none.
+    func set(family: UInt8, name: String) throws(NetfilterError) -> SetInfo? {
         var attributes = NetlinkAttributes()
         attributes.string(1, NativeRuleset.tableName)
-        var found: [SetInfo] = []
+        attributes.string(2, name)
+        var found: SetInfo?
         do {
-            try socket.send(type: Self.getSet, flags: NetfilterNetlink.request | NetfilterNetlink.dump, family: family, attributes: attributes.bytes)
+            try socket.send(type: Self.getSet, flags: NetfilterNetlink.request | NetfilterNetlink.acknowledge, family: family,
+                            attributes: attributes.bytes)
             try socket.receive { _, message in
-                var name = ""
-                var table = ""
                 var keyType: UInt32 = 0
                 var flags: UInt32 = 0
                 NetfilterNetlink.forEachAttribute(message) { type, payload in
-                    switch type {
-                    case 1: table = NetfilterNetlink.string(payload)                                       // NFTA_SET_TABLE
-                    case 2: name = NetfilterNetlink.string(payload)                                        // NFTA_SET_NAME
-                    case 3: flags = Self.u32(payload)                                                      // NFTA_SET_FLAGS
-                    case 4: keyType = Self.u32(payload)                                                    // NFTA_SET_KEY_TYPE
-                    default: break
-                    }
+                    if type == 3 { flags = Self.u32(payload) }                                             // NFTA_SET_FLAGS
+                    if type == 4 { keyType = Self.u32(payload) }                                           // NFTA_SET_KEY_TYPE
                 }
-                guard table == NativeRuleset.tableName, flags & 0x1 == 0 else { return }             // not NFT_SET_ANONYMOUS
-                found.append(SetInfo(name: name, key: Self.types(keyType), interval: flags & 0x4 != 0))
+                found = SetInfo(name: name, key: Self.types(keyType), interval: flags & 0x4 != 0)
             }
         } catch where Self.absent(error) {
-            return []
+            return nil
         }
         return found
     }

@@ -96,7 +96,6 @@ enum NativeVMSync {
             let family = NativeMessages.family(table.family)
             let name = NFTablesMessages.string(1, NativeRuleset.tableName)
             tables.append((NFTablesMessages.newTable, NFTablesMessages.create, family, name, "table \(table.family.rawValue) \(NativeRuleset.tableName)"))
-            let kernelSets = try reads.sets(family: family)
             let ownsSet = { (set: String) in selection.sets.contains(set) || selection.ownsPeerSet(set) }
             let ownsChain = { (chain: String) in
                 selection.chains.contains(chain) || selection.ebtablesChains.contains(chain)
@@ -110,6 +109,21 @@ enum NativeVMSync {
                                                         table: NativeRuleset.tableName)
             let frameworkChains = try NFTablesChains.existing(table.chains.map(\.name).filter { !ownsChain($0) }, family: family,
                                                               table: NativeRuleset.tableName)
+            // The sets that may exist: the table's, the VMs' own, and the
+            // peer sets their rules name (only the kernel knows those).
+            // (The shared sets of addresses by port and the metadata
+            // redirect's map are not in the table when none of its VMs uses them.)
+            var names = Set(table.sets.map(\.name)).union(selection.sets)
+                .union([NativeRuleset.nextPortIDSet, PortIDs.addressSetName(.source), PortIDs.addressSetName(.destination), "nat-PREROUTING-ports"])
+            for chain in ownChains where table.family != .bridge {
+                for rule in try NFTablesRules.list(family: family, table: NativeRuleset.tableName, chain: chain) {
+                    for case .lookup(let set, _, _, _) in rule.expressions where selection.ownsPeerSet(set) { names.insert(set) }
+                }
+            }
+            var kernelSets: [NativeReads.SetInfo] = []
+            for set in names.sorted() {
+                if let info = try reads.set(family: family, name: set) { kernelSets.append(info) }
+            }
             var oldAddresses: Set<[UInt8]> = []
             for set in kernelSets where selection.sets.contains(set.name) && !set.interval {
                 for element in try reads.elements(family: family, set: set.name) ?? [] { oldAddresses.insert(element.key) }

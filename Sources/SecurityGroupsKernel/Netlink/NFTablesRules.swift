@@ -153,6 +153,9 @@ enum NFTablesRules {
         case "match": return .match(name: attribute(1).map(NetfilterNetlink.string) ?? "", revision: u32(2), info: attribute(3).map(Array.init) ?? [])
         case "target": return .target(name: attribute(1).map(NetfilterNetlink.string) ?? "", revision: u32(2), info: attribute(3).map(Array.init) ?? [])
         case "counter": return .counter
+        case "lookup":
+            return .lookup(set: attribute(1).map(NetfilterNetlink.string) ?? "", register: u32(2), destination: attribute(3).map { _ in u32(3) },
+                           inverted: u32(5) & 1 != 0)
         case "immediate":
             // NFTA_IMMEDIATE_DATA → NFTA_DATA_VERDICT → NFTA_VERDICT_CODE, NFTA_VERDICT_CHAIN.
             guard u32(1) == 0, let immediate = attribute(2) else { return .other(kind) }
