@@ -28,7 +28,8 @@ public struct HostStatus: Codable, Sendable {
     public var conntrackEntries: Int?
     /// Whether the shared objects (bridge framework, raw rules, …) are as desired.
     public var hostInSync: Bool
-    /// Changes a resync would make.
+    /// Changes a resync would make (in the `native` layout: the VMs and
+    /// bridges out of sync, which a resync would write again).
     public var pendingChanges: Int
     /// Unreadable state files and similar.
     public var problems: [String]
@@ -41,17 +42,20 @@ extension Agent {
         do {
             let desired = try desiredHost()
             let annotations = store.annotations()
-            let changes = try host.apply(ApplyOptions(dryRun: true)) {
+            let native = configuration.layout == .native ? try nativeStatus(desired) : nil
+            let changes = native != nil ? [] : try host.apply(ApplyOptions(dryRun: true)) {
                 Renderer.render(desired.host, layout: configuration.layout, scope: desired.scope)
             }.changes
-            let notrackSets = try host.sets(named: AddressFamily.allCases.map(NetfilterNames.notrackSet))
-            let untracked = Set(notrackSets.flatMap(\.members))
+            let untracked = try native?.untracked
+                ?? Set(host.sets(named: AddressFamily.allCases.map(NetfilterNames.notrackSet)).flatMap(\.members))
             var attributed = Set<Int>()
             var vms: [HostStatus.VM] = []
             for vm in desired.recorded {
                 let running = desired.host.vms.first { $0.name == vm.name }
                 var inSync: Bool?
-                if running != nil {
+                if let native, running != nil {
+                    inSync = native.vmsInSync.contains(vm.name)
+                } else if running != nil {
                     let mine = changes.indices.filter { changes[$0].concerns(running ?? vm) }
                     attributed.formUnion(mine)
                     inSync = mine.isEmpty
@@ -67,7 +71,11 @@ extension Agent {
             return HostStatus(layout: configuration.layout.rawValue, vms: vms,
                               tables: Dictionary(uniqueKeysWithValues: try host.ruleCounts().map { ($0.table, $0.rules) }),
                               sets: try host.sets(named: nil).count, conntrackEntries: host.conntrackEntries,
-                              hostInSync: attributed.count == changes.count, pendingChanges: changes.count, problems: desired.problems)
+                              hostInSync: native?.bridgesInSync ?? (attributed.count == changes.count),
+                              pendingChanges: native.map { state in
+                                  vms.filter { $0.inSync == false }.count + (state.bridgesInSync ? 0 : 1)
+                              } ?? changes.count,
+                              problems: desired.problems)
         } catch let error as AgentError {
             throw error
         } catch {

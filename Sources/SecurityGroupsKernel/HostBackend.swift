@@ -21,6 +21,9 @@ public protocol HostBackend: AnyObject {
     /// transaction, or removes them (nil; nothing when there are none).
     func replaceNativeLayout(with ruleset: NativeRuleset?) throws(NetfilterError)
 
+    /// Asks our native tables by name and by key (`verify_network_rules`, `status`).
+    func native(_ query: NativeQuery) throws(NetfilterError) -> NativeAnswer
+
     /// One table as `scope` reads it: built-in chains and the scope's chains
     /// with their rules, the other chains only named.
     func table(_ name: IPTable.Name, _ family: AddressFamily, scope: Scope) throws(NetfilterError) -> KernelTableState

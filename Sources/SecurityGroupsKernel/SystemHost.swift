@@ -59,6 +59,8 @@ public final class SystemHost: HostBackend {
         world?.nativeTables = ruleset == nil ? [] : NativeRuleset.tableNames
     }
 
+    public func native(_ query: NativeQuery) throws(NetfilterError) -> NativeAnswer { try NativeTables.answer(query) }
+
     public func table(_ name: IPTable.Name, _ family: AddressFamily, scope: Scope) throws(NetfilterError) -> KernelTableState {
         try tables().read(name, family, scope: scope)
     }

@@ -51,6 +51,11 @@ final class InMemoryHost: HostBackend {
         }
     }
 
+    func native(_ query: NativeQuery) -> NativeAnswer {
+        native?.answer(query) ?? NativeAnswer(members: query.members.map { _ in false }, mapValues: query.mapKeys.map { _ in nil },
+                                              chains: query.chains.map { _ in nil })
+    }
+
     func table(_ name: IPTable.Name, _ family: AddressFamily, scope: Scope) -> KernelTableState {
         var state = KernelTableState(name: name, chains: [:])
         for (chain, rules) in tables[family]![name]! {

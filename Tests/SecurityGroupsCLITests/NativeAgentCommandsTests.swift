@@ -46,6 +46,27 @@ import TestSupport
         #expect(tables["ip-cloudstack_sg map nat-PREROUTING-ports"] == [], "\(tables["ip-cloudstack_sg map nat-PREROUTING-ports"] ?? [])")
     }
 
+    /// verify_network_rules answers from our tables: 0 when the NIC's share
+    /// is there, and the script's exit for the first piece missing: 4 for a
+    /// vif without an id (the one libvirt reports, no rules of its own), 5
+    /// for the bridge family's dispatch, 2 for an address.
+    @Test func verifyAsksOurTables() throws {
+        let replay = try ScenarioReplay(layout: .native)
+        try replay.run("verify")
+        let verifies = replay.results.filter { $0.command.contains("verify_network_rules") }
+        #expect(verifies.count == 2)
+        #expect(verifies[0].status == 0 && verifies[0].stdout.isEmpty, "\(verifies[0].stdout)")
+        #expect(verifies[1].status == 4 && verifies[1].stdout == "Cannot find rule 'in-ports: \"testnet0\"'\n", "\(verifies[1].stdout)")
+        let verify = ["verify_network_rules", "--vmname", "i-2-7-VM", "--vmid", "7", "--vmip", "10.1.0.7", "--vmip6", "2001:db8::7",
+                      "--vmmac", "02:00:00:00:00:07", "--vif", "vnet7", "--brname", "cloudbr0", "--nicsecips", "10.1.0.71;"]
+        _ = try replay.namespace.run("/usr/sbin/nft", ["delete", "element", "bridge", NativeRuleset.tableName, "PREROUTING-ports", "{ \"vnet7\" }"])
+        var result = try replay.agent(verify)
+        #expect(result.status == 5 && result.stdout == "Rule 'PREROUTING-ports: \"vnet7\" : jump i-2-7-VM-in' is not found\n", "\(result.stdout)")
+        _ = try replay.namespace.run("/usr/sbin/nft", ["delete", "element", "ip", NativeRuleset.tableName, "i-2-7-VM", "{ 10.1.0.71 }"])
+        result = try replay.agent(verify)
+        #expect(result.status == 2 && result.stdout == "vm ip 10.1.0.71 is not found\n", "\(result.stdout)")
+    }
+
     /// The state store's VMs as one host file.
     static func recordedHost(_ replay: ScenarioReplay) throws -> URL {
         var host = HostState(bridges: [], vms: [])

@@ -143,4 +143,20 @@ import TestSupport
         try sandbox.host.resync()
         #expect(try readStatus(sandbox).pendingChanges == 0)
     }
+
+    /// In the native layout `status` checks each VM as verify_network_rules
+    /// does, in our tables: a VM chain with a rule missing is out of sync.
+    @Test func statusReadsOurTablesInTheNativeLayout() throws {
+        let sandbox = try Sandbox("natstatus", layout: .native, rules: ResyncDataPlaneTests.rules)
+        var status = try readStatus(sandbox)
+        #expect(status.layout == "native" && status.pendingChanges == 0 && status.hostInSync)
+        #expect(status.vms.map(\.ipv4) == ["untracked", "tracked", "tracked"] && status.vms.map(\.ipv6) == ["untracked", "tracked", "tracked"])
+        #expect(status.vms.allSatisfy { $0.inSync == true && $0.layout == "native" })
+        _ = try RunningTool.run("/usr/sbin/ip", ["netns", "exec", sandbox.host.hostNamespace, "/usr/sbin/nft", "flush", "chain", "ip",
+                                                 NativeRuleset.tableName, "i-2-2-VM"], operation: "nft")
+        status = try readStatus(sandbox)
+        #expect(status.vms.map(\.inSync) == [true, false, true] && status.hostInSync && status.pendingChanges == 1)
+        try sandbox.host.resync()
+        #expect(try readStatus(sandbox).pendingChanges == 0)
+    }
 }

@@ -64,7 +64,7 @@ public struct NativeElement: Equatable, Sendable {
     }
 }
 
-public enum NativeValue: Equatable, Sendable {
+public enum NativeValue: Hashable, Sendable {
     case interface(String)
     /// A mark or a class id.
     case number(UInt32)

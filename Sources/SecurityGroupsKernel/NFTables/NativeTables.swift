@@ -13,6 +13,40 @@ public enum NativeTables {
         try socket.transact(NativeMessages.removal() + (ruleset?.tables.flatMap(NativeMessages.load) ?? []))
     }
 
+    /// Asks our tables by name and by key (`NativeQuery`).
+    public static func answer(_ query: NativeQuery) throws(NetfilterError) -> NativeAnswer {
+        let reads = try NativeReads()
+        var answer = NativeAnswer()
+        for member in query.members {
+            answer.members.append(try reads.element(family: NativeMessages.family(member.table), set: member.set,
+                                                    key: member.address.networkBytes) != nil)
+        }
+        for key in query.mapKeys {
+            let bytes: [UInt8] = switch key.key {
+            case .interface(let name): NativeVMSync.interfaceKey(name)
+            case .number(let number): RuleCompiler.host(number)
+            default: []
+            }
+            let value = try reads.element(family: NativeMessages.family(key.table), set: key.map, key: bytes)
+            answer.mapValues.append(value.map(Self.value))
+        }
+        for chain in query.chains {
+            let family = NativeMessages.family(chain.table)
+            let found = try NFTablesChains.existing([chain.name], family: family, table: NativeRuleset.tableName)
+            answer.chains.append(found.isEmpty ? nil : try NFTablesRules.list(family: family, table: NativeRuleset.tableName, chain: chain.name).count)
+        }
+        return answer
+    }
+
+    /// A map's value as the kernel answers it: an id (4 bytes) or a verdict
+    /// (`NFTA_VERDICT_CODE`, `NFTA_VERDICT_CHAIN`).
+    private static func value(_ bytes: [UInt8]) -> NativeValue {
+        var chain: String?
+        NetfilterNetlink.forEachAttribute(bytes[...]) { type, payload in if type == 2 { chain = NetfilterNetlink.string(payload) } }
+        if let chain { return .jump(chain) }
+        return .number(bytes.count == 4 ? bytes.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) } : 0)
+    }
+
     /// `nft list table` of each of our tables that exists.
     public static func listing() throws(NetfilterError) -> String {
         var text = ""
