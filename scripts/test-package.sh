@@ -90,9 +90,16 @@ printf '# edited by the package test\nlibvirt_uri = test:///etc/cloudstack/domai
   --brname cloudbr0 --isFirstNic || fail "default_network_rules exited $?"
 "$script" add_network_rules --vmname i-2-7-VM --vmid 7 --vmip 10.1.0.7 --vmmac 02:00:00:00:00:07 --vif vnet7 --brname cloudbr0 \
   --sig 0123456789abcdef --seq 1 --rules 'I:tcp;22;22;0.0.0.0/0,NEXT;' || fail "add_network_rules exited $?"
-# netfilter = auto: where this host's own iptables (and so the script) writes.
-iptables-save | grep -q -- '-A i-2-7-VM ' || fail "no rules for the VM where iptables writes"
-ipset list -n | grep -q '^cs_notrack$' || fail "not the notrack layout"
+# No layout set, netfilter = auto: where this host's `iptables` is the nf_tables
+# variant, our own nf_tables tables (the native layout); else notrack, where
+# iptables writes.
+if readlink -f /usr/sbin/iptables | grep -q nft; then
+  nft list table ip cloudstack_sg | grep -q 'chain i-2-7-VM {' || fail "no native rules for the VM on this nf_tables host"
+  ! iptables-save | grep -q -- 'i-2-7-VM' || fail "rules for the VM in the iptables tables beside the native ones"
+else
+  iptables-save | grep -q -- '-A i-2-7-VM ' || fail "no rules for the VM where iptables writes"
+  ipset list -n | grep -q '^cs_notrack$' || fail "not the notrack layout"
+fi
 
 # An upgrade to a rebuilt package keeps the edited configuration.
 dpkg -i "$second" >/dev/null
@@ -108,6 +115,7 @@ cmp -s /tmp/stand-in "$script" || fail "the stand-in is not back byte for byte"
 saved=$(iptables-save; ip6tables-save; ipset list -n)
 echo "$saved" | grep -q -- '-A i-2-7-VM ' || fail "the VM lost its rules"
 ! echo "$saved" | grep -qE 'sg-|cs_' || fail "notrack objects are left for the script: $(echo "$saved" | grep -E 'sg-|cs_' | head -n 3)"
+! nft list tables | grep -q cloudstack_sg || fail "the native tables are left beside the script's rules"
 [ -f "$config" ] && [ -d /var/lib/cloudstack/security-groups ] || fail "removal took the configuration or the state"
 
 dpkg -P security-groups >/dev/null

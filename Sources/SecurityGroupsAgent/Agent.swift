@@ -8,6 +8,9 @@ public import SecurityGroupsKernel
 /// table), then write the rule logs the management server reads.
 public final class Agent {
     public let configuration: AgentConfiguration
+    /// The layout commands program: the configured one, or the host's default
+    /// (`settleLayout`).
+    private(set) var layout: Layout
     /// The kernel and libvirt: every read and change of the host goes through it.
     let host: any HostBackend
     let store: StateStore
@@ -16,9 +19,16 @@ public final class Agent {
     /// An agent for the host this process runs on, or for `host`.
     public init(configuration: AgentConfiguration, logger: Logger, host: (any HostBackend)? = nil) {
         self.configuration = configuration
+        layout = configuration.layout
         self.host = host ?? SystemHost(libvirtURI: configuration.libvirtURI, netfilter: configuration.netfilter)
         self.store = StateStore(directory: configuration.stateDirectory)
         self.logger = logger
+    }
+
+    /// Where the configuration sets no layout: `native` on an nf_tables host
+    /// whose iptables tables hold no CloudStack chains, else `notrack`.
+    func settleLayout() throws(NetfilterError) {
+        if !configuration.layoutIsSet { layout = try host.defaultLayout() }
     }
 
     /// Questions about what the kernel holds, asked of `host`.
@@ -59,7 +69,8 @@ public final class Agent {
     func carryOut(_ commands: [(Command, AgentArguments)]) -> [Result<Outcome, AgentError>] {
         do {
             // Before anything changes: never a second rule set beside CloudStack's.
-            try host.checkHost(layout: configuration.layout)
+            try settleLayout()
+            try host.checkHost(layout: layout)
         } catch {
             let failure = Self.agentError(error)
             logger.error("\(failure)")
@@ -104,7 +115,7 @@ public final class Agent {
             do {
                 let (desired, scope) = (batch.host, try batch.scope(kernel))
                 let report = try host.apply(ApplyOptions(ebtables: batch.changesEbtables)) {
-                    Renderer.render(desired, layout: configuration.layout, scope: scope)
+                    Renderer.render(desired, layout: layout, scope: scope)
                 }
                 log(report, for: batch.names.map(\.rawValue).joined(separator: ", "))
             } catch {

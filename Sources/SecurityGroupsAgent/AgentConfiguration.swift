@@ -8,7 +8,10 @@ public import SecurityGroupsKernel
 public struct AgentConfiguration: Equatable, Sendable {
     public static let defaultPath = "/etc/cloudstack/security-groups.conf"
 
+    /// The layout the file sets; when it sets none (`layoutIsSet` false),
+    /// the agent takes the host's default (`HostBackend.defaultLayout`).
     public var layout: Layout = .notrack
+    public var layoutIsSet = false
     /// Where the iptables tables are programmed: legacy x_tables, nf_tables
     /// (as iptables-nft keeps them), or `auto` (where CloudStack's rules
     /// are, else where the host's `iptables` writes).
@@ -47,6 +50,7 @@ public struct AgentConfiguration: Equatable, Sendable {
                     throw InputError(field: "\(field) layout", value: value, reason: "must be notrack, classic or native")
                 }
                 self.layout = layout
+                layoutIsSet = true
             case "netfilter":
                 guard let netfilter = NetfilterSetting(rawValue: value) else {
                     throw InputError(field: "\(field) netfilter", value: value, reason: "must be auto, legacy or nftables")

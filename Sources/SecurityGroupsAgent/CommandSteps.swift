@@ -30,7 +30,7 @@ extension Agent {
     /// Saves the VM's desired state with the layout it now has and its rule
     /// logs as they stand.
     func record(_ vm: VirtualMachine, _ batch: inout Batch) throws {
-        let annotations = StateStore.Annotations(layout: configuration.layout.rawValue, ruleLog: try batch.read(logPath(vm.name, "log")),
+        let annotations = StateStore.Annotations(layout: layout.rawValue, ruleLog: try batch.read(logPath(vm.name, "log")),
                                                  secondaryIPLog: try batch.read(logPath(vm.name, "ip")))
         batch.record(vm, annotations: annotations)
     }

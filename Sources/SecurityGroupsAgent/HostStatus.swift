@@ -40,11 +40,12 @@ extension Agent {
     /// and counts what the host holds. Changes nothing.
     public func status() throws(AgentError) -> HostStatus {
         do {
+            try settleLayout()
             let desired = try desiredHost()
             let annotations = store.annotations()
-            let native = configuration.layout == .native ? try nativeStatus(desired) : nil
+            let native = layout == .native ? try nativeStatus(desired) : nil
             let changes = native != nil ? [] : try host.apply(ApplyOptions(dryRun: true)) {
-                Renderer.render(desired.host, layout: configuration.layout, scope: desired.scope)
+                Renderer.render(desired.host, layout: layout, scope: desired.scope)
             }.changes
             let untracked = try native?.untracked
                 ?? Set(host.sets(named: AddressFamily.allCases.map(NetfilterNames.notrackSet)).flatMap(\.members))
@@ -68,7 +69,7 @@ extension Agent {
                 vms.append(HostStatus.VM(name: vm.name.rawValue, running: running != nil, layout: annotations[vm.name]?.layout,
                                          ipv4: tracking(.ipv4), ipv6: tracking(.ipv6), rules: vm.rules?.count, inSync: inSync))
             }
-            return HostStatus(layout: configuration.layout.rawValue, vms: vms,
+            return HostStatus(layout: layout.rawValue, vms: vms,
                               tables: Dictionary(uniqueKeysWithValues: try host.ruleCounts().map { ($0.table, $0.rules) }),
                               sets: try host.sets(named: nil).count, conntrackEntries: host.conntrackEntries,
                               hostInSync: native?.bridgesInSync ?? (attributed.count == changes.count),

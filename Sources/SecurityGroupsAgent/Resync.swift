@@ -41,7 +41,8 @@ extension Agent {
             let lock = try configuration.commandLock()
             defer { withExtendedLifetime(lock) {} }
             // A resync sets the whole host, so it may replace the native layout.
-            try host.checkHost(allowNFTables: false, layout: configuration.layout, replacesHost: true)
+            try settleLayout()
+            try host.checkHost(allowNFTables: false, layout: layout, replacesHost: true)
             progress("reading the state store and libvirt's domains")
             let desired = try desiredHost()
             var summary = ResyncSummary()
@@ -53,14 +54,14 @@ extension Agent {
             // scope would leave in the iptables tables) cannot keep a
             // second rule set beside it; their ports are closed until their
             // next command.
-            let native = configuration.layout == .native
+            let native = layout == .native
             let (programmed, scope) = (desired.host, native ? .host : desired.scope)
             progress("rendering \(programmed.vms.count) VMs and applying them")
             var counts = (rules: 0, sets: 0)
             // Rendered inside the apply, which then owns the ruleset and lets
             // go of each family's rules once they are committed.
             summary.report = try host.apply(ApplyOptions(dryRun: dryRun, recordsChanges: dryRun)) {
-                let ruleset = Renderer.render(programmed, layout: configuration.layout, scope: scope)
+                let ruleset = Renderer.render(programmed, layout: layout, scope: scope)
                 counts.rules = AddressFamily.allCases.flatMap { ruleset.iptables($0).tables }.map(\.ruleCount).reduce(0, +)
                     + ruleset.ebtables.ruleCount
                 counts.sets = ruleset.ipsets.count
@@ -178,7 +179,7 @@ extension Agent {
                 guard let text, try Files.read(logPath(vm.name, suffix)) != text else { continue }
                 try Files.write(text, to: logPath(vm.name, suffix))
             }
-            recorded.layout = configuration.layout.rawValue
+            recorded.layout = layout.rawValue
             records.append((vm, recorded))
         }
         try store.save(records, hostBridges: host.bridges)

@@ -17,6 +17,12 @@ public protocol HostBackend: AnyObject {
     /// whole host's apply or resync).
     func checkHost(allowNFTables: Bool, layout: Layout, replacesHost: Bool) throws(NetfilterError)
 
+    /// The layout for a configuration that sets none: `native` where we
+    /// program nf_tables and its iptables tables hold no CloudStack chains
+    /// (ours or the script's: those VMs are taken over in their layout,
+    /// never beside it), else `notrack`.
+    func defaultLayout() throws(NetfilterError) -> Layout
+
     /// Puts the `native` layout's tables in place of ours in one
     /// transaction, or removes them (nil; nothing when there are none).
     func replaceNativeLayout(with ruleset: NativeRuleset?) throws(NetfilterError)

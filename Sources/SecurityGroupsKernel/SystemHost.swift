@@ -52,6 +52,11 @@ public final class SystemHost: HostBackend {
         }
     }
 
+    public func defaultLayout() throws(NetfilterError) -> Layout {
+        guard try netfilter() == .nftables, let world, world.nfTablesChains.isEmpty else { return .notrack }
+        return .native
+    }
+
     public func replaceNativeLayout(with ruleset: NativeRuleset?) throws(NetfilterError) {
         _ = try netfilter()
         guard ruleset != nil || world?.nativeTables.isEmpty == false else { return }

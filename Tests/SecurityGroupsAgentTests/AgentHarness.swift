@@ -37,6 +37,7 @@ final class AgentHarness {
         try xml.write(toFile: "\(directory)/domains.xml", atomically: true, encoding: .utf8)
         var configuration = AgentConfiguration()
         configuration.layout = layout
+        configuration.layoutIsSet = true
         configuration.libvirtURI = "test://\(directory)/domains.xml"
         configuration.runDirectory = "\(directory)/run"
         configuration.stateDirectory = "\(directory)/state"

@@ -51,6 +51,9 @@ final class InMemoryHost: HostBackend {
         }
     }
 
+    /// A legacy host (as `checkHost` sees it).
+    func defaultLayout() -> Layout { .notrack }
+
     func native(_ query: NativeQuery) -> NativeAnswer {
         native?.answer(query) ?? NativeAnswer(members: query.members.map { _ in false }, mapValues: query.mapKeys.map { _ in nil },
                                               chains: query.chains.map { _ in nil })

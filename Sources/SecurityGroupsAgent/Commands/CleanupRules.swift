@@ -18,7 +18,7 @@ extension Agent {
         for name in dead { vmScope.add(name, programmed: desired.vms.first { $0.name == name }, desired: nil) }
         desired.vms.removeAll { dead.contains($0.name) }
         let scope = try vmScope.scope(kernel)
-        let report = try host.apply(ApplyOptions()) { Renderer.render(desired, layout: configuration.layout, scope: scope) }
+        let report = try host.apply(ApplyOptions()) { Renderer.render(desired, layout: layout, scope: scope) }
         log(report, for: dead.map(\.rawValue).sorted().joined(separator: ", "))
         for name in dead {
             try store.remove(name)

@@ -35,8 +35,8 @@ extension Agent {
         var desired = HostState(bridges: [], vms: [])
         try place(vm, in: &desired)
         let scope = Scope.vm(name, vifs: Set(vm.nics.map(\.vif.rawValue)))
-        let rendered = Renderer.render(desired, layout: configuration.layout, scope: scope)
-        if configuration.layout == .native { return try nativeVerification(vm, nic, rendered: rendered) ?? Outcome() }
+        let rendered = Renderer.render(desired, layout: layout, scope: scope)
+        if layout == .native { return try nativeVerification(vm, nic, rendered: rendered) ?? Outcome() }
         let check = VerifiedNIC(nic: nic, names: NetfilterNames(name), rendered: rendered,
                                 bridgeChain: NetfilterNames.bridgeChain(nic.bridge))
 
