@@ -23,7 +23,7 @@
 # own nf_tables tables, `layout = native`), the host loaded with `apply
 # --layout native`; floors: our transactions' kernel work as below, resync =
 # nft -f of the same tables (`plan --layout native`). The script columns
-# stay the script on iptables-nft (its own layout).
+# stay the script on iptables-nft, on hosts in its own (classic) layout.
 #
 # NETFILTER=nftables: the iptables tables in nf_tables, ours through the
 # nf_tables backend, the script on iptables-nft (Debian 12's `iptables`).
@@ -71,14 +71,16 @@ start_vm() { "$1" default_network_rules $vmargs --isFirstNic; "$1" add_network_r
 change_vm() { "$1" add_network_rules $vmargs --sig 0123456789abcdee --seq 2 --rules "$changed"; }
 destroy_vm() { "$1" destroy_network_rules_for_vm --vmname "i-2-$vm-VM"; }
 
-# A fresh namespace with the host file's bridges (uplinks eth0, eth1) and, for N > 0, its N VMs programmed.
+# A fresh namespace with the host file's bridges (uplinks eth0, eth1) and,
+# for N > 0, its N VMs programmed in layout $2 (default: ours).
 world() {
+  local programmed=${2:-$layout}
   ip netns delete "$namespace" 2>/dev/null || true; ip netns add "$namespace"
   for index in 0 1; do
     ip -n "$namespace" link add "cloudbr$index" type bridge; ip -n "$namespace" link set "cloudbr$index" up
     ip -n "$namespace" link add "eth$index" type veth peer name "uplink$index"; ip -n "$namespace" link set "eth$index" master "cloudbr$index" up
   done
-  [ "$1" -gt 0 ] && in_ns "$binary" apply --host "$work/host-$1.json" --layout "$layout" >/dev/null
+  [ "$1" -gt 0 ] && in_ns "$binary" apply --host "$work/host-$1.json" --layout "$programmed" >/dev/null
   rm -rf "$work/run" "$work/script-run/logs"/* "$work/state-run" "$work/sg.log"
   printf 'layout = %s\nnetfilter = %s\nlibvirt_uri = test://%s/domains.xml\nrun_dir = %s/run\nstate_dir = %s/state-run\nlock_file = %s/sg.lock\nlog_file = %s/sg.log\n' \
     "$layout" "$netfilter" "$work" "$work" "$work" "$work" "$work" > "$work/sg.conf"
@@ -130,7 +132,7 @@ for size in $sizes; do
       timed in_ns "$work/table-floor" 4:filter 6:filter >> "$work/floor-destroy"
     fi
     if [ -n "$script" ]; then
-      world "$size"
+      world "$size" classic
       timed start_vm theirs_cmd >> "$work/theirs-start"
       timed change_vm theirs_cmd >> "$work/theirs-change"
       timed destroy_vm theirs_cmd >> "$work/theirs-destroy"
@@ -146,7 +148,7 @@ for size in $sizes; do
   # Processes spawned by one VM start (ours, and the script's), in a fresh world.
   world "$size"; ours_spawned=$(spawned ours_cmd 2)
   theirs_spawned="not run"
-  if [ -n "$script" ]; then world "$size"; theirs_spawned=$(spawned theirs_cmd 3); fi
+  if [ -n "$script" ]; then world "$size" classic; theirs_spawned=$(spawned theirs_cmd 3); fi
   echo "| processes spawned per VM start | $size | $ours_spawned | $theirs_spawned | 0 | | |" >> "$table"
   # Resync of the N VMs into an empty kernel; the script one by one only up to SCRIPT_RESYNC_MAX.
   if [ "$size" -gt 0 ]; then

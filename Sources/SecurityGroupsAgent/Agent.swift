@@ -32,7 +32,7 @@ public final class Agent {
     }
 
     /// Questions about what the kernel holds, asked of `host`.
-    var kernel: KernelQuery { KernelQuery(host: host) }
+    var kernel: KernelQuery { KernelQuery(host: host, layout: layout) }
 
     /// What a command prints, and its exit status (verify uses 2-5 like the script).
     public struct Outcome: Equatable, Sendable {

@@ -7,6 +7,7 @@ import SecurityGroupsKernel
 /// scope must cover when nothing recorded them.
 struct KernelQuery {
     let host: any HostBackend
+    let layout: Layout
 
     /// Whether a bridge chain already sends `vif` into the VM's default
     /// chain (IPv4): the script's test for "default rules are programmed".
@@ -36,6 +37,10 @@ struct KernelQuery {
     /// script's: the interfaces a VM had when nothing recorded them, so a
     /// VM scope finds its ports' dispatch entries.
     func ports(of vms: Set<VMName>) throws(NetfilterError) -> Set<String> {
+        if layout == .native, !vms.isEmpty {
+            // Our bridge table sends each guest port into the guest's first chain.
+            return try host.nativePorts(entering: Set(vms.flatMap { [NetfilterNames($0).ebtablesIn, NetfilterNames.script($0).ebtablesIn] }))
+        }
         // A guest has chains only while it has its address set (both are made
         // sets first and removed sets last, by us and by the script): asking
         // for a set by name is cheap, reading the table is not (a fifth of a

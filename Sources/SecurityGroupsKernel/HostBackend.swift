@@ -27,6 +27,14 @@ public protocol HostBackend: AnyObject {
     /// transaction, or removes them (nil; nothing when there are none).
     func replaceNativeLayout(with ruleset: NativeRuleset?) throws(NetfilterError)
 
+    /// The chains of our native `ip` table (`cleanup_rules`).
+    func nativeChainNames() throws(NetfilterError) -> [String]
+
+    /// The ports our native bridge table sends into one of `chains` (a
+    /// VM's first bridge-family chains): a VM's ports when nothing recorded
+    /// them. Reads the whole map: only for VMs without a record.
+    func nativePorts(entering chains: Set<String>) throws(NetfilterError) -> Set<String>
+
     /// Asks our native tables by name and by key (`verify_network_rules`, `status`).
     func native(_ query: NativeQuery) throws(NetfilterError) -> NativeAnswer
 
@@ -95,12 +103,17 @@ extension HostBackend {
     /// Before an agent command: some VMs in `layout`.
     public func checkHost(layout: Layout) throws(NetfilterError) { try checkHost(allowNFTables: false, layout: layout, replacesHost: false) }
 
-    /// VM chains in the IPv4 filter table, as `cleanup_rules` looks for
-    /// them: `i-`, `r-`, `s-`, `v-` chains other than `-def` and `-eg` ones.
-    public func vmChainNames() throws(NetfilterError) -> [String] {
-        let table = try table(.filter, .ipv4, scope: .vms([], vifs: []))
-        return (Array(table.chains.keys) + Array(table.otherChains)).filter {
-            Ownership.isVMObjectName($0) && !$0.hasSuffix("-def") && !$0.hasSuffix("-eg")
-        }.sorted()
+    /// VM chains in the IPv4 filter table (in `native`, our `ip` table), as
+    /// `cleanup_rules` looks for them: `i-`, `r-`, `s-`, `v-` chains other
+    /// than `-def` and `-eg` ones.
+    public func vmChainNames(layout: Layout = .notrack) throws(NetfilterError) -> [String] {
+        let names: [String]
+        if layout == .native {
+            names = try nativeChainNames()
+        } else {
+            let table = try table(.filter, .ipv4, scope: .vms([], vifs: []))
+            names = Array(table.chains.keys) + Array(table.otherChains)
+        }
+        return names.filter { Ownership.isVMObjectName($0) && !$0.hasSuffix("-def") && !$0.hasSuffix("-eg") }.sorted()
     }
 }

@@ -66,6 +66,14 @@ public final class SystemHost: HostBackend {
 
     public func native(_ query: NativeQuery) throws(NetfilterError) -> NativeAnswer { try NativeTables.answer(query) }
 
+    public func nativePorts(entering chains: Set<String>) throws(NetfilterError) -> Set<String> {
+        try NativeTables.ports(entering: chains)
+    }
+
+    public func nativeChainNames() throws(NetfilterError) -> [String] {
+        try NFTablesChains.list(family: NFTablesChains.ipv4).filter { $0.table == NativeRuleset.tableName }.map(\.name)
+    }
+
     public func table(_ name: IPTable.Name, _ family: AddressFamily, scope: Scope) throws(NetfilterError) -> KernelTableState {
         try tables().read(name, family, scope: scope)
     }

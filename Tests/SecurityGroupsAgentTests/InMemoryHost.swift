@@ -54,6 +54,16 @@ final class InMemoryHost: HostBackend {
     /// A legacy host (as `checkHost` sees it).
     func defaultLayout() -> Layout { .notrack }
 
+    func nativePorts(entering chains: Set<String>) -> Set<String> {
+        let map = native?.tables.last?.sets.first { $0.name == "PREROUTING-ports" }
+        return Set((map?.elements ?? []).compactMap { element in
+            guard case .jump(let chain)? = element.data, chains.contains(chain), case .interface(let port)? = element.key.first else { return nil }
+            return port
+        })
+    }
+
+    func nativeChainNames() -> [String] { native?.tables.first?.chains.map(\.name) ?? [] }
+
     func native(_ query: NativeQuery) -> NativeAnswer {
         native?.answer(query) ?? NativeAnswer(members: query.members.map { _ in false }, mapValues: query.mapKeys.map { _ in nil },
                                               chains: query.chains.map { _ in nil })

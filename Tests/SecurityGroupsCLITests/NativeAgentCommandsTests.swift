@@ -67,6 +67,23 @@ import TestSupport
         #expect(result.status == 2 && result.stdout == "vm ip 10.1.0.71 is not found\n", "\(result.stdout)")
     }
 
+    /// cleanup_rules finds a VM nothing recorded (its state file lost) by its
+    /// chains in our tables, and its ports by the bridge table's map, and
+    /// leaves nothing of it.
+    @Test func cleanupRemovesAnUnrecordedVMFromOurTables() throws {
+        let replay = try ScenarioReplay(layout: .native)
+        try replay.run("v4-basic")
+        try FileManager.default.removeItem(at: replay.directory.appendingPathComponent("state/i-2-7-VM.json"))
+        try replay.remove("i-2-7-VM")
+        let cleanup = try replay.agent(["cleanup_rules"])
+        #expect(cleanup.status == 0, "\(cleanup.stderr)")
+        let tables = try Self.tables(replay.namespace)
+        let leftovers = tables.filter { key, elements in
+            key.contains("i-2-7") || elements.contains { $0.contains("i-2-7") || $0.contains("vnet7") || $0.contains("10.1.0.7") }
+        }
+        #expect(leftovers.isEmpty, "\(leftovers)")
+    }
+
     /// The state store's VMs as one host file.
     static func recordedHost(_ replay: ScenarioReplay) throws -> URL {
         var host = HostState(bridges: [], vms: [])

@@ -10,7 +10,7 @@ extension Agent {
         var (desired, _) = store.load()
         var dead = Set(desired.vms.map(\.name).filter { !alive.contains($0.rawValue) })
         let aliveChains = Set(alive.compactMap { try? VMName($0) }.flatMap { [NetfilterNames($0).vmChain, NetfilterNames.script($0).vmChain] })
-        for chain in try host.vmChainNames() where !aliveChains.contains(chain) && !alive.contains(where: { $0.hasPrefix(chain) }) {
+        for chain in try host.vmChainNames(layout: layout) where !aliveChains.contains(chain) && !alive.contains(where: { $0.hasPrefix(chain) }) {
             if let name = try? VMName(chain) { dead.insert(name) }
         }
         guard !dead.isEmpty else { return }

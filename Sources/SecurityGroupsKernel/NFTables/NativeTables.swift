@@ -38,6 +38,15 @@ public enum NativeTables {
         return answer
     }
 
+    /// The ports the bridge table's PREROUTING map sends into one of `chains`.
+    static func ports(entering chains: Set<String>) throws(NetfilterError) -> Set<String> {
+        let elements = try NativeReads().elements(family: NFTablesChains.bridge, set: "PREROUTING-ports") ?? []
+        return Set(elements.compactMap { element in
+            guard case .jump(let chain) = element.data.map(value), chains.contains(chain) else { return nil }
+            return String(decoding: element.key.prefix { $0 != 0 }, as: UTF8.self)
+        })
+    }
+
     /// A map's value as the kernel answers it: an id (4 bytes) or a verdict
     /// (`NFTA_VERDICT_CODE`, `NFTA_VERDICT_CHAIN`).
     private static func value(_ bytes: [UInt8]) -> NativeValue {
