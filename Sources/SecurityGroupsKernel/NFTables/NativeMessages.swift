@@ -50,11 +50,11 @@ enum NativeMessages {
         return (NFTablesMessages.newChain, NFTablesMessages.create, family, attributes, "chain \(chain.name)")
     }
 
-    /// Every rule of the table's chains, each appended to its chain.
-    static func rules(_ table: NativeTable) -> [Message] {
+    /// Every rule of the table's chains (those `writes` picks), each appended to its chain.
+    static func rules(_ table: NativeTable, writes: (String) -> Bool = { _ in true }) -> [Message] {
         let family = family(table.family)
         var messages: [Message] = []
-        for chain in table.chains {
+        for chain in table.chains where writes(chain.name) {
             for (index, rule) in chain.rules.enumerated() {
                 var compiler = RuleCompiler(family: table.family)
                 var attributes = NetlinkAttributes(capacity: 512)
@@ -199,7 +199,9 @@ struct RuleCompiler {
         var expressions: [Expression] = []
         var word: UInt32 = 0
         for key in keys {
-            let register = word == 0 ? Self.first : 8 + word                 // NFT_REG32_00 + word
+            // NFT_REG_1 … NFT_REG_4 at each 16 bytes, else NFT_REG32_00 + word:
+            // the names the kernel answers with, so a rule reads back as written.
+            let register = word % 4 == 0 ? 1 + word / 4 : 8 + word
             expressions += load(key, into: register)
             if keys.count > 1, key == .mark || key == .priority { expressions.append(.hostToNetwork(register: register, length: 4, size: 4)) }
             word += UInt32(NativeSetMessages.length(key.type) / 4)

@@ -2,18 +2,28 @@ import SecurityGroupsCore
 
 /// A command for some VMs in the `native` layout: their share of our three
 /// tables changed in one nf_tables transaction, reading only what the
-/// scope needs (elements by key, chains by name, their own sets).
+/// scope needs (elements by key, chains and sets by name, the VMs' own
+/// chains' rules and sets' elements).
 ///
-/// - The VMs' chains are flushed and filled again, made, or deleted; their
-///   own sets (the record of their addresses, their peer sets) made anew.
-/// - Their ports take new ids each time (`next-port-id`; ids are never
-///   given twice), so every element keyed by an old id is dead at once,
-///   whether or not it is found; those found are deleted.
-/// - Elements keyed by their ports' names or their old addresses (`cs_*`
-///   sets) are looked up by key and deleted unless wanted as they are.
+/// Only what differs is written: a chain whose rules read back as the ones
+/// wanted, a set holding the elements wanted, an element already there are
+/// left alone. That matters beyond the bytes: nf_tables checks the whole
+/// table's jump graph at the commit of any transaction that adds a jump or
+/// a verdict-map element (a walk of every VM's chains), so a rules change,
+/// which only rewrites a VM's jump-free chains, costs what it changes.
+///
+/// - The VMs' chains are flushed and filled again when they differ, made,
+///   or deleted; their own sets (the record of their addresses, their peer
+///   sets) refilled when they differ, made, or deleted.
+/// - Their ports keep their ids; a new port takes the next one
+///   (`next-port-id`: ids are never given twice, so an element some port
+///   left behind can never match another's packets).
+/// - Their elements in the shared sets and maps are found by key (their
+///   ports' names and ids, their old addresses from their own sets) and
+///   deleted unless wanted as they are.
 /// - The framework (base chains, the bridges' chains, shared sets and maps)
-///   is made when missing and its chains' rules written again; other VMs'
-///   elements are not touched.
+///   is made when missing and its chains written when they differ; other
+///   VMs' elements are not touched.
 enum NativeVMSync {
     typealias Message = NetfilterNetlink.Message
 
@@ -69,7 +79,7 @@ enum NativeVMSync {
         }
         var ids: [String: UInt32] = [:]
         for port in portNames.sorted() {
-            if !selection.vifs.contains(port), let id = old[port] {
+            if let id = old[port] {
                 ids[port] = id
             } else {
                 ids[port] = next
@@ -102,68 +112,117 @@ enum NativeVMSync {
                     || selection.vifs.contains { NativeRuleset.portChain("nat-PREROUTING", $0) == chain }
             }
 
-            // What these VMs had: their chains, their sets, their addresses.
+            // Chains: the VMs' (as they may have been named) and the table's, with their rules.
             let candidates = table.family == .bridge ? Set(selection.ebtablesChains)
                 : selection.chains.union(selection.vifs.map { NativeRuleset.portChain("nat-PREROUTING", $0) })
-            let ownChains = try NFTablesChains.existing(Array(candidates.union(table.chains.map(\.name).filter(ownsChain))), family: family,
-                                                        table: NativeRuleset.tableName)
-            let frameworkChains = try NFTablesChains.existing(table.chains.map(\.name).filter { !ownsChain($0) }, family: family,
-                                                              table: NativeRuleset.tableName)
+            let existing = try NFTablesChains.existing(Array(candidates.union(table.chains.map(\.name))), family: family,
+                                                       table: NativeRuleset.tableName)
+            var kernelRules: [String: [[NFTablesRules.Expression]]] = [:]
+            for chain in existing {
+                kernelRules[chain] = try NFTablesRules.list(family: family, table: NativeRuleset.tableName, chain: chain).map(\.expressions)
+            }
+
             // The sets that may exist: the table's, the VMs' own, and the
-            // peer sets their rules name (only the kernel knows those).
-            // (The shared sets of addresses by port and the metadata
-            // redirect's map are not in the table when none of its VMs uses them.)
+            // peer sets their rules name (only the kernel knows those). The
+            // shared sets of addresses by port and the metadata redirect's map
+            // are not in the table when none of its VMs uses them.
             var names = Set(table.sets.map(\.name)).union(selection.sets)
                 .union([NativeRuleset.nextPortIDSet, PortIDs.addressSetName(.source), PortIDs.addressSetName(.destination), "nat-PREROUTING-ports"])
-            for chain in ownChains where table.family != .bridge {
-                for rule in try NFTablesRules.list(family: family, table: NativeRuleset.tableName, chain: chain) {
-                    for case .lookup(let set, _, _, _) in rule.expressions where selection.ownsPeerSet(set) { names.insert(set) }
-                }
+            for (chain, chainRules) in kernelRules where ownsChain(chain) {
+                for case .lookup(let set, _, _, _) in chainRules.joined() where selection.ownsPeerSet(set) { names.insert(set) }
             }
-            var kernelSets: [NativeReads.SetInfo] = []
+            var kernelSets: [String: NativeReads.SetInfo] = [:]
             for set in names.sorted() {
-                if let info = try reads.set(family: family, name: set) { kernelSets.append(info) }
+                if let info = try reads.set(family: family, name: set) { kernelSets[set] = info }
             }
+            // The VMs' own sets as they are: their old addresses, and whether they differ.
             var oldAddresses: Set<[UInt8]> = []
-            for set in kernelSets where selection.sets.contains(set.name) && !set.interval {
-                for element in try reads.elements(family: family, set: set.name) ?? [] { oldAddresses.insert(element.key) }
+            var ownElements: [String: Set<[UInt8]>] = [:]
+            for set in kernelSets.values where ownsSet(set.name) {
+                let elements = try reads.elements(family: family, set: set.name) ?? []
+                ownElements[set.name] = Set(elements.map { $0.key + [0xff] + ($0.data ?? []) })
+                if selection.sets.contains(set.name), !set.interval { oldAddresses.formUnion(elements.map(\.key)) }
             }
 
             // Their elements in the shared sets and maps, found by key.
             let wanted = Dictionary(table.sets.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
-            for set in kernelSets where !ownsSet(set.name) && set.name != NativeRuleset.nextPortIDSet && set.name != NetfilterNames.metadataSet {
-                let keep = Set((wanted[set.name]?.elements ?? []).map { element in
-                    let keys = NativeSetMessages.keys(element, wanted[set.name]!)
+            func encoded(_ set: NativeSet) -> Set<[UInt8]> {
+                Set(set.elements.map { element in
+                    let keys = NativeSetMessages.keys(element, set)
                     return keys.key + (keys.last ?? []) + [0xff] + (keys.data ?? [])
                 })
+            }
+            var present: [String: Set<[UInt8]>] = [:]
+            for set in kernelSets.values where !ownsSet(set.name) && set.name != NativeRuleset.nextPortIDSet && set.name != NetfilterNames.metadataSet {
+                let keep = wanted[set.name].map(encoded) ?? []
                 var found: [(key: [UInt8], last: [UInt8]?)] = []
                 for key in candidateKeys(set, vifs: selection.vifs, ids: oldIDs, addresses: oldAddresses) {
                     guard let value = try reads.element(family: family, set: set.name, key: key.key, last: key.last) else { continue }
-                    if !keep.contains(key.key + (key.last ?? []) + [0xff] + value) { found.append(key) }
+                    if keep.contains(key.key + (key.last ?? []) + [0xff] + value) {
+                        present[set.name, default: []].insert(key.key + (key.last ?? []) + [0xff] + value)
+                    } else {
+                        found.append(key)
+                    }
                 }
                 deletions += NativeSetMessages.deletion(set: set.name, keys: found, family: family)
             }
 
-            // Chains: flushed and filled again, made, or deleted.
+            // Chains: written when their rules differ, made, or deleted.
+            var compiled: [String: [[NFTablesRules.Expression]]] = [:]
+            for chain in table.chains {
+                compiled[chain.name] = chain.rules.map { rule in
+                    var compiler = RuleCompiler(family: table.family)
+                    return rule.flatMap { compiler.expressions($0) }
+                }
+            }
             let desired = Set(table.chains.map(\.name))
-            for chain in ownChains.union(frameworkChains).sorted() {
+            let changed = Set(table.chains.map(\.name).filter { existing.contains($0) && kernelRules[$0] != compiled[$0] })
+            let removed = existing.filter { ownsChain($0) && !desired.contains($0) }
+            for chain in changed.union(removed).sorted() {
                 flushes.append((NFTablesMessages.deleteRule, 0, family, name + NFTablesMessages.string(2, chain), "rules of chain \(chain)"))
             }
-            for chain in ownChains.subtracting(desired).sorted() {
+            for chain in removed.sorted() {
                 chainRemovals.append((NFTablesMessages.deleteChain, 0, family, name + NFTablesMessages.string(3, chain), "chain \(chain)"))
             }
-            for set in kernelSets where ownsSet(set.name) {
-                setRemovals.append((NFTablesMessages.deleteSet, 0, family, name + NFTablesMessages.string(2, set.name), "set \(set.name)"))
-            }
-            let present = ownChains.union(frameworkChains)
-            for chain in table.chains where !present.contains(chain.name) {
+            for chain in table.chains where !existing.contains(chain.name) {
                 additions.append(NativeMessages.chain(chain, family: family))
             }
-            let kernelSetNames = Set(kernelSets.map(\.name))
+            rules += NativeMessages.rules(table) { !existing.contains($0) || changed.contains($0) }
+
+            // Sets: the VMs' own refilled when they differ; the shared ones
+            // made when missing, given the elements they lack.
+            for set in kernelSets.values where ownsSet(set.name) && wanted[set.name] == nil {
+                setRemovals.append((NFTablesMessages.deleteSet, 0, family, name + NFTablesMessages.string(2, set.name), "set \(set.name)"))
+            }
             for (index, set) in table.sets.enumerated() {
                 let id = UInt32(index + 1)
-                if ownsSet(set.name) || !kernelSetNames.contains(set.name) { additions.append(NativeSetMessages.definition(set, id: id, family: family)) }
-                additions += NativeSetMessages.elements(set, id: id, family: family)
+                guard let kernel = kernelSets[set.name] else {
+                    additions.append(NativeSetMessages.definition(set, id: id, family: family))
+                    additions += NativeSetMessages.elements(set, id: id, family: family)
+                    continue
+                }
+                if ownsSet(set.name) {
+                    guard kernel.interval || ownElements[set.name] != encoded(set) else { continue }
+                    // Flushed (NFT_MSG_DELSETELEM without elements) and filled again.
+                    deletions.append((NFTablesMessages.deleteSetElement, 0, family, name + NFTablesMessages.string(2, set.name), "elements of \(set.name)"))
+                    additions += NativeSetMessages.elements(set, id: id, family: family)
+                } else {
+                    var missing = set
+                    missing.elements = set.elements.filter { element in
+                        let keys = NativeSetMessages.keys(element, set)
+                        let bytes = keys.key + (keys.last ?? []) + [0xff] + (keys.data ?? [])
+                        return !(present[set.name]?.contains(bytes) ?? false)
+                    }
+                    // Looked up by key where the kernel may hold them already.
+                    var lacking: [NativeElement] = []
+                    for element in missing.elements {
+                        let keys = NativeSetMessages.keys(element, set)
+                        let value = try reads.element(family: family, set: set.name, key: keys.key, last: keys.last)
+                        if value != (keys.data ?? []) || set.interval && set.key.count == 1 { lacking.append(element) }
+                    }
+                    missing.elements = lacking
+                    additions += NativeSetMessages.elements(missing, id: id, family: family)
+                }
             }
             if table.family == .bridge, next != counter {
                 let set = NativeSet(name: NativeRuleset.nextPortIDSet, key: [.mark], elements: [NativeElement([.number(next)])])
@@ -174,7 +233,6 @@ enum NativeVMSync {
                 }
                 additions += NativeSetMessages.elements(set, id: UInt32(table.sets.count + 1), family: family)
             }
-            rules += NativeMessages.rules(table)
             if table.family != .bridge { try addUntracked(&untracked, table, reads) }
         }
         untracked.trackedPeers.subtract(untracked.addresses)

@@ -145,9 +145,16 @@ enum NFTablesRules {
         }
         let kind = NetfilterNetlink.string(name)
         switch kind {
-        case "meta": return .meta(key: u32(2), register: u32(1))
+        case "meta": return attribute(3) != nil ? .metaSet(key: u32(2), register: u32(3)) : .meta(key: u32(2), register: u32(1))
         case "cmp": return .cmp(operation: u32(2), register: u32(1), data: value(3))
-        case "payload": return .payload(base: u32(2), offset: u32(3), length: u32(4), register: u32(1))
+        case "payload":
+            return attribute(5) != nil ? .payloadWrite(base: u32(2), offset: u32(3), length: u32(4), register: u32(5))
+                : .payload(base: u32(2), offset: u32(3), length: u32(4), register: u32(1))
+        case "ct": return .ct(key: u32(2), register: u32(1))
+        case "fib": return .fib(result: u32(2), flags: u32(3), register: u32(1))
+        case "byteorder" where u32(3) == 1: return .hostToNetwork(register: u32(1), length: u32(4), size: u32(5))
+        case "nat" where u32(1) == 1: return .destinationNAT(family: u32(2), addressRegister: u32(3), portRegister: u32(5))
+        case "notrack": return .notrack
         case "bitwise": return .bitwise(source: u32(1), destination: u32(2), mask: value(4), xor: value(5))
         case "range": return .range(operation: u32(2), register: u32(1), from: value(3), to: value(4))
         case "match": return .match(name: attribute(1).map(NetfilterNetlink.string) ?? "", revision: u32(2), info: attribute(3).map(Array.init) ?? [])
@@ -156,6 +163,8 @@ enum NFTablesRules {
         case "lookup":
             return .lookup(set: attribute(1).map(NetfilterNetlink.string) ?? "", register: u32(2), destination: attribute(3).map { _ in u32(3) },
                            inverted: u32(5) & 1 != 0)
+        case "immediate" where u32(1) != 0:
+            return .immediate(register: u32(1), data: value(2))
         case "immediate":
             // NFTA_IMMEDIATE_DATA → NFTA_DATA_VERDICT → NFTA_VERDICT_CODE, NFTA_VERDICT_CHAIN.
             guard u32(1) == 0, let immediate = attribute(2) else { return .other(kind) }
