@@ -185,8 +185,11 @@ private struct TableBuilder {
             let elements = pairs.sorted { ($0.port, $0.set) < ($1.port, $1.set) }.flatMap { pair in
                 (byName[pair.set]?.members ?? []).map { NativeElement([.number(ports.id(pair.port)), .network(Self.network($0))]) }
             }
+            // A hash of exact keys while the members are addresses (they are: a
+            // VM's own): nf_tables rebuilds a concatenation of ranges whole at
+            // every commit that changes it, which made a VM's destroy grow with the host.
             try add(NativeSet(name: PortIDs.addressSetName(direction), key: [direction == .source ? .mark : .classID, addressType],
-                              interval: true, elements: elements))
+                              interval: Self.hasPrefix(elements), elements: elements))
         }
     }
 
@@ -204,8 +207,15 @@ private struct TableBuilder {
             for port in [SetMatch.Direction.source, .destination] {
                 let elements = set.members.map { NativeElement([.network(Self.network($0)), .number($0.port.map(ports.id) ?? PortIDs.none)]) }
                 try add(NativeSet(name: PortIDs.setName(set.name, port), key: [addressType, port == .source ? .mark : .classID],
-                                  interval: true, elements: elements))
+                                  interval: Self.hasPrefix(elements), elements: elements))
             }
+        }
+    }
+
+    /// Whether an element's key holds a network rather than an address.
+    private static func hasPrefix(_ elements: [NativeElement]) -> Bool {
+        elements.contains { element in
+            element.key.contains { if case .network(let network) = $0 { network.prefixLength < (network.address.family == .ipv4 ? 32 : 128) } else { false } }
         }
     }
 

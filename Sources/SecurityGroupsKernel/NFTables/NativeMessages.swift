@@ -56,7 +56,7 @@ enum NativeMessages {
         var messages: [Message] = []
         for chain in table.chains where writes(chain.name) {
             for (index, rule) in chain.rules.enumerated() {
-                var compiler = RuleCompiler(family: table.family)
+                var compiler = RuleCompiler(table)
                 var attributes = NetlinkAttributes(capacity: 512)
                 attributes.string(1, NativeRuleset.tableName)
                 attributes.string(2, chain.name)
@@ -86,9 +86,15 @@ struct RuleCompiler {
     typealias Expression = NFTablesRules.Expression
 
     let family: NativeTable.Family
+    /// Sets whose keys are concatenations of ranges: their numbers are kept
+    /// in network order, so a lookup converts the mark or priority first.
+    let rangeConcatenations: Set<String>
     private var transport: UInt8?
 
-    init(family: NativeTable.Family) { self.family = family }
+    init(_ table: NativeTable) {
+        family = table.family
+        rangeConcatenations = Set(table.sets.filter { $0.interval && $0.key.count > 1 }.map(\.name))
+    }
 
     // NFT_META_*, NFT_PAYLOAD_*, NFT_CMP_*, registers.
     private static let (metaPriority, metaMark, metaIIFName, metaOIFName, metaL4Proto): (UInt32, UInt32, UInt32, UInt32, UInt32) = (2, 3, 6, 7, 16)
@@ -133,7 +139,8 @@ struct RuleCompiler {
                     .bitwise(source: Self.first, destination: Self.first, mask: Self.host(mask), xor: Self.host(0)),
                     .cmp(operation: Self.notEqual, register: Self.first, data: Self.host(0))]
         case .lookup(let keys, let set, let inverted):
-            return concatenation(keys) + [.lookup(set: set, register: Self.first, destination: nil, inverted: inverted)]
+            return concatenation(keys, networkOrder: rangeConcatenations.contains(set))
+                + [.lookup(set: set, register: Self.first, destination: nil, inverted: inverted)]
         case .hopLimit(let limit):
             return [.payload(base: Self.networkHeader, offset: 7, length: 1, register: Self.first), .cmp(operation: Self.equal, register: Self.first, data: [limit])]
         case .destinationIsLocal(let inverted):
@@ -193,9 +200,8 @@ struct RuleCompiler {
             : [.range(operation: Self.equal, register: Self.first, from: low, to: high)]
     }
 
-    /// Loads each key into the registers after the last: a concatenation
-    /// (numbers in network order, as interval sets keep them).
-    private func concatenation(_ keys: [NativeKey]) -> [Expression] {
+    /// Loads each key into the registers after the last: a concatenation.
+    private func concatenation(_ keys: [NativeKey], networkOrder: Bool) -> [Expression] {
         var expressions: [Expression] = []
         var word: UInt32 = 0
         for key in keys {
@@ -203,7 +209,7 @@ struct RuleCompiler {
             // the names the kernel answers with, so a rule reads back as written.
             let register = word % 4 == 0 ? 1 + word / 4 : 8 + word
             expressions += load(key, into: register)
-            if keys.count > 1, key == .mark || key == .priority { expressions.append(.hostToNetwork(register: register, length: 4, size: 4)) }
+            if networkOrder, key == .mark || key == .priority { expressions.append(.hostToNetwork(register: register, length: 4, size: 4)) }
             word += UInt32(NativeSetMessages.length(key.type) / 4)
         }
         return expressions

@@ -2,8 +2,9 @@ import SecurityGroupsCore
 
 /// A native set or map and its elements as nf_tables messages, encoded as
 /// nft encodes them: an interval set of one field keeps ranges as a start
-/// and an end-plus-one marked as an end (rbtree); a concatenation keeps
-/// each element's first and last key (pipapo), numbers in network order.
+/// and an end-plus-one marked as an end (rbtree); a concatenation of ranges
+/// keeps each element's first and last key (pipapo), numbers in network
+/// order; other sets their keys as the host keeps them.
 enum NativeSetMessages {
     typealias Message = NetfilterNetlink.Message
     private typealias M = NFTablesMessages
@@ -80,7 +81,7 @@ enum NativeSetMessages {
         var first: [UInt8] = []
         var last: [UInt8] = []
         for (value, type) in zip(element.key, set.key) {
-            let (low, high) = bytes(value, type, networkOrder: concatenated)
+            let (low, high) = bytes(value, type, networkOrder: concatenated && set.interval)
             first += low
             last += high
         }

@@ -171,7 +171,7 @@ enum NativeVMSync {
             var compiled: [String: [[NFTablesRules.Expression]]] = [:]
             for chain in table.chains {
                 compiled[chain.name] = chain.rules.map { rule in
-                    var compiler = RuleCompiler(family: table.family)
+                    var compiler = RuleCompiler(table)
                     return rule.flatMap { compiler.expressions($0) }
                 }
             }
@@ -266,7 +266,7 @@ enum NativeVMSync {
     private static func candidateKeys(_ set: NativeReads.SetInfo, vifs: Set<String>, ids: [UInt32],
                                       addresses: Set<[UInt8]>) -> [(key: [UInt8], last: [UInt8]?)] {
         let concatenated = set.key.count > 1
-        func number(_ id: UInt32) -> [UInt8] { concatenated ? withUnsafeBytes(of: id.bigEndian) { Array($0) } : RuleCompiler.host(id) }
+        func number(_ id: UInt32) -> [UInt8] { concatenated && set.interval ? withUnsafeBytes(of: id.bigEndian) { Array($0) } : RuleCompiler.host(id) }
         func fits(_ address: [UInt8], _ type: NativeType) -> Bool { address.count == (type == .ipv4Address ? 4 : 16) }
         var keys: [[UInt8]] = [[]]
         for type in set.key {
