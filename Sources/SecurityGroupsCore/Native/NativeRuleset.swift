@@ -176,10 +176,6 @@ private struct TableBuilder {
     /// port, filled from the sets whose lookups go by port.
     mutating func addSets(_ sets: [IPSet], _ ports: PortIDs) throws(InputError) {
         let byName = Dictionary(sets.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
-        // Every set, also those whose lookups all go by port: a VM's own
-        // set then says which addresses it has in the shared ones (what a
-        // command for the VM reads to take them out again).
-        for set in sets { try add(set, ports) }
         for direction in [SetMatch.Direction.source, .destination] {
             guard let pairs = byPort[direction] else { continue }
             let elements = pairs.sorted { ($0.port, $0.set) < ($1.port, $1.set) }.flatMap { pair in
@@ -191,6 +187,13 @@ private struct TableBuilder {
             try add(NativeSet(name: PortIDs.addressSetName(direction), key: [direction == .source ? .mark : .classID, addressType],
                               interval: Self.hasPrefix(elements), elements: elements))
         }
+        // Every set, also those whose lookups all go by port: a VM's own
+        // set then says which addresses it has in the shared ones (what a
+        // command for the VM reads to take them out again). Those last: the
+        // kernel finds a set by name walking its table's sets in the order
+        // they were made, for every rule that names one.
+        for set in sets where !keyedByPort.contains(set.name) { try add(set, ports) }
+        for set in sets where keyedByPort.contains(set.name) { try add(set, ports) }
     }
 
     private mutating func add(_ set: IPSet, _ ports: PortIDs) throws(InputError) {
