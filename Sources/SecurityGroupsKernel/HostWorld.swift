@@ -33,15 +33,25 @@ public struct HostWorld: Equatable, Sendable {
     var iptablesWritesNFTables: Bool { iptablesTool?.contains("nft") ?? false }
 
     /// This host's world as far as `setting` (and `allowNFTables`, as for `decide`) needs it, read from the kernel:
-    /// two netlink dumps (nf_tables' `ip` and `ip6` chains), the legacy
+    /// netlink dumps of nf_tables' `ip` and `ip6` chains (beside our native
+    /// tables, of the other tables' rules instead: ours have thousands), the legacy
     /// filter tables that already exist (`/proc/net/ip*_tables_names`), and,
     /// only when legacy x_tables could be chosen, whether it answers (asking
     /// makes an empty filter table, which iptables-nft then warns about).
     /// Fails closed when nf_tables cannot be listed.
     public static func current(_ setting: NetfilterSetting = .auto, allowNFTables: Bool = false) throws(NetfilterError) -> HostWorld {
-        let listed: [NFTablesChains.Chain]
+        var listed: [NFTablesChains.Chain] = []
         do {
-            listed = try NFTablesChains.list(family: NFTablesChains.ipv4) + NFTablesChains.list(family: NFTablesChains.ipv6)
+            for family in [NFTablesChains.ipv4, NFTablesChains.ipv6] {
+                // Beside our native tables (thousands of chains on a large
+                // host), only the other tables' chains are listed, by their rules.
+                if try NFTablesChains.tables(family: family).contains(NativeRuleset.tableName) {
+                    listed += try NFTablesChains.chainsWithRules(family: family, excluding: NativeRuleset.tableName)
+                    listed.append(NFTablesChains.Chain(family: family == NFTablesChains.ipv4 ? "ip" : "ip6", table: NativeRuleset.tableName, name: ""))
+                } else {
+                    listed += try NFTablesChains.list(family: family)
+                }
+            }
         } catch {
             throw NetfilterError(operation: "host check", object: "netfilter",
                                  reason: "cannot tell whether nf_tables holds CloudStack's rules (\(error)); nothing was changed",

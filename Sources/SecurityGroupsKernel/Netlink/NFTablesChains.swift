@@ -35,6 +35,36 @@ enum NFTablesChains {
         return chains
     }
 
+    /// The names of `family`'s tables (`NFT_MSG_GETTABLE`); empty without nf_tables.
+    static func tables(family: UInt8) throws(NetfilterError) -> [String] {
+        let socket = try NetfilterNetlink(subject: "nf_tables")
+        try socket.send(type: 10 << 8 | 1, flags: NetfilterNetlink.request | NetfilterNetlink.dump, family: family, attributes: [])
+        var tables: [String] = []
+        do {
+            try socket.receive { _, attributes in
+                NetfilterNetlink.forEachAttribute(attributes) { type, payload in
+                    if type == 1 { tables.append(NetfilterNetlink.string(payload)) }                     // NFTA_TABLE_NAME
+                }
+            }
+        } catch where [EOPNOTSUPP, EPROTONOSUPPORT, ENOENT].contains(error.errno ?? 0) {
+            return []
+        }
+        return tables
+    }
+
+    /// The chains of `family` outside `excluded`, named by the rules of the
+    /// other tables (a rules dump filtered by table: the kernel then walks
+    /// only those tables, not `excluded`'s thousands of chains). A chain
+    /// without rules is not named.
+    static func chainsWithRules(family: UInt8, excluding excluded: String) throws(NetfilterError) -> [Chain] {
+        var chains: [Chain] = []
+        for table in try tables(family: family) where table != excluded {
+            let names = Set(try NFTablesRules.list(family: family, table: table).map(\.chain))
+            chains += names.sorted().map { Chain(family: familyName(family), table: table, name: $0) }
+        }
+        return chains
+    }
+
     /// Which of `names` exist in `table` of `family`: one request each,
     /// so the cost follows the names asked about, not the table's size.
     static func existing(_ names: [String], family: UInt8, table: String) throws(NetfilterError) -> Set<String> {
