@@ -67,6 +67,10 @@ public final class Agent {
     /// command lock: each run of consecutive commands that change VMs as
     /// one transaction (`carryOutTogether`), the others alone.
     func carryOut(_ commands: [(Command, AgentArguments)]) -> [Result<Outcome, AgentError>] {
+        // libvirt loads meanwhile: the commands ask it after the host check
+        // (and never is it left loading when the process ends).
+        host.prepareLibvirt()
+        defer { host.settleLibvirt() }
         do {
             // Before anything changes: never a second rule set beside CloudStack's.
             try settleLayout()

@@ -71,6 +71,11 @@ public protocol HostBackend: AnyObject {
 
     // MARK: libvirt
 
+    /// Starts connecting to libvirt in the background, for a run that will
+    /// ask it; `settleLibvirt` waits for that work (before the process ends).
+    func prepareLibvirt()
+    func settleLibvirt()
+
     /// Every domain, running or defined.
     func domains() throws(NetfilterError) -> [DomainInfo]
 

@@ -12,6 +12,8 @@ public final class SystemHost: HostBackend {
     public let netfilterSetting: NetfilterSetting
     private let sysfs: String
     private var libvirt: LibvirtClient?
+    /// libvirt being loaded and connected on a thread of its own (`prepareLibvirt`).
+    private var connecting: BackgroundWork<LibvirtClient, NetfilterError>?
     private var decided: Netfilter?
     /// The host's netfilter as the decision found it (and our `native`
     /// tables as we since left them).
@@ -171,6 +173,16 @@ public final class SystemHost: HostBackend {
         return candidates.min { $0.0 < $1.0 }?.1
     }
 
+    /// Loads libvirt (some 50 libraries, about 10 ms) and connects on a
+    /// thread of its own, while the host check and the kernel's reads go on.
+    public func prepareLibvirt() {
+        guard libvirt == nil, connecting == nil else { return }
+        let uri = libvirtURI
+        connecting = BackgroundWork { () throws(NetfilterError) in try LibvirtClient(uri: uri) }
+    }
+
+    public func settleLibvirt() { _ = try? connecting?.finish() }
+
     public func domains() throws(NetfilterError) -> [DomainInfo] { try connection().domains() }
 
     public func domain(named name: String) throws(NetfilterError) -> DomainInfo? { try connection().domain(named: name) }
@@ -181,7 +193,8 @@ public final class SystemHost: HostBackend {
 
     private func connection() throws(NetfilterError) -> LibvirtClient {
         if let libvirt { return libvirt }
-        let client = try LibvirtClient(uri: libvirtURI)
+        let client: LibvirtClient
+        if let connecting { client = try connecting.finish() } else { client = try LibvirtClient(uri: libvirtURI) }
         libvirt = client
         return client
     }

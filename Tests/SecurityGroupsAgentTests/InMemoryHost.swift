@@ -51,6 +51,9 @@ final class InMemoryHost: HostBackend {
         }
     }
 
+    func prepareLibvirt() {}
+    func settleLibvirt() {}
+
     /// A legacy host (as `checkHost` sees it).
     func defaultLayout() -> Layout { .notrack }
 
