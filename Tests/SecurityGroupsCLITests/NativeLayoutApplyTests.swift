@@ -63,9 +63,14 @@ import TestSupport
 
         try namespace.apply(Self.scenario, .native)
         let before = try namespace.run("/usr/sbin/nft", ["list", "ruleset"])
+        // The agent's command configured for notrack (unset, an nf_tables host would take native).
+        let notrack = FileManager.default.temporaryDirectory.appendingPathComponent("sgtest-\(getpid())-notrack.conf").path
+        try "layout = notrack\nnetfilter = \(TestNetfilter.current.setting)\n".write(toFile: notrack, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: notrack) }
         for arguments in [["apply", "--host", GoldenHosts.path(Self.scenario), "--layout", "notrack", "--vm", "i-2-7-VM"],
                           ["destroy_network_rules_for_vm", "--vmname", "i-2-8-VM"]] {
-            let refused = try namespace.securityGroups(arguments)
+            let refused = try namespace.exec(BinaryRunner.binary.path, arguments,
+                                             environment: NetworkNamespace.lockEnvironment.merging(["SECURITY_GROUPS_CONFIG": notrack]) { first, _ in first })
             #expect(refused.status != 0, "\(arguments)")
             #expect(refused.stderr.contains("this host is programmed in the native layout"), "\(refused.stderr)")
         }
@@ -74,5 +79,13 @@ import TestSupport
         let vmScoped = try namespace.securityGroups(["apply", "--host", GoldenHosts.path(Self.scenario), "--layout", "native", "--vm", "i-2-7-VM"])
         #expect(vmScoped.status == 0, "\(vmScoped.stderr)")
         #expect(NativeAgentCommandsTests.difference(try NativeAgentCommandsTests.tables(namespace), tables) == "")
+
+        // A destroy in native of a VM nothing recorded (no record of its bridge either).
+        try "layout = native\nnetfilter = \(TestNetfilter.current.setting)\n".write(toFile: notrack, atomically: true, encoding: .utf8)
+        let destroyed = try namespace.exec(BinaryRunner.binary.path, ["destroy_network_rules_for_vm", "--vmname", "i-2-8-VM"],
+                                           environment: NetworkNamespace.lockEnvironment.merging(["SECURITY_GROUPS_CONFIG": notrack]) { first, _ in first })
+        #expect(destroyed.status == 0, "\(destroyed.stderr)")
+        let left = try NativeAgentCommandsTests.tables(namespace).filter { key, elements in key.contains("i-2-8") || elements.contains { $0.contains("i-2-8") } }
+        #expect(left.isEmpty, "\(left)")
     }
 }

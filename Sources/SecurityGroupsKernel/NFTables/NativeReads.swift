@@ -84,6 +84,27 @@ struct NativeReads {
         return found
     }
 
+    /// The names of our table's sets and maps in `family` (a dump: grows with the host).
+    func setNames(family: UInt8) throws(NetfilterError) -> [String] {
+        var attributes = NetlinkAttributes()
+        attributes.string(1, NativeRuleset.tableName)
+        var names: [String] = []
+        do {
+            try socket.send(type: Self.getSet, flags: NetfilterNetlink.request | NetfilterNetlink.dump, family: family, attributes: attributes.bytes)
+            try socket.receive { _, message in
+                var table = "", name = ""
+                NetfilterNetlink.forEachAttribute(message) { type, payload in
+                    if type == 1 { table = NetfilterNetlink.string(payload) }                             // NFTA_SET_TABLE
+                    if type == 2 { name = NetfilterNetlink.string(payload) }                              // NFTA_SET_NAME
+                }
+                if table == NativeRuleset.tableName { names.append(name) }
+            }
+        } catch where Self.absent(error) {
+            return []
+        }
+        return names
+    }
+
     /// nft's concatenated type ids (six bits a field) as our types.
     private static func types(_ number: UInt32) -> [NativeType] {
         var fields: [NativeType] = []

@@ -131,6 +131,11 @@ enum NativeVMSync {
             for (chain, chainRules) in kernelRules where ownsChain(chain) {
                 for case .lookup(let set, _, _, _) in chainRules.joined() where selection.ownsPeerSet(set) { names.insert(set) }
             }
+            // A chain to delete may be jumped to from the map of a bridge this
+            // run does not render (a VM nothing recorded): every port map is asked.
+            if existing.contains(where: { ownsChain($0) && !table.chains.map(\.name).contains($0) }) {
+                names.formUnion(try reads.setNames(family: family).filter { $0.hasSuffix("-ports") })
+            }
             var kernelSets: [String: NativeReads.SetInfo] = [:]
             for set in names.sorted() {
                 if let info = try reads.set(family: family, name: set) { kernelSets[set] = info }
