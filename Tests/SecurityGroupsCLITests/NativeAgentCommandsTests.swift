@@ -84,6 +84,27 @@ import TestSupport
         #expect(leftovers.isEmpty, "\(leftovers)")
     }
 
+    /// A vif name libvirt gives again: a VM new on the host takes a new id
+    /// for it, so an element a VM before it left keyed by the old id (here
+    /// put back by hand after the destroy) never speaks for its packets.
+    @Test func aNewVMTakesANewIDForAVifNameGivenAgain() throws {
+        let replay = try ScenarioReplay(layout: .native)
+        try replay.run("v4-basic")
+        func id() throws -> String? {
+            let map = try replay.namespace.run("/usr/sbin/nft", ["list", "map", "bridge", NativeRuleset.tableName, "in-ports"])
+            return map.components(separatedBy: "\"vnet7\" : ").dropFirst().first?.prefix { $0.isHexDigit || $0 == "x" }.description
+        }
+        let old = try #require(try id())
+        #expect(try replay.agent(["destroy_network_rules_for_vm", "--vmname", "i-2-7-VM", "--vif", "vnet7"]).status == 0)
+        _ = try replay.namespace.run("/usr/sbin/nft", ["add", "element", "bridge", NativeRuleset.tableName, "in-ports", "{ \"vnet7\" : \(old) }"])
+        try replay.define("i-2-9-VM", nics: [(bridge: "cloudbr0", dev: "vnet7", mac: "02:00:00:00:00:09")])
+        let started = try replay.agent(["default_network_rules", "--vmname", "i-2-9-VM", "--vmid", "9", "--vmip", "10.1.0.9",
+                                        "--vmmac", "02:00:00:00:00:09", "--vif", "vnet7", "--brname", "cloudbr0", "--nicsecips", "0;", "--isFirstNic"])
+        #expect(started.status == 0, "\(started.stderr)")
+        let new = try #require(try id())
+        #expect(new != old, "vnet7 kept \(old)")
+    }
+
     /// The state store's VMs as one host file.
     static func recordedHost(_ replay: ScenarioReplay) throws -> URL {
         var host = HostState(bridges: [], vms: [])

@@ -15,9 +15,9 @@ import SecurityGroupsCore
 /// - The VMs' chains are flushed and filled again when they differ, made,
 ///   or deleted; their own sets (the record of their addresses, their peer
 ///   sets) refilled when they differ, made, or deleted.
-/// - Their ports keep their ids; a new port takes the next one
-///   (`next-port-id`: ids are never given twice, so an element some port
-///   left behind can never match another's packets).
+/// - Their ports keep their ids; a new port, or the port of a VM new here,
+///   takes the next one (`next-port-id`: ids are never given twice, so an
+///   element a port left behind can never match another VM's packets).
 /// - Their elements in the shared sets and maps are found by key (their
 ///   ports' names and ids, their old addresses from their own sets) and
 ///   deleted unless wanted as they are.
@@ -63,7 +63,9 @@ enum NativeVMSync {
         let reads = try NativeReads()
         let bridge = NFTablesChains.bridge
         let portNames = NativeRuleset.portNames(ruleset)
-        // Ids: the ports of other VMs and the uplinks keep theirs; these VMs' ports take new ones.
+        // Ids: a port keeps its id, unless its VM is new here (no default
+        // chain yet): a vif name libvirt gives again must not inherit what a
+        // VM before it left keyed by that id. A new port takes the next id.
         var old: [String: UInt32] = [:]
         for port in portNames.union(selection.vifs) {
             if let value = try reads.element(family: bridge, set: "in-ports", key: interfaceKey(port)), value.count == 4 {
@@ -77,9 +79,17 @@ enum NativeVMSync {
         } else if let highest = try reads.elements(family: bridge, set: "in-ports")?.compactMap({ $0.data.map(hostNumber) }).max() {
             next = highest + 1
         }
+        let entries = ruleset.ipv4.filter.chains.filter { $0.key.hasPrefix("BF-") && $0.key.hasSuffix("-IN") }.values.joined()
+            .compactMap { rule -> (port: String, chain: String)? in
+                guard case .jump(let chain) = rule.target else { return nil }
+                for case .physdev(let physdev) in rule.matches { if let port = physdev.inPort { return (port, chain) } }
+                return nil
+            }
+        let programmed = try NFTablesChains.existing(entries.map(\.chain), family: NFTablesChains.ipv4, table: NativeRuleset.tableName)
+        let newVMsPorts = Set(entries.filter { !programmed.contains($0.chain) }.map(\.port))
         var ids: [String: UInt32] = [:]
         for port in portNames.sorted() {
-            if let id = old[port] {
+            if let id = old[port], !newVMsPorts.contains(port) {
                 ids[port] = id
             } else {
                 ids[port] = next
