@@ -8,9 +8,9 @@ import SecurityGroupsCore
 /// Only what differs is written: a chain whose rules read back as the ones
 /// wanted, a set holding the elements wanted, an element already there are
 /// left alone. That matters beyond the bytes: nf_tables checks the whole
-/// table's jump graph at the commit of any transaction that adds a jump or
-/// a verdict-map element (a walk of every VM's chains), so a rules change,
-/// which only rewrites a VM's jump-free chains, costs what it changes.
+/// table's jump graph (every VM's chains) at the commit of any transaction
+/// that adds a rule or a verdict-map element, and the check costs more the
+/// more the transaction holds (docs/nftables-backend.md).
 ///
 /// - The VMs' chains are flushed and filled again when they differ, made,
 ///   or deleted; their own sets (the record of their addresses, their peer
