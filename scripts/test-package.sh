@@ -40,6 +40,8 @@ cp "$work"/debs/*.deb "$root/tmp/"
 
 chroot "$root" /bin/bash -euo pipefail -s <<'INSIDE'
 fail() { echo "package test: $*" >&2; exit 1; }
+# Listings are read whole before `grep -q`: a grep that stops at its first
+# match kills a lister still writing, which pipefail counts as a failure.
 script=/usr/share/cloudstack-common/scripts/vm/network/security_group.py
 unit=/etc/systemd/system/multi-user.target.wants/security-groups-resync.service
 config=/etc/cloudstack/security-groups.conf
@@ -56,13 +58,13 @@ chmod 755 "$script"
 cp -p "$script" /tmp/stand-in
 
 dpkg -i "$first" >/dev/null
-dpkg-divert --list "$script" | grep -q "diversion of $script to $script.distrib by security-groups" || fail "no diversion"
+grep -q "diversion of $script to $script.distrib by security-groups" <<<"$(dpkg-divert --list "$script")" || fail "no diversion"
 [ "$(readlink -f "$script")" = /usr/bin/security-groups ] || fail "$script is not our link"
 cmp -s /tmp/stand-in "$script.distrib" || fail "the stand-in was not kept aside as it was"
 [ -L "$unit" ] || fail "the boot unit is not enabled"
 upstream=$(dpkg-query -W -f='${Version}' security-groups | sed 's/-[^-]*$//')
 [ "$(security-groups version | head -n 1)" = "security-groups $upstream" ] || fail "version disagrees with the package ($upstream)"
-zcat /usr/share/man/man1/security-groups.1.gz | grep -q '^\.SH "AGENT COMMANDS"' || fail "the man page lacks the agent's commands"
+grep -q '^\.SH "AGENT COMMANDS"' <<<"$(zcat /usr/share/man/man1/security-groups.1.gz)" || fail "the man page lacks the agent's commands"
 
 # The dependencies: every library the binary links (found where ldd finds it)
 # comes from a package it depends on.
@@ -73,9 +75,9 @@ for needed in $(readelf -d /usr/bin/security-groups | sed -n 's/.*Shared library
   [ -n "$library" ] || fail "ldd cannot find $needed"
   owner=$(dpkg -S "$(readlink -f "$library")" 2>/dev/null | head -n 1 | cut -d: -f1) || owner=
   [ -z "$owner" ] && owner=$(dpkg -S "$library" | head -n 1 | cut -d: -f1)
-  echo "$packages" | grep -qxF "$owner" || fail "links $library from $owner, which Depends ($depends) lacks"
+  grep -qxF "$owner" <<<"$packages" || fail "links $library from $owner, which Depends ($depends) lacks"
 done
-echo "$packages" | grep -qxF libvirt0 || fail "no libvirt0 in Depends"
+grep -qxF libvirt0 <<<"$packages" || fail "no libvirt0 in Depends"
 
 # The agent's path, in this network namespace, with libvirt's test driver.
 cat >/etc/cloudstack/domains.xml <<'XML'
@@ -93,12 +95,15 @@ printf '# edited by the package test\nlibvirt_uri = test:///etc/cloudstack/domai
 # No layout set, netfilter = auto: where this host's `iptables` is the nf_tables
 # variant, our own nf_tables tables (the native layout); else notrack, where
 # iptables writes.
-if readlink -f /usr/sbin/iptables | grep -q nft; then
-  nft list table ip cloudstack_sg | grep -q 'chain i-2-7-VM {' || fail "no native rules for the VM on this nf_tables host"
-  ! iptables-save | grep -q -- 'i-2-7-VM' || fail "rules for the VM in the iptables tables beside the native ones"
+if [[ $(readlink -f /usr/sbin/iptables) == *nft* ]]; then
+  native=$(nft list table ip cloudstack_sg)
+  grep -q 'chain i-2-7-VM {' <<<"$native" || fail "no native rules for the VM on this nf_tables host"
+  ! grep -q -- 'i-2-7-VM' <<<"$(iptables-save)" || fail "rules for the VM in the iptables tables beside the native ones"
 else
-  iptables-save | grep -q -- '-A i-2-7-VM ' || fail "no rules for the VM where iptables writes"
-  ipset list -n | grep -q '^cs_notrack$' || fail "not the notrack layout"
+  saved=$(iptables-save)
+  grep -q -- '-A i-2-7-VM ' <<<"$saved" || fail "no rules for the VM where iptables writes"
+  sets=$(ipset list -n)
+  grep -q '^cs_notrack$' <<<"$sets" || fail "not the notrack layout"
 fi
 
 # An upgrade to a rebuilt package keeps the edited configuration.
@@ -110,12 +115,12 @@ grep -q "edited by the package test" "$config" || fail "the upgrade lost the edi
 dpkg -r security-groups >/dev/null
 cmp -s /tmp/stand-in "$script" || fail "the stand-in is not back byte for byte"
 [ ! -e "$script.distrib" ] || fail "$script.distrib is left"
-! dpkg-divert --list | grep -q security-groups || fail "the diversion is left"
+! grep -q security-groups <<<"$(dpkg-divert --list)" || fail "the diversion is left"
 [ ! -e "$unit" ] || fail "the boot unit is still enabled"
 saved=$(iptables-save; ip6tables-save; ipset list -n)
-echo "$saved" | grep -q -- '-A i-2-7-VM ' || fail "the VM lost its rules"
-! echo "$saved" | grep -qE 'sg-|cs_' || fail "notrack objects are left for the script: $(echo "$saved" | grep -E 'sg-|cs_' | head -n 3)"
-! nft list tables | grep -q cloudstack_sg || fail "the native tables are left beside the script's rules"
+grep -q -- '-A i-2-7-VM ' <<<"$saved" || fail "the VM lost its rules"
+! grep -qE 'sg-|cs_' <<<"$saved" || fail "notrack objects are left for the script: $(echo "$saved" | grep -E 'sg-|cs_' | head -n 3)"
+! grep -q cloudstack_sg <<<"$(nft list tables)" || fail "the native tables are left beside the script's rules"
 [ -f "$config" ] && [ -d /var/lib/cloudstack/security-groups ] || fail "removal took the configuration or the state"
 
 dpkg -P security-groups >/dev/null
