@@ -155,7 +155,7 @@ enum NativeVMSync {
             var ownElements: [String: Set<[UInt8]>] = [:]
             for set in kernelSets.values where ownsSet(set.name) {
                 let elements = try reads.elements(family: family, set: set.name) ?? []
-                ownElements[set.name] = Set(elements.map { $0.key + [0xff] + ($0.data ?? []) })
+                ownElements[set.name] = Set(elements.map { identity($0.key, nil, $0.data ?? []) })
                 if selection.sets.contains(set.name), !set.interval { oldAddresses.formUnion(elements.map(\.key)) }
             }
 
@@ -164,7 +164,7 @@ enum NativeVMSync {
             func encoded(_ set: NativeSet) -> Set<[UInt8]> {
                 Set(set.elements.map { element in
                     let keys = NativeSetMessages.keys(element, set)
-                    return keys.key + (keys.last ?? []) + [0xff] + (keys.data ?? [])
+                    return identity(keys.key, keys.last, keys.data ?? [])
                 })
             }
             var present: [String: Set<[UInt8]>] = [:]
@@ -173,8 +173,8 @@ enum NativeVMSync {
                 var found: [(key: [UInt8], last: [UInt8]?)] = []
                 for key in candidateKeys(set, vifs: selection.vifs, ids: oldIDs, addresses: oldAddresses) {
                     guard let value = try reads.element(family: family, set: set.name, key: key.key, last: key.last) else { continue }
-                    if keep.contains(key.key + (key.last ?? []) + [0xff] + value) {
-                        present[set.name, default: []].insert(key.key + (key.last ?? []) + [0xff] + value)
+                    if keep.contains(identity(key.key, key.last, value)) {
+                        present[set.name, default: []].insert(identity(key.key, key.last, value))
                     } else {
                         found.append(key)
                     }
@@ -225,8 +225,7 @@ enum NativeVMSync {
                     var missing = set
                     missing.elements = set.elements.filter { element in
                         let keys = NativeSetMessages.keys(element, set)
-                        let bytes = keys.key + (keys.last ?? []) + [0xff] + (keys.data ?? [])
-                        return !(present[set.name]?.contains(bytes) ?? false)
+                        return !(present[set.name]?.contains(identity(keys.key, keys.last, keys.data ?? [])) ?? false)
                     }
                     // Looked up by key where the kernel may hold them already.
                     var lacking: [NativeElement] = []
@@ -292,6 +291,11 @@ enum NativeVMSync {
             }
         }
         return keys.filter { !$0.isEmpty }.map { ($0, concatenated && set.interval ? $0 : nil) }
+    }
+
+    /// An element as one value to compare: its key, last key and value.
+    private static func identity(_ key: [UInt8], _ last: [UInt8]?, _ value: [UInt8]) -> [UInt8] {
+        key + (last ?? []) + [0xff] + value
     }
 
     /// A port's name as a key: padded to `IFNAMSIZ`.
