@@ -113,21 +113,22 @@ public final class SystemHost: HostBackend {
 
     public func apply(_ options: ApplyOptions, render: () throws -> Ruleset) throws(ApplyError) -> ApplyReport {
         let tables: any IPTablesStore
-        let ruleset: Ruleset
+        var rendered: Ruleset?
         do {
             tables = try self.tables()
-            ruleset = try render()
+            rendered = try render()
         } catch let error as NetfilterError {
             throw ApplyError(failure: error)
         } catch {
             throw ApplyError(failure: NetfilterError(operation: "render", object: "ruleset", reason: "\(error)"))
         }
-        guard ruleset.layout == .native else {
-            return try Applier(tables: tables, recordsChanges: options.recordsChanges).apply(dryRun: options.dryRun, ebtables: options.ebtables) {
-                ruleset
-            }
+        guard rendered?.layout != .native else { return try applyNative(rendered!, options) }
+        // Handed over, not kept: the applier lets go of each family's rules
+        // once they are committed (a whole host's resync).
+        return try Applier(tables: tables, recordsChanges: options.recordsChanges).apply(dryRun: options.dryRun, ebtables: options.ebtables) {
+            defer { rendered = nil }
+            return rendered!
         }
-        return try applyNative(ruleset, options)
     }
 
     /// Our native tables: the whole host replaced, or some VMs' share changed.
