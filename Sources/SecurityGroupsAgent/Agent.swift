@@ -133,7 +133,7 @@ public final class Agent {
         }
         for (index, (command, _)) in commands.enumerated() {
             if case .success = results[index] {
-                do { try batch.perform(writes[index]) } catch { results[index] = .failure(Self.agentError(error)) }
+                do { try batch.perform(writes[index], resolving: resolvingDomainIDs) } catch { results[index] = .failure(Self.agentError(error)) }
             }
             report(command, results[index])
         }

@@ -92,15 +92,18 @@ struct Batch {
         return writes
     }
 
-    /// Writes one command's files.
-    func perform(_ writes: [Write]) throws {
+    /// Writes one command's files, their texts through `resolve` (the rule
+    /// logs' domain ids: `DomainIDPlaceholder`).
+    func perform(_ writes: [Write], resolving resolve: (String) throws -> String) throws {
         for write in writes {
             switch write {
             case .text(let text, let path):
                 try Files.makeDirectory((path as NSString).deletingLastPathComponent)
-                try Files.write(text, to: path)
+                try Files.write(try resolve(text), to: path)
             case .removal(let path): try Files.remove(path)
-            case .record(let vm, let bridges, let annotations): try store.save(vm, hostBridges: bridges, annotations: annotations)
+            case .record(let vm, let bridges, var annotations):
+                annotations.ruleLog = try annotations.ruleLog.map(resolve)
+                try store.save(vm, hostBridges: bridges, annotations: annotations)
             case .recordRemoval(let name): try store.remove(name)
             }
         }

@@ -35,11 +35,26 @@ extension Agent {
         batch.record(vm, annotations: annotations)
     }
 
-    /// The running domain's id as the script logs it: the id, `-1` when
-    /// the domain is defined but not running, `None` when libvirt has no such domain.
-    func domainID(_ name: VMName) throws -> String {
-        guard let domain = try host.domain(named: name.rawValue) else { return "None" }
-        return domain.id.map(String.init) ?? "-1"
+    /// The domain id a command's rule log gives the VM: a placeholder until
+    /// its files are written (`DomainIDPlaceholder`).
+    func domainID(_ name: VMName) -> String { DomainIDPlaceholder.of(name) }
+
+    /// `text` with libvirt's domain ids for its placeholders, as the script
+    /// logs them: the id, `-1` when the domain is defined but not running,
+    /// `None` when libvirt has no such domain.
+    func resolvingDomainIDs(_ text: String) throws -> String {
+        try DomainIDPlaceholder.resolve(text) { name in
+            guard let domain = try host.domain(named: name) else { return "None" }
+            return domain.id.map(String.init) ?? "-1"
+        }
+    }
+
+    /// Whether two rule logs say the same: libvirt is asked only when all but their domain ids agree.
+    func sameLog(_ first: RuleLog, _ second: RuleLog) throws -> Bool {
+        var (withoutIDs, otherWithoutIDs) = (first, second)
+        (withoutIDs.domainID, otherWithoutIDs.domainID) = ("", "")
+        guard withoutIDs == otherWithoutIDs else { return false }
+        return try resolvingDomainIDs(first.domainID) == resolvingDomainIDs(second.domainID)
     }
 
     func logPath(_ name: VMName, _ suffix: String) -> String { "\(configuration.runDirectory)/\(name.rawValue).\(suffix)" }

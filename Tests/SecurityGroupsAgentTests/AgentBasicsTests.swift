@@ -51,6 +51,18 @@ import SecurityGroupsKernel
             == "i-2-7-VM,10.1.0.71;10.1.0.72;2001:db8::71;,7\n")
     }
 
+    @Test func domainIDPlaceholdersAreReplacedByTheirDomainsIDs() throws {
+        let (seven, eight) = (try VMName("i-2-7-VM"), try VMName("i-3-8-VM"))
+        let text = "i-2-7-VM,7,10.1.0.7,\(DomainIDPlaceholder.of(seven)),sig,1\n\(DomainIDPlaceholder.of(eight))"
+        var asked: [String] = []
+        let resolved = DomainIDPlaceholder.resolve(text) { name in
+            asked.append(name)
+            return name == "i-2-7-VM" ? "5" : "None"
+        }
+        #expect(resolved == "i-2-7-VM,7,10.1.0.7,5,sig,1\nNone" && asked == ["i-2-7-VM", "i-3-8-VM"])
+        #expect(DomainIDPlaceholder.resolve("i-2-7-VM,7,10.1.0.7,5,sig,1\n") { _ in Issue.record("asked"); return "" } == "i-2-7-VM,7,10.1.0.7,5,sig,1\n")
+    }
+
     @Test func stateStoreRoundTripsAndSkipsCorruptFiles() throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }

@@ -104,6 +104,8 @@ import SecurityGroupsKernel
         try h.run(.addNetworkRules, H.addRules(7, rules: ssh))
         #expect(h.host.lines("i-2-7-VM")?.contains { $0.contains("--dport 22") } == true)
         #expect(h.file("run/i-2-7-VM.log") == "i-2-7-VM,7,10.1.0.7,\(h.id("i-2-7-VM")),0123456789abcdef0123456789abcdef,1\n")
+        // The record keeps the log as written: libvirt's domain id, asked after the kernel change.
+        #expect(StateStore(directory: "\(h.directory)/state").annotations()[try VMName("i-2-7-VM")]?.ruleLog == h.file("run/i-2-7-VM.log"))
         let transactions = h.host.transactions.count
         // The same signature and sequence number: the script's "already programmed".
         try h.run(.addNetworkRules, H.addRules(7, rules: web))

@@ -13,11 +13,11 @@ extension Agent {
         }
         let nic = try arguments.nic()
         let log = RuleLog(vmName: name.rawValue, vmID: arguments.vmID ?? "", vmIP: arguments.vmIP ?? "",
-                          domainID: try domainID(name), signature: signature, sequence: String(sequence))
+                          domainID: domainID(name), signature: signature, sequence: String(sequence))
         var state = batch.host(name)
         let previous = state.vms.first { $0.name == name }
         // The script's "already programmed" check: nothing changed since the last log.
-        if previous != nil, let logged = try readLog(name, batch), logged == log { return Outcome(warnings: skipped) }
+        if previous != nil, let logged = try readLog(name, batch), try sameLog(logged, log) { return Outcome(warnings: skipped) }
         let id = try arguments.id
         var vm = try previous ?? adopted(name, id: id, nic: nic) ?? VirtualMachine(name: name, id: id, nics: [nic])
         vm.rules = rules
