@@ -141,13 +141,7 @@ public struct StateStore: Sendable {
 
     /// The host file's JSON, with the annotations as its `agent` object.
     private func text(_ host: HostState, annotations: Annotations? = nil) -> String {
-        let data = HostFile.encode(host)
-        guard let annotations, var object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
-              let agent = try? JSONSerialization.jsonObject(with: JSONEncoder().encode(annotations)) else {
-            return String(decoding: data, as: UTF8.self) + "\n"
-        }
-        object["agent"] = agent
-        let combined = (try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])) ?? data
-        return String(decoding: combined, as: UTF8.self) + "\n"
+        let data = annotations.flatMap { try? HostFile.encode(host, adding: "agent", $0) } ?? HostFile.encode(host)
+        return String(decoding: data, as: UTF8.self) + "\n"
     }
 }

@@ -22,6 +22,14 @@ public enum HostFile {
         return try! encoder.encode(HostDocument(host))
     }
 
+    /// The host's document with one more top-level object, `key` (readers
+    /// of host files ignore it): a state file's `agent` annotations.
+    public static func encode(_ host: HostState, adding key: String, _ extra: some Encodable) throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return try encoder.encode(ExtendedHostDocument(document: HostDocument(host), key: key, extra: extra))
+    }
+
     private static func describe(_ error: any Error) -> String {
         guard let decodingError = error as? DecodingError else { return "\(error)" }
         func path(_ context: DecodingError.Context) -> String {
@@ -33,6 +41,26 @@ public enum HostFile {
             return "\(path(context)): \(context.debugDescription)"
         @unknown default: return "\(decodingError)"
         }
+    }
+}
+
+/// A host document and one more top-level key.
+private struct ExtendedHostDocument<Extra: Encodable>: Encodable {
+    struct Key: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    let document: HostDocument
+    let key: String
+    let extra: Extra
+
+    func encode(to encoder: any Encoder) throws {
+        try document.encode(to: encoder)
+        var container = encoder.container(keyedBy: Key.self)
+        try container.encode(extra, forKey: Key(stringValue: key))
     }
 }
 
