@@ -61,15 +61,19 @@ public final class Agent {
 
         /// Whether it changes VMs' rules: such commands that arrive together are carried out together.
         var changesVMs: Bool { ![.canBridgeFirewall, .cleanup, .ruleLogs, .verify].contains(self) }
+
+        /// Whether it may ask libvirt (domains, their interfaces, their ids
+        /// for the rule logs): a destroy never does.
+        var asksLibvirt: Bool { self != .destroy }
     }
 
     /// Carries out commands that arrived together, in order, under the
     /// command lock: each run of consecutive commands that change VMs as
     /// one transaction (`carryOutTogether`), the others alone.
     func carryOut(_ commands: [(Command, AgentArguments)]) -> [Result<Outcome, AgentError>] {
-        // libvirt loads meanwhile: the commands ask it after the host check
-        // (and never is it left loading when the process ends).
-        host.prepareLibvirt()
+        // libvirt loads meanwhile, for commands that may ask it (after the
+        // host check; and never is it left loading when the process ends).
+        if commands.contains(where: { $0.0.asksLibvirt }) { host.prepareLibvirt() }
         defer { host.settleLibvirt() }
         do {
             // Before anything changes: never a second rule set beside CloudStack's.

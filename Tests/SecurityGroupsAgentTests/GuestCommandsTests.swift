@@ -159,7 +159,10 @@ import SecurityGroupsKernel
         try h.run(.defaultNetworkRules, H.defaultRules(7))
         try h.run(.addNetworkRules, H.addRules(7, rules: ssh))
         try h.run(.defaultNetworkRules, H.defaultRules(8))
+        let preparations = h.host.libvirtPreparations
         try h.run(.destroy, "--vmname i-2-7-VM --vif vnet7")
+        // A destroy asks libvirt nothing: it does not load it either.
+        #expect(h.host.libvirtPreparations == preparations && preparations > 0)
         let text = h.host.text
         #expect(!"\(text.iptables)\(text.ip6tables)\(text.ipset)\(text.ebtables)".contains("i-2-7"))
         #expect(text.iptables.contains("i-2-8-def") && h.host.members("i-2-8-VM") == ["10.1.0.8"])

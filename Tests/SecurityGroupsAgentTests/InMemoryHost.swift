@@ -51,7 +51,9 @@ final class InMemoryHost: HostBackend {
         }
     }
 
-    func prepareLibvirt() {}
+    /// How often a run started loading libvirt.
+    var libvirtPreparations = 0
+    func prepareLibvirt() { libvirtPreparations += 1 }
     func settleLibvirt() {}
 
     /// A legacy host (as `checkHost` sees it).
