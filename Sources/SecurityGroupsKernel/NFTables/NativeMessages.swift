@@ -54,13 +54,13 @@ enum NativeMessages {
     static func rules(_ table: NativeTable, writes: (String) -> Bool = { _ in true }) -> [Message] {
         let family = family(table.family)
         var messages: [Message] = []
+        var compiler = RuleCompiler(table)
         for chain in table.chains where writes(chain.name) {
             for (index, rule) in chain.rules.enumerated() {
-                var compiler = RuleCompiler(table)
                 var attributes = NetlinkAttributes(capacity: 512)
                 attributes.string(1, NativeRuleset.tableName)
                 attributes.string(2, chain.name)
-                NFTablesMessages.append(rule.flatMap { compiler.expressions($0) }, to: &attributes)
+                NFTablesMessages.append(compiler.expressions(of: rule), to: &attributes)
                 messages.append((NFTablesMessages.newRule, NFTablesMessages.create | NFTablesMessages.append, family, attributes.bytes,
                                  "rule \(index + 1) of chain \(chain.name) in \(table.family.rawValue) \(NativeRuleset.tableName)"))
             }
@@ -102,7 +102,13 @@ struct RuleCompiler {
     private static let (equal, notEqual): (UInt32, UInt32) = (0, 1)
     private static let first: UInt32 = 1                                  // NFT_REG_1
 
-    mutating func expressions(_ statement: NativeStatement) -> [Expression] {
+    /// One rule's expressions.
+    mutating func expressions(of rule: [NativeStatement]) -> [Expression] {
+        transport = nil
+        return rule.flatMap { expressions($0) }
+    }
+
+    private mutating func expressions(_ statement: NativeStatement) -> [Expression] {
         switch statement {
         case .interface(let key, let name, let wildcard):
             let bytes = Array(name.utf8)

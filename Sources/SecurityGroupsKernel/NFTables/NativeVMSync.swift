@@ -184,11 +184,9 @@ enum NativeVMSync {
 
             // Chains: written when their rules differ, made, or deleted.
             var compiled: [String: [[NFTablesRules.Expression]]] = [:]
+            var compiler = RuleCompiler(table)
             for chain in table.chains {
-                compiled[chain.name] = chain.rules.map { rule in
-                    var compiler = RuleCompiler(table)
-                    return rule.flatMap { compiler.expressions($0) }
-                }
+                compiled[chain.name] = chain.rules.map { compiler.expressions(of: $0) }
             }
             let desired = Set(table.chains.map(\.name))
             let changed = Set(table.chains.map(\.name).filter { existing.contains($0) && kernelRules[$0] != compiled[$0] })
