@@ -122,7 +122,10 @@ public final class SystemHost: HostBackend {
         } catch {
             throw ApplyError(failure: NetfilterError(operation: "render", object: "ruleset", reason: "\(error)"))
         }
-        guard rendered?.layout != .native else { return try applyNative(rendered!, options) }
+        if let ruleset = rendered, ruleset.layout == .native {
+            rendered = nil
+            return try applyNative(consume ruleset, options)
+        }
         // Handed over, not kept: the applier lets go of each family's rules
         // once they are committed (a whole host's resync).
         return try Applier(tables: tables, recordsChanges: options.recordsChanges).apply(dryRun: options.dryRun, ebtables: options.ebtables) {
@@ -132,7 +135,8 @@ public final class SystemHost: HostBackend {
     }
 
     /// Our native tables: the whole host replaced, or some VMs' share changed.
-    private func applyNative(_ ruleset: Ruleset, _ options: ApplyOptions) throws(ApplyError) -> ApplyReport {
+    /// (`ruleset` is consumed: a whole host's is let go of once translated.)
+    private func applyNative(_ ruleset: consuming Ruleset, _ options: ApplyOptions) throws(ApplyError) -> ApplyReport {
         var report = ApplyReport()
         var clock = PhaseClock()
         do {
@@ -145,7 +149,7 @@ public final class SystemHost: HostBackend {
                 report.timings += result.timings
                 report.forgetStaleEntries(result.untracked, dryRun: options.dryRun)
             } else {
-                let native = try NativeRuleset(ruleset)
+                let native = try NativeRuleset(consume ruleset)
                 report.changeCount = native.objectCount
                 if !options.dryRun { try replaceNativeLayout(with: native) }
             }

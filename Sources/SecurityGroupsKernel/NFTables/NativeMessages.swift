@@ -25,18 +25,21 @@ enum NativeMessages {
         }
     }
 
-    /// A whole table: the table, its chains, its sets and their elements
-    /// (a map's jumps need the chains), then the rules.
-    static func load(_ table: NativeTable) -> [Message] {
+    /// A whole table into `batch`: the table, its chains, its sets and
+    /// their elements (a map's jumps need the chains), then the rules.
+    static func load(_ table: NativeTable, into batch: inout NetfilterBatch) {
         let family = family(table.family)
-        var messages: [Message] = [(NFTablesMessages.newTable, NFTablesMessages.create, family,
-                                    NFTablesMessages.string(1, NativeRuleset.tableName) + NFTablesMessages.u32(2, 0),
-                                    "table \(table.family.rawValue) \(NativeRuleset.tableName)")]
-        messages += table.chains.map { chain($0, family: family) }
+        batch.append((NFTablesMessages.newTable, NFTablesMessages.create, family,
+                      NFTablesMessages.string(1, NativeRuleset.tableName) + NFTablesMessages.u32(2, 0),
+                      "table \(table.family.rawValue) \(NativeRuleset.tableName)"))
+        for chain in table.chains { batch.append(Self.chain(chain, family: family)) }
         for (index, set) in table.sets.enumerated() {
-            messages += NativeSetMessages.set(set, id: UInt32(index + 1), family: family)
+            for message in NativeSetMessages.set(set, id: UInt32(index + 1), family: family) { batch.append(message) }
         }
-        return messages + rules(table)
+        var compiler = RuleCompiler(table)
+        for chain in table.chains {
+            for message in rules(of: chain, in: table, compiler: &compiler) { batch.append(message) }
+        }
     }
 
     /// Makes a chain (empty), with its hook if it is a base chain.
@@ -51,21 +54,22 @@ enum NativeMessages {
     }
 
     /// Every rule of the table's chains (those `writes` picks), each appended to its chain.
-    static func rules(_ table: NativeTable, writes: (String) -> Bool = { _ in true }) -> [Message] {
-        let family = family(table.family)
-        var messages: [Message] = []
+    static func rules(_ table: NativeTable, writes: (String) -> Bool) -> [Message] {
         var compiler = RuleCompiler(table)
-        for chain in table.chains where writes(chain.name) {
-            for (index, rule) in chain.rules.enumerated() {
-                var attributes = NetlinkAttributes(capacity: 512)
-                attributes.string(1, NativeRuleset.tableName)
-                attributes.string(2, chain.name)
-                NFTablesMessages.append(compiler.expressions(of: rule), to: &attributes)
-                messages.append((NFTablesMessages.newRule, NFTablesMessages.create | NFTablesMessages.append, family, attributes.bytes,
-                                 "rule \(index + 1) of chain \(chain.name) in \(table.family.rawValue) \(NativeRuleset.tableName)"))
-            }
+        return table.chains.filter { writes($0.name) }.flatMap { rules(of: $0, in: table, compiler: &compiler) }
+    }
+
+    /// One chain's rules, each appended to it.
+    private static func rules(of chain: NativeChain, in table: NativeTable, compiler: inout RuleCompiler) -> [Message] {
+        let family = family(table.family)
+        return chain.rules.enumerated().map { index, rule in
+            var attributes = NetlinkAttributes(capacity: 512)
+            attributes.string(1, NativeRuleset.tableName)
+            attributes.string(2, chain.name)
+            NFTablesMessages.append(compiler.expressions(of: rule), to: &attributes)
+            return (NFTablesMessages.newRule, NFTablesMessages.create | NFTablesMessages.append, family, attributes.bytes,
+                    "rule \(index + 1) of chain \(chain.name) in \(table.family.rawValue) \(NativeRuleset.tableName)")
         }
-        return messages
     }
 
     /// `NF_INET_*` (the bridge family numbers its hooks the same way).

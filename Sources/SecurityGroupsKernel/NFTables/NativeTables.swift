@@ -7,10 +7,13 @@ public import SecurityGroupsCore
 /// through libnftables (in this process, loaded when first used).
 public enum NativeTables {
     /// Replaces our tables with `ruleset`'s, or removes them (nil), in one
-    /// transaction.
+    /// transaction (its messages written into the datagram as they are made).
     public static func replace(with ruleset: NativeRuleset?) throws(NetfilterError) {
         let socket = try NetfilterNetlink(subject: "nf_tables")
-        try socket.transact(NativeMessages.removal() + (ruleset?.tables.flatMap(NativeMessages.load) ?? []))
+        try socket.transact { batch in
+            for message in NativeMessages.removal() { batch.append(message) }
+            for table in ruleset?.tables ?? [] { NativeMessages.load(table, into: &batch) }
+        }
     }
 
     /// Asks our tables by name and by key (`NativeQuery`).

@@ -33,53 +33,53 @@ final class NetfilterNetlink {
 
     /// Sends one request: `type` is the subsystem shifted left by 8 plus the message.
     func send(type: UInt16, flags: UInt16, family: UInt8, attributes: [UInt8]) throws(NetfilterError) {
-        let message = message(type: type, flags: flags, family: family, attributes: attributes)
+        sequence += 1
+        var message: [UInt8] = []
+        Self.append(to: &message, type: type, flags: flags, family: family, sequence: sequence, attributes: attributes)
         guard Glibc.send(descriptor, message, message.count, 0) == message.count else { throw Self.failure(errno, "send", subject) }
     }
 
-    /// One message with the next sequence number; `resource` is nfgenmsg's res_id.
-    private func message(type: UInt16, flags: UInt16, family: UInt8, resource: UInt16 = 0, attributes: [UInt8]) -> [UInt8] {
-        sequence += 1
-        var message: [UInt8] = []
-        message.append(contentsOf: Self.bytes(UInt32(16 + 4 + attributes.count)))
-        message.append(contentsOf: Self.bytes(type))
-        message.append(contentsOf: Self.bytes(flags))
-        message.append(contentsOf: Self.bytes(sequence))
-        message.append(contentsOf: Self.bytes(UInt32(0)))
-        message += [family, 0, UInt8(resource >> 8), UInt8(resource & 0xff)] + attributes    // nfgenmsg: family, version 0, res_id (big-endian)
-        return message
+    /// Appends one message: nlmsghdr (length, type, flags, `sequence`, port
+    /// 0), nfgenmsg (family, version 0, `resource` as res_id, big-endian),
+    /// the attributes.
+    static func append(to bytes: inout [UInt8], type: UInt16, flags: UInt16, family: UInt8, resource: UInt16 = 0, sequence: UInt32,
+                       attributes: [UInt8]) {
+        for value in [UInt32(16 + 4 + attributes.count), UInt32(type) | UInt32(flags) << 16, sequence, 0] {
+            withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
+        }
+        bytes += [family, 0, UInt8(resource >> 8), UInt8(resource & 0xff)]
+        bytes += attributes
     }
 
     /// One message of a transaction; `object` names it in errors.
     typealias Message = (type: UInt16, flags: UInt16, family: UInt8, attributes: [UInt8], object: String)
 
-    /// Sends `messages` as one nf_tables transaction (between
-    /// NFNL_MSG_BATCH_BEGIN and END, in one datagram: the kernel applies all
-    /// or none). A refusal names the message by its `object`.
-    /// With `generation`, the kernel refuses the whole transaction
-    /// (ERESTART) when the rule set changed since that generation was read.
+    /// Sends `messages` as one nf_tables transaction (`transact(generation:_:)`).
+    func transact(_ messages: [Message], generation: UInt32? = nil) throws(NetfilterError) {
+        try transact(generation: generation) { batch in
+            for message in messages { batch.append(message) }
+        }
+    }
+
+    /// Sends the messages `write` puts in a batch as one nf_tables
+    /// transaction (in one datagram: the kernel applies all or none). A
+    /// refusal names the message by its `object`. With `generation`, the
+    /// kernel refuses the whole transaction (ERESTART) when the rule set
+    /// changed since that generation was read.
     ///
     /// The kernel checks and commits a batch within the `send` call and
     /// queues its answers before returning, so they are read without
     /// waiting: an error for each refused message, and the acknowledgement
-    /// asked for on the last one only (one per message would overflow the
-    /// receive buffer on a whole host's transaction).
-    func transact(_ messages: [Message], generation: UInt32? = nil) throws(NetfilterError) {
-        guard !messages.isEmpty else { return }
-        let subsystem: UInt16 = 10                                       // NFNL_SUBSYS_NFTABLES
-        let guarded = generation.map { Self.attribute(1, withUnsafeBytes(of: $0.bigEndian) { Array($0) }) } ?? []  // NFNL_BATCH_GENID
-        var datagram = message(type: 0x10, flags: Self.request, family: 0, resource: subsystem, attributes: guarded)
-        let first = sequence + 1
-        for (index, request) in messages.enumerated() {
-            let acknowledge = index == messages.count - 1 ? Self.acknowledge : 0
-            datagram += message(type: request.type, flags: request.flags | Self.request | acknowledge, family: request.family,
-                                attributes: request.attributes)
-        }
-        let last = sequence
-        datagram += message(type: 0x11, flags: Self.request, family: 0, resource: subsystem, attributes: [])
+    /// asked for on the last one.
+    func transact(generation: UInt32? = nil, _ write: (inout NetfilterBatch) throws(NetfilterError) -> Void) throws(NetfilterError) {
+        var batch = NetfilterBatch(after: sequence, generation: generation)
+        try write(&batch)
+        guard !batch.isEmpty else { return }
+        let (first, last) = (batch.first, batch.finish())
+        sequence = batch.sequence
         // A whole host's transaction is megabytes: make room (root may exceed the default).
-        setBuffer(SO_SNDBUFFORCE, datagram.count + 4096)
-        guard Glibc.send(descriptor, datagram, datagram.count, 0) == datagram.count else { throw Self.failure(errno, "send", subject) }
+        setBuffer(SO_SNDBUFFORCE, batch.datagram.count + 4096)
+        guard Glibc.send(descriptor, batch.datagram, batch.datagram.count, 0) == batch.datagram.count else { throw Self.failure(errno, "send", subject) }
         var refusal: (index: Int, code: Int32)?
         var acknowledged = false
         try receiveMessages(waiting: false) { type, sequence, message in
@@ -91,7 +91,7 @@ final class NetfilterNetlink {
         }
         if let refusal {
             // Index -1 is the batch's beginning, which carries the generation.
-            let object = messages.indices.contains(refusal.index) ? messages[refusal.index].object
+            let object = batch.objects.indices.contains(refusal.index) ? batch.objects[refusal.index]
                 : refusal.index < 0 ? "the rule set (changed since it was read)" : "message \(refusal.index + 1)"
             throw NetfilterError(operation: "nf_tables transaction", object: object,
                                  reason: String(cString: strerror(refusal.code)) + "; the whole transaction was refused", errno: refusal.code)
