@@ -78,8 +78,18 @@ final class NetfilterNetlink {
         let (first, last) = (batch.first, batch.finish())
         sequence = batch.sequence
         // A whole host's transaction is megabytes: make room (root may exceed the default).
-        setBuffer(SO_SNDBUFFORCE, batch.datagram.count + 4096)
-        guard Glibc.send(descriptor, batch.datagram, batch.datagram.count, 0) == batch.datagram.count else { throw Self.failure(errno, "send", subject) }
+        let length = batch.count
+        setBuffer(SO_SNDBUFFORCE, length + 4096)
+        var vectors: [iovec] = []
+        let sent = Self.withVectors(batch.chunks[...], &vectors) { vectors in
+            var header = msghdr()
+            return vectors.withUnsafeBufferPointer { buffer in
+                header.msg_iov = UnsafeMutablePointer(mutating: buffer.baseAddress)
+                header.msg_iovlen = buffer.count
+                return sendmsg(descriptor, &header, 0)
+            }
+        }
+        guard sent == length else { throw Self.failure(errno, "send", subject) }
         var refusal: (index: Int, code: Int32)?
         var acknowledged = false
         try receiveMessages(waiting: false) { type, sequence, message in
@@ -98,6 +108,16 @@ final class NetfilterNetlink {
         }
         guard acknowledged else {
             throw NetfilterError(operation: "nf_tables transaction", object: subject, reason: "the kernel did not answer the batch")
+        }
+    }
+
+    /// Calls `body` with an iovec for each chunk, valid during the call.
+    private static func withVectors<Result>(_ chunks: ArraySlice<[UInt8]>, _ vectors: inout [iovec],
+                                            _ body: ([iovec]) -> Result) -> Result {
+        guard let chunk = chunks.first else { return body(vectors) }
+        return chunk.withUnsafeBytes { bytes in
+            vectors.append(iovec(iov_base: UnsafeMutableRawPointer(mutating: bytes.baseAddress), iov_len: bytes.count))
+            return withVectors(chunks.dropFirst(), &vectors, body)
         }
     }
 
