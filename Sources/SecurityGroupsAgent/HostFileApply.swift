@@ -45,7 +45,7 @@ extension Agent {
             }
             let lock = try configuration.commandLock()
             defer { withExtendedLifetime(lock) {} }
-            try host.replaceNativeLayout(with: native)
+            try host.replaceNativeLayout(with: consume native)
             report.committedTables = NativeRuleset.tableNames.map { "nft " + $0 }
             report.add(try removeIptablesLayout())
             return report

@@ -25,7 +25,8 @@ public protocol HostBackend: AnyObject {
 
     /// Puts the `native` layout's tables in place of ours in one
     /// transaction, or removes them (nil; nothing when there are none).
-    func replaceNativeLayout(with ruleset: NativeRuleset?) throws(NetfilterError)
+    /// Consumed: a whole host's tables are let go of as they are written.
+    func replaceNativeLayout(with ruleset: consuming NativeRuleset?) throws(NetfilterError)
 
     /// The chains of our native `ip` table (`cleanup_rules`).
     func nativeChainNames() throws(NetfilterError) -> [String]

@@ -59,11 +59,12 @@ public final class SystemHost: HostBackend {
         return .native
     }
 
-    public func replaceNativeLayout(with ruleset: NativeRuleset?) throws(NetfilterError) {
+    public func replaceNativeLayout(with ruleset: consuming NativeRuleset?) throws(NetfilterError) {
         _ = try netfilter()
-        guard ruleset != nil || world?.nativeTables.isEmpty == false else { return }
-        try NativeTables.replace(with: ruleset)
-        world?.nativeTables = ruleset == nil ? [] : NativeRuleset.tableNames
+        let replaces = ruleset != nil
+        guard replaces || world?.nativeTables.isEmpty == false else { return }
+        try NativeTables.replace(with: consume ruleset)
+        world?.nativeTables = replaces ? NativeRuleset.tableNames : []
     }
 
     public func native(_ query: NativeQuery) throws(NetfilterError) -> NativeAnswer { try NativeTables.answer(query) }
@@ -151,7 +152,7 @@ public final class SystemHost: HostBackend {
             } else {
                 let native = try NativeRuleset(consume ruleset)
                 report.changeCount = native.objectCount
-                if !options.dryRun { try replaceNativeLayout(with: native) }
+                if !options.dryRun { try replaceNativeLayout(with: consume native) }
             }
         } catch let error as NetfilterError {
             throw ApplyError(failure: error)

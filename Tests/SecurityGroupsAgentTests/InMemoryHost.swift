@@ -93,7 +93,7 @@ final class InMemoryHost: HostBackend {
 
     func ebtablesChain(_ chain: String) -> [String]? { ebtables[chain] }
 
-    func replaceNativeLayout(with ruleset: NativeRuleset?) throws(NetfilterError) {
+    func replaceNativeLayout(with ruleset: consuming NativeRuleset?) throws(NetfilterError) {
         if let failure { throw failure }
         native = ruleset
     }

@@ -7,12 +7,14 @@ public import SecurityGroupsCore
 /// through libnftables (in this process, loaded when first used).
 public enum NativeTables {
     /// Replaces our tables with `ruleset`'s, or removes them (nil), in one
-    /// transaction (its messages written into the datagram as they are made).
-    public static func replace(with ruleset: NativeRuleset?) throws(NetfilterError) {
+    /// transaction: its messages written into the datagram as they are
+    /// made, each table let go of once written.
+    public static func replace(with ruleset: consuming NativeRuleset?) throws(NetfilterError) {
+        var tables = Array((consume ruleset)?.tables.reversed() ?? [])
         let socket = try NetfilterNetlink(subject: "nf_tables")
         try socket.transact { batch in
             for message in NativeMessages.removal() { batch.append(message) }
-            for table in ruleset?.tables ?? [] { NativeMessages.load(table, into: &batch) }
+            while let table = tables.popLast() { NativeMessages.load(table, into: &batch) }
         }
     }
 
