@@ -24,15 +24,16 @@ public struct NativeRuleset: Equatable, Sendable {
 
     /// Translates a ruleset rendered in the `native` layout. Its ports take
     /// the ids `ports` gives (those the kernel holds, for some VMs), or
-    /// 1, 2, … by name (the whole host).
-    public init(_ ruleset: Ruleset, ports given: PortIDs? = nil) throws(InputError) {
+    /// 1, 2, … by name (the whole host). Consumed: each family's rules are
+    /// let go of once translated (a whole host's peak memory).
+    public init(_ ruleset: consuming Ruleset, ports given: PortIDs? = nil) throws(InputError) {
         ports = given ?? PortIDs(ports: Self.portNames(ruleset))
         let sets = ruleset.ipsets
-        tables = [
-            try Self.ipTable(.ipv4, ruleset.ipv4, sets, ports),
-            try Self.ipTable(.ipv6, ruleset.ipv6, sets, ports),
-            try Self.bridgeTable(ruleset.ebtables, ports, counter: ruleset.scope == .host),
-        ]
+        let ip = try Self.ipTable(.ipv4, ruleset.ipv4, sets, ports)
+        ruleset.ipv4 = IPTablesFamily()
+        let ip6 = try Self.ipTable(.ipv6, ruleset.ipv6, sets, ports)
+        ruleset.ipv6 = IPTablesFamily()
+        tables = [ip, ip6, try Self.bridgeTable(ruleset.ebtables, ports, counter: ruleset.scope == .host)]
     }
 
     /// Every bridge port the ruleset names: its VMs' and the bridges' uplinks.
