@@ -11,15 +11,15 @@ enum IPTablesNFTEdits {
         case id(UInt32)
     }
 
-    /// The messages for `edits`, planned against `table` as read with `handles`.
-    static func messages(_ edits: [TableEdit], table: IPTable.Name, family: AddressFamily, handles: [String: [UInt64]],
-                         sets: inout RuleCodec, nextID: inout UInt32) throws(NetfilterError) -> [NetfilterNetlink.Message] {
+    /// The messages for `edits`, planned against `table` as read with
+    /// `handles`, written into `batch`.
+    static func write(_ edits: [TableEdit], table: IPTable.Name, family: AddressFamily, handles: [String: [UInt64]],
+                      sets: inout RuleCodec, nextID: inout UInt32, into batch: inout NetfilterBatch) throws(NetfilterError) {
         typealias M = NFTablesMessages
         let netlinkFamily = family.nfTablesFamily
         let object = family.tableObject(table)
         let tableName = M.string(1, table.rawValue)
         var slots = handles.mapValues { $0.map(Slot.handle) }
-        var messages: [NetfilterNetlink.Message] = []
         func chainAttribute(_ chain: String) -> [UInt8] { tableName + M.string(2, chain) }
         func chainObject(_ chain: String) -> String { "\(object) chain \(chain)" }
         func add(_ rule: IPTablesRule, to chain: String, at index: Int?) throws(NetfilterError) {
@@ -43,12 +43,12 @@ enum IPTablesNFTEdits {
                 current.append(.id(nextID))
             }
             slots[chain] = current
-            messages.append((M.newRule, flags, netlinkFamily, attributes, "\(object) '\(IPTablesSaveFormat.line(rule, chain: chain))'"))
+            batch.append((M.newRule, flags, netlinkFamily, attributes, "\(object) '\(IPTablesSaveFormat.line(rule, chain: chain))'"))
         }
         for edit in edits {
             switch edit {
             case .createChain(let chain):
-                messages.append((M.newChain, M.create, netlinkFamily, tableName + M.string(3, chain), chainObject(chain)))
+                batch.append((M.newChain, M.create, netlinkFamily, tableName + M.string(3, chain), chainObject(chain)))
                 slots[chain] = []
             case .append(let chain, let rule):
                 try add(rule, to: chain, at: nil)
@@ -63,16 +63,15 @@ enum IPTablesNFTEdits {
                 case .id(let id): M.u32(9, id)                                   // NFTA_RULE_ID
                 }
                 slots[chain] = current
-                messages.append((M.deleteRule, 0, netlinkFamily, chainAttribute(chain) + which, "\(chainObject(chain)) rule \(index + 1)"))
+                batch.append((M.deleteRule, 0, netlinkFamily, chainAttribute(chain) + which, "\(chainObject(chain)) rule \(index + 1)"))
             case .flushChain(let chain):
-                messages.append((M.deleteRule, 0, netlinkFamily, chainAttribute(chain), chainObject(chain)))
+                batch.append((M.deleteRule, 0, netlinkFamily, chainAttribute(chain), chainObject(chain)))
                 slots[chain] = []
             case .deleteChain(let chain):
-                messages.append((M.deleteChain, 0, netlinkFamily, tableName + M.string(3, chain), chainObject(chain)))
+                batch.append((M.deleteChain, 0, netlinkFamily, tableName + M.string(3, chain), chainObject(chain)))
                 slots[chain] = nil
             }
         }
-        return messages
     }
 }
 
@@ -120,32 +119,37 @@ extension IPTablesNFTTable {
         let generation = try NFTablesRules.generation()
         var codec = RuleCodec()
         var nextID: UInt32 = 0
-        var messages: [NetfilterNetlink.Message] = []
         let nothingToWrite = AddressFamily.allCases.allSatisfy { ruleset.iptables($0).tables.allSatisfy(\.isEmpty) }
-        for family in AddressFamily.allCases {
-            let listed = try NFTablesChains.list(family: family.nfTablesFamily)
-            for desired in ruleset.iptables(family).tables {
-                let read = try readWithHandles(desired.name, family, scope: ruleset.scope, listed: listed)
-                let edits = TablePlanner.plan(desired: desired, kernel: read.state, scope: ruleset.scope)
-                let object = family.tableObject(desired.name)
-                result.tables.append((object, edits))
-                result.timings.append(("\(object) read and plan", clock.lap()))
-                guard !dryRun else { continue }
-                // Every table the ruleset names, and its built-in chains,
-                // exist after, as after the script's iptables-nft commands;
-                // none is made for a ruleset of nothing (the iptables
-                // layout's removal from a native host).
-                if !nothingToWrite {
-                    messages += tableMessages(desired.name, family, tableExists: read.exists,
-                                              existing: Set(read.state.chains.keys).union(read.state.otherChains))
+        var written = 0
+        // The edits go into the transaction's datagram as they are made (a
+        // whole host's messages are not held a second time).
+        try NetfilterNetlink(subject: "nf_tables").transact(generation: generation) { batch throws(NetfilterError) in
+            for family in AddressFamily.allCases {
+                let listed = try NFTablesChains.list(family: family.nfTablesFamily)
+                for desired in ruleset.iptables(family).tables {
+                    let read = try readWithHandles(desired.name, family, scope: ruleset.scope, listed: listed)
+                    let edits = TablePlanner.plan(desired: desired, kernel: read.state, scope: ruleset.scope)
+                    let object = family.tableObject(desired.name)
+                    result.tables.append((object, edits))
+                    result.timings.append(("\(object) read and plan", clock.lap()))
+                    guard !dryRun else { continue }
+                    // Every table the ruleset names, and its built-in chains,
+                    // exist after, as after the script's iptables-nft commands;
+                    // none is made for a ruleset of nothing (the iptables
+                    // layout's removal from a native host).
+                    if !nothingToWrite {
+                        for message in tableMessages(desired.name, family, tableExists: read.exists,
+                                                     existing: Set(read.state.chains.keys).union(read.state.otherChains)) {
+                            batch.append(message)
+                        }
+                    }
+                    try IPTablesNFTEdits.write(edits, table: desired.name, family: family, handles: read.handles,
+                                               sets: &codec, nextID: &nextID, into: &batch)
                 }
-                messages += try IPTablesNFTEdits.messages(edits, table: desired.name, family: family, handles: read.handles,
-                                                          sets: &codec, nextID: &nextID)
             }
+            written = batch.objects.count
         }
-        guard !messages.isEmpty else { return result }
-        try NetfilterNetlink(subject: "nf_tables").transact(messages, generation: generation)
-        result.timings.append(("nf_tables transaction (\(messages.count) messages)", clock.lap()))
+        if written > 0 { result.timings.append(("nf_tables transaction (\(written) messages)", clock.lap())) }
         return result
     }
 }
