@@ -93,16 +93,24 @@ struct Batch {
     }
 
     /// Writes one command's files, their texts through `resolve` (the rule
-    /// logs' domain ids: `DomainIDPlaceholder`).
+    /// logs' domain ids: `DomainIDPlaceholder`), once per text: a rule log
+    /// is written and recorded.
     func perform(_ writes: [Write], resolving resolve: (String) throws -> String) throws {
+        var resolved: [String: String] = [:]
+        func once(_ text: String) throws -> String {
+            if let known = resolved[text] { return known }
+            let result = try resolve(text)
+            resolved[text] = result
+            return result
+        }
         for write in writes {
             switch write {
             case .text(let text, let path):
                 try Files.makeDirectory((path as NSString).deletingLastPathComponent)
-                try Files.write(try resolve(text), to: path)
+                try Files.write(try once(text), to: path)
             case .removal(let path): try Files.remove(path)
             case .record(let vm, let bridges, var annotations):
-                annotations.ruleLog = try annotations.ruleLog.map(resolve)
+                annotations.ruleLog = try annotations.ruleLog.map(once)
                 try store.save(vm, hostBridges: bridges, annotations: annotations)
             case .recordRemoval(let name): try store.remove(name)
             }

@@ -138,10 +138,8 @@ extension IPTablesNFTTable {
                     // none is made for a ruleset of nothing (the iptables
                     // layout's removal from a native host).
                     if !nothingToWrite {
-                        for message in tableMessages(desired.name, family, tableExists: read.exists,
-                                                     existing: Set(read.state.chains.keys).union(read.state.otherChains)) {
-                            batch.append(message)
-                        }
+                        batch.append(contentsOf: tableMessages(desired.name, family, tableExists: read.exists,
+                                                               existing: Set(read.state.chains.keys).union(read.state.otherChains)))
                     }
                     try IPTablesNFTEdits.write(edits, table: desired.name, family: family, handles: read.handles,
                                                sets: &codec, nextID: &nextID, into: &batch)

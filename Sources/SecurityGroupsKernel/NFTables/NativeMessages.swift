@@ -32,14 +32,12 @@ enum NativeMessages {
         batch.append((NFTablesMessages.newTable, NFTablesMessages.create, family,
                       NFTablesMessages.string(1, NativeRuleset.tableName) + NFTablesMessages.u32(2, 0),
                       "table \(table.family.rawValue) \(NativeRuleset.tableName)"))
-        for chain in table.chains { batch.append(Self.chain(chain, family: family)) }
+        batch.append(contentsOf: table.chains.lazy.map { chain($0, family: family) })
         for (index, set) in table.sets.enumerated() {
-            for message in NativeSetMessages.set(set, id: UInt32(index + 1), family: family) { batch.append(message) }
+            batch.append(contentsOf: NativeSetMessages.set(set, id: UInt32(index + 1), family: family))
         }
         var compiler = RuleCompiler(table)
-        for chain in table.chains {
-            for message in rules(of: chain, in: table, compiler: &compiler) { batch.append(message) }
-        }
+        for chain in table.chains { batch.append(contentsOf: rules(of: chain, in: table, compiler: &compiler)) }
     }
 
     /// Makes a chain (empty), with its hook if it is a base chain.

@@ -13,7 +13,7 @@ public enum NativeTables {
         var tables = Array((consume ruleset)?.tables.reversed() ?? [])
         let socket = try NetfilterNetlink(subject: "nf_tables")
         try socket.transact { batch in
-            for message in NativeMessages.removal() { batch.append(message) }
+            batch.append(contentsOf: NativeMessages.removal())
             while let table = tables.popLast() { NativeMessages.load(table, into: &batch) }
         }
     }

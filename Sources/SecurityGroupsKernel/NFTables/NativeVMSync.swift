@@ -173,8 +173,9 @@ enum NativeVMSync {
                 var found: [(key: [UInt8], last: [UInt8]?)] = []
                 for key in candidateKeys(set, vifs: selection.vifs, ids: oldIDs, addresses: oldAddresses) {
                     guard let value = try reads.element(family: family, set: set.name, key: key.key, last: key.last) else { continue }
-                    if keep.contains(identity(key.key, key.last, value)) {
-                        present[set.name, default: []].insert(identity(key.key, key.last, value))
+                    let element = identity(key.key, key.last, value)
+                    if keep.contains(element) {
+                        present[set.name, default: []].insert(element)
                     } else {
                         found.append(key)
                     }

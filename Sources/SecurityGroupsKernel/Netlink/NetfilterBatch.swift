@@ -46,6 +46,10 @@ struct NetfilterBatch {
               attributes: message.attributes)
     }
 
+    mutating func append(contentsOf messages: some Sequence<Message>) {
+        for message in messages { append(message) }
+    }
+
     /// Ends the batch; returns the last message's sequence number. Only
     /// the last message asks for an acknowledgement (one per message would
     /// overflow the receive buffer on a whole host's transaction).

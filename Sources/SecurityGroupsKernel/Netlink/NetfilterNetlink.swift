@@ -56,9 +56,7 @@ final class NetfilterNetlink {
 
     /// Sends `messages` as one nf_tables transaction (`transact(generation:_:)`).
     func transact(_ messages: [Message], generation: UInt32? = nil) throws(NetfilterError) {
-        try transact(generation: generation) { batch in
-            for message in messages { batch.append(message) }
-        }
+        try transact(generation: generation) { batch in batch.append(contentsOf: messages) }
     }
 
     /// Sends the messages `write` puts in a batch as one nf_tables
