@@ -21,15 +21,18 @@ extension Agent {
                 query.members.append(.init(set.family == .ipv4 ? .ip : .ip6, set: set.name, address: member.address))
             }
         }
-        // The bridge's chain, the VM's chains in both families, then its bridge-family chains.
-        let own = user ? [names.defaultChain, names.vmChain, names.egressChain] : [names.vmChain]
-        let ownChains: [NativeQuery.Chain] = own.map { .init(.ip, $0) } + (user ? own.map { .init(.ip6, $0) } : [])
+        // The rules each chain should have: any distinct port ids name the
+        // shared chains as the kernel's do, and count the same rules.
+        let native = try NativeRuleset(rendered, ports: PortIDs(ports: NativeRuleset.portNames(rendered)))
+        // The bridge's chain, the VM's chains in both families (its map
+        // target and the shared chains it jumps to), then its bridge-family chains.
+        let ownChains: [NativeQuery.Chain] = (user ? [NativeTable.Family.ip, .ip6] : [.ip]).flatMap { family in
+            (native.tables.first { $0.family == family }?.chains(reachableFrom: target) ?? [target]).map { .init(family, $0) }
+        }
         query.chains = [.init(.ip, bridgeChain)] + ownChains + (user ? names.ebtablesChains.map { .init(.bridge, $0) } : [])
         query.mapKeys = [.init(.bridge, map: "in-ports", key: .interface(vif))]
             + (user ? [.init(.bridge, map: "PREROUTING-ports", key: .interface(vif)), .init(.bridge, map: "POSTROUTING-ports", key: .interface(vif))] : [])
         let answer = try host.native(query)
-        // The rules each chain should have (any port ids do for counting).
-        let native = try NativeRuleset(rendered, ports: PortIDs(ids: Dictionary(uniqueKeysWithValues: NativeRuleset.portNames(rendered).map { ($0, 1) })))
         func wanted(_ chain: NativeQuery.Chain) -> Int? {
             native.tables.first { $0.family == chain.table }?.chains.first { $0.name == chain.name }?.rules.count
         }

@@ -28,8 +28,8 @@ public protocol HostBackend: AnyObject {
     /// Consumed: a whole host's tables are let go of as they are written.
     func replaceNativeLayout(with ruleset: consuming NativeRuleset?) throws(NetfilterError)
 
-    /// The chains of our native `ip` table (`cleanup_rules`).
-    func nativeChainNames() throws(NetfilterError) -> [String]
+    /// The chains of one of our native tables (`cleanup_rules`).
+    func nativeChainNames(_ family: NativeTable.Family) throws(NetfilterError) -> [String]
 
     /// The ports our native bridge table sends into one of `chains` (a
     /// VM's first bridge-family chains): a VM's ports when nothing recorded
@@ -111,11 +111,14 @@ extension HostBackend {
 
     /// VM chains in the IPv4 filter table (in `native`, our `ip` table), as
     /// `cleanup_rules` looks for them: `i-`, `r-`, `s-`, `v-` chains other
-    /// than `-def` and `-eg` ones.
+    /// than `-def` and `-eg` ones. In `native` a user VM's rules are in
+    /// shared chains (`SharedChains`): its first bridge-family chain
+    /// (`<vm>-in`) names it.
     public func vmChainNames(layout: Layout = .notrack) throws(NetfilterError) -> [String] {
         let names: [String]
         if layout == .native {
-            names = try nativeChainNames()
+            let bridge = try nativeChainNames(.bridge).filter { $0.hasSuffix("-in") }.map { String($0.dropLast(3)) }
+            names = Array(Set(try nativeChainNames(.ip) + bridge))
         } else {
             let table = try table(.filter, .ipv4, scope: .vms([], vifs: []))
             names = Array(table.chains.keys) + Array(table.otherChains)

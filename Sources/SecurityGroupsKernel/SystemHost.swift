@@ -73,8 +73,8 @@ public final class SystemHost: HostBackend {
         try NativeTables.ports(entering: chains)
     }
 
-    public func nativeChainNames() throws(NetfilterError) -> [String] {
-        try NFTablesChains.list(family: NFTablesChains.ipv4).filter { $0.table == NativeRuleset.tableName }.map(\.name)
+    public func nativeChainNames(_ family: NativeTable.Family) throws(NetfilterError) -> [String] {
+        try NFTablesChains.list(family: NativeMessages.family(family)).filter { $0.table == NativeRuleset.tableName }.map(\.name)
     }
 
     public func table(_ name: IPTable.Name, _ family: AddressFamily, scope: Scope) throws(NetfilterError) -> KernelTableState {

@@ -67,7 +67,7 @@ final class InMemoryHost: HostBackend {
         })
     }
 
-    func nativeChainNames() -> [String] { native?.tables.first?.chains.map(\.name) ?? [] }
+    func nativeChainNames(_ family: NativeTable.Family) -> [String] { native?.tables.first { $0.family == family }?.chains.map(\.name) ?? [] }
 
     func native(_ query: NativeQuery) -> NativeAnswer {
         native?.answer(query) ?? NativeAnswer(members: query.members.map { _ in false }, mapValues: query.mapKeys.map { _ in nil },

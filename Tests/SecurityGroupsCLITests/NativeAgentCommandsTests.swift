@@ -173,7 +173,44 @@ import TestSupport
             }
         }
         objects.removeValue(forKey: "bridge-cloudstack_sg set \(NativeRuleset.nextPortIDSet)")
-        return objects
+        return sharedChainsByContent(objects)
+    }
+
+    /// Chains shared by content (`SharedChains`) are named by a digest of
+    /// their rules, port ids included: named here by their rules as listed
+    /// above (ports by name), so hosts that numbered ports differently compare.
+    private static func sharedChainsByContent(_ objects: [String: [String]]) -> [String: [String]] {
+        var labels: [String: String] = [:]
+        func label(_ table: String, _ chain: String) -> String {
+            if let known = labels["\(table) \(chain)"] { return known }
+            let text = "shared{" + (objects["\(table) chain \(chain)"] ?? []).map { relabel($0, table) }.joined(separator: "; ") + "}"
+            labels["\(table) \(chain)"] = text
+            return text
+        }
+        // Their sets of ports' own addresses, by what they hold.
+        func setLabel(_ table: String, _ set: String) -> String {
+            "@own{" + (objects["\(table) set \(set)"] ?? []).joined(separator: ", ") + "}"
+        }
+        func relabel(_ line: String, _ table: String) -> String {
+            line.split(separator: " ").map { word in
+                if word.hasPrefix(SharedChains.prefix) { return label(table, String(word)) }
+                if word.hasPrefix("@" + SharedChains.ownAddressPrefix) { return setLabel(table, String(word.dropFirst())) }
+                return String(word)
+            }.joined(separator: " ")
+        }
+        var renamed: [String: [String]] = [:]
+        for (key, lines) in objects {
+            let parts = key.split(separator: " ", maxSplits: 2).map(String.init)
+            let table = parts[0]
+            var name = key
+            if parts.count == 3, parts[1] == "chain", parts[2].hasPrefix(SharedChains.prefix) { name = "\(table) chain \(label(table, parts[2]))" }
+            if parts.count == 3, parts[1] == "set", parts[2].hasPrefix(SharedChains.ownAddressPrefix) { name = "\(table) set \(setLabel(table, parts[2]))" }
+            let relabeled = lines.map { relabel($0, table) }
+            // A default chain's entries (one per port and carrier) in any order: a packet takes one of each carrier.
+            let entries = relabeled.allSatisfy { ($0.hasPrefix("meta mark <") || $0.hasPrefix("meta priority <")) && $0.contains(" jump shared{") }
+            renamed[name] = entries ? relabeled.sorted() : relabeled
+        }
+        return renamed
     }
 
     static func difference(_ left: [String: [String]], _ right: [String: [String]]) -> String {

@@ -57,13 +57,13 @@ import TestSupport
         let before = try namespace.run("/usr/sbin/nft", ["list", "ruleset"])
         var ruleset = Renderer.render(try TextRoundTripTests.host("two-nics"), layout: .native)
         // A jump to a chain that does not exist: the kernel refuses the whole transaction.
-        ruleset.ipv4.filter.chains["i-2-7-VM", default: []].append(IPTablesRule(target: .jump("no-such-chain")))
+        ruleset.ipv4.filter.chains["sg-open-sender", default: []].append(IPTablesRule(target: .jump("no-such-chain")))
         let bad = try NativeRuleset(ruleset)
         #expect {
             try NamespaceThread.run(in: namespace.name) { try NativeTables.replace(with: bad) }
         } throws: { error in
             guard let error = error as? NetfilterError else { return false }
-            return error.operation == "nf_tables transaction" && error.object.hasSuffix(" of chain i-2-7-VM in ip cloudstack_sg")
+            return error.operation == "nf_tables transaction" && error.object.hasSuffix(" of chain sg-open-sender in ip cloudstack_sg")
                 && !error.reason.contains("\n")
         }
         #expect(try namespace.run("/usr/sbin/nft", ["list", "ruleset"]) == before)

@@ -89,7 +89,7 @@ public struct NativeRuleset: Equatable, Sendable {
             }
         }
         try table.addSets(sets.filter { $0.family == family }, ports)
-        return table.table
+        return SharedChains.share(table.table)
     }
 
     /// The sets that become elements of the shared sets of addresses by

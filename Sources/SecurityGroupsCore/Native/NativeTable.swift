@@ -14,6 +14,19 @@ public struct NativeTable: Equatable, Sendable {
         self.sets = sets
         self.chains = chains
     }
+
+    /// `chain` and every chain its rules jump to, in the order first reached.
+    public func chains(reachableFrom chain: String) -> [String] {
+        var reached = [chain]
+        var index = 0
+        while index < reached.count {
+            for statement in (chains.first(where: { $0.name == reached[index] })?.rules ?? []).joined() {
+                if case .verdict(.jump(let target)) = statement, !reached.contains(target) { reached.append(target) }
+            }
+            index += 1
+        }
+        return reached
+    }
 }
 
 /// A named set, or a map when it has `data`.

@@ -141,6 +141,20 @@ enum NativeVMSync {
             for (chain, chainRules) in kernelRules where ownsChain(chain) {
                 for case .lookup(let set, _, _, _) in chainRules.joined() where selection.ownsPeerSet(set) { names.insert(set) }
             }
+            // The shared chains the VMs' chains jump to, and the sets of
+            // ports' own addresses those look up (where their elements are).
+            var pending = kernelRules.keys.filter(ownsChain)
+            var reached = Set(pending)
+            while let chain = pending.popLast() {
+                for expression in (kernelRules[chain] ?? []).joined() {
+                    if case .lookup(let set, _, _, _) = expression, SharedChains.isOwnAddressSet(set) { names.insert(set) }
+                    guard case .verdict(_, let target?) = expression, SharedChains.isShared(target), reached.insert(target).inserted else { continue }
+                    if kernelRules[target] == nil {
+                        kernelRules[target] = try NFTablesRules.list(family: family, table: NativeRuleset.tableName, chain: target).map(\.expressions)
+                    }
+                    pending.append(target)
+                }
+            }
             // A chain to delete may be jumped to from the map of a bridge this
             // run does not render (a VM nothing recorded): every port map is asked.
             if existing.contains(where: { ownsChain($0) && !table.chains.map(\.name).contains($0) }) {
@@ -191,7 +205,8 @@ enum NativeVMSync {
             }
             let desired = Set(table.chains.map(\.name))
             let changed = Set(table.chains.map(\.name).filter { existing.contains($0) && kernelRules[$0] != compiled[$0] })
-            let removed = existing.filter { ownsChain($0) && !desired.contains($0) }
+            var removed = existing.filter { ownsChain($0) && !desired.contains($0) }
+            removed.formUnion(try unusedSharedChains(flushed: changed.union(removed), rules: kernelRules, desired: desired, family: family))
             for chain in changed.union(removed).sorted() {
                 flushes.append((NFTablesMessages.deleteRule, 0, family, name + NFTablesMessages.string(2, chain), "rules of chain \(chain)"))
             }
@@ -272,6 +287,39 @@ enum NativeVMSync {
         for element in try reads.elements(family: number, set: tracked) ?? [] {
             flows.trackedPeers.insert(IPAddress(networkBytes: element.key[...]))
         }
+    }
+
+    /// The chains shared by content (`SharedChains`) that nothing jumps to
+    /// once the `flushed` chains lose their rules. A chain's use count in
+    /// the kernel, less its own rules, is what jumps to it; a chain is
+    /// unused when the flushed chains' rules (and those of chains found
+    /// unused) made all of them.
+    private static func unusedSharedChains(flushed: Set<String>, rules known: [String: [[NFTablesRules.Expression]]],
+                                           desired: Set<String>, family: UInt8) throws(NetfilterError) -> [String] {
+        var rules = known
+        var released: [String: Int] = [:]
+        var pending: Set<String> = []
+        func release(_ chain: String) {
+            for expression in (rules[chain] ?? []).joined() {
+                guard case .verdict(_, let target?) = expression, SharedChains.isShared(target), !desired.contains(target) else { continue }
+                released[target, default: 0] += 1
+                pending.insert(target)
+            }
+        }
+        flushed.forEach(release)
+        var unused: [String] = []
+        while let chain = pending.min() {
+            pending.remove(chain)
+            guard !unused.contains(chain),
+                  let use = try NFTablesChains.uses([chain], family: family, table: NativeRuleset.tableName)[chain] else { continue }
+            if rules[chain] == nil {
+                rules[chain] = try NFTablesRules.list(family: family, table: NativeRuleset.tableName, chain: chain).map(\.expressions)
+            }
+            guard Int(use) - (rules[chain]?.count ?? 0) <= released[chain, default: 0] else { continue }
+            unused.append(chain)
+            release(chain)
+        }
+        return unused
     }
 
     /// Keys an element of these VMs may have in a shared set, by the set's

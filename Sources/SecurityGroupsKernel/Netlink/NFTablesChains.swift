@@ -11,7 +11,7 @@ enum NFTablesChains {
 
     /// Address families (`NFPROTO_*`) to ask about.
     static let (ipv4, ipv6, bridge): (UInt8, UInt8, UInt8) = (2, 10, 7)
-    private static let (tableAttribute, nameAttribute): (UInt16, UInt16) = (1, 3)   // NFTA_CHAIN_TABLE, NFTA_CHAIN_NAME
+    private static let (tableAttribute, nameAttribute, useAttribute): (UInt16, UInt16, UInt16) = (1, 3, 6)   // NFTA_CHAIN_TABLE, _NAME, _USE
 
     /// Every chain of every table of `family`; empty when the kernel has no
     /// nf_tables. The kernel filters by family, so a host's thousands of
@@ -68,14 +68,26 @@ enum NFTablesChains {
     /// Which of `names` exist in `table` of `family`: one request each,
     /// so the cost follows the names asked about, not the table's size.
     static func existing(_ names: [String], family: UInt8, table: String) throws(NetfilterError) -> Set<String> {
+        Set(try uses(names, family: family, table: table).keys)
+    }
+
+    /// The use count of each of `names` that exists in `table` of `family`
+    /// (`NFTA_CHAIN_USE`: its rules and the rules and map elements that
+    /// jump to it), one request each.
+    static func uses(_ names: [String], family: UInt8, table: String) throws(NetfilterError) -> [String: UInt32] {
         let socket = try NetfilterNetlink(subject: "nf_tables")
-        var found: Set<String> = []
+        var found: [String: UInt32] = [:]
         for name in Set(names) {
             try socket.send(type: NFTablesMessages.getChain, flags: NetfilterNetlink.request | NetfilterNetlink.acknowledge, family: family,
                             attributes: NetfilterNetlink.stringAttribute(tableAttribute, table) + NetfilterNetlink.stringAttribute(nameAttribute, name))
             do {
-                try socket.receive { _, _ in }
-                found.insert(name)
+                var use: UInt32 = 0
+                try socket.receive { _, attributes in
+                    NetfilterNetlink.forEachAttribute(attributes) { type, payload in
+                        if type == useAttribute, payload.count == 4 { use = payload.reduce(0) { $0 << 8 | UInt32($1) } }
+                    }
+                }
+                found[name] = use
             } catch where [ENOENT, EOPNOTSUPP, EPROTONOSUPPORT].contains(error.errno ?? 0) {
                 continue
             }
