@@ -98,6 +98,14 @@ public enum SharedChains {
         /// The original chains made into shared ones.
         private(set) var specialized: Set<String> = []
         private var names: [Key: String] = [:]
+        private var setIndex: [String: Int] = [:]
+        /// The address each port has in each set made.
+        private var addressOf: [SetPort: IPNetwork] = [:]
+
+        private struct SetPort: Hashable {
+            let set: String
+            let port: UInt32
+        }
         private var madeNames: Set<String> = []
 
         private struct Key: Hashable {
@@ -146,13 +154,16 @@ public enum SharedChains {
             var shape = rule
             shape[index] = .lookup(keys, set: "", inverted: inverted)
             let name = SharedChains.ownAddressPrefix + SharedChains.name(NativeText.rule(shape))
-            let element = NativeElement([.number(entry.port), .network(network)])
-            if let set = madeSets.firstIndex(where: { $0.name == name }) {
-                let others = madeSets[set].elements.filter { $0.key.first == .number(entry.port) && $0 != element }
-                guard others.isEmpty else { return rule }
-                if !madeSets[set].elements.contains(element) { madeSets[set].elements.append(element) }
+            if let set = setIndex[name] {
+                let key = SetPort(set: name, port: entry.port)
+                guard addressOf[key] ?? network == network else { return rule }
+                if addressOf.updateValue(network, forKey: key) == nil {
+                    madeSets[set].elements.append(NativeElement([.number(entry.port), .network(network)]))
+                }
             } else {
-                madeSets.append(NativeSet(name: name, key: [entry.carrier.type, addressType], elements: [element]))
+                setIndex[name] = madeSets.count
+                addressOf[SetPort(set: name, port: entry.port)] = network
+                madeSets.append(NativeSet(name: name, key: [entry.carrier.type, addressType], elements: [NativeElement([.number(entry.port), .network(network)])]))
             }
             shape[index] = .lookup(keys, set: name, inverted: inverted)
             return shape
