@@ -142,12 +142,13 @@ enum NativeVMSync {
                 for case .lookup(let set, _, _, _) in chainRules.joined() where selection.ownsPeerSet(set) { names.insert(set) }
             }
             // The shared chains the VMs' chains jump to, and the sets of
-            // ports' own addresses those look up (where their elements are).
+            // ports' own addresses (where their elements are) and the VMs'
+            // peer sets those look up.
             var pending = kernelRules.keys.filter(ownsChain)
             var reached = Set(pending)
             while let chain = pending.popLast() {
                 for expression in (kernelRules[chain] ?? []).joined() {
-                    if case .lookup(let set, _, _, _) = expression, SharedChains.isOwnAddressSet(set) { names.insert(set) }
+                    if case .lookup(let set, _, _, _) = expression, SharedChains.isOwnAddressSet(set) || selection.ownsPeerSet(set) { names.insert(set) }
                     guard case .verdict(_, let target?) = expression, SharedChains.isShared(target), reached.insert(target).inserted else { continue }
                     if kernelRules[target] == nil {
                         kernelRules[target] = try NFTablesRules.list(family: family, table: NativeRuleset.tableName, chain: target).map(\.expressions)
