@@ -20,8 +20,8 @@ public struct NativeTable: Equatable, Sendable {
         var reached = [chain]
         var index = 0
         while index < reached.count {
-            for statement in (chains.first(where: { $0.name == reached[index] })?.rules ?? []).joined() {
-                if case .verdict(.jump(let target)) = statement, !reached.contains(target) { reached.append(target) }
+            for target in chains.first(where: { $0.name == reached[index] })?.jumpTargets ?? [] where !reached.contains(target) {
+                reached.append(target)
             }
             index += 1
         }
@@ -106,6 +106,11 @@ public struct NativeChain: Equatable, Sendable {
         self.name = name
         self.hook = hook
         self.rules = rules
+    }
+
+    /// The chains its rules jump to, in order.
+    public var jumpTargets: [String] {
+        rules.joined().compactMap { if case .verdict(.jump(let target)) = $0 { target } else { nil } }
     }
 }
 

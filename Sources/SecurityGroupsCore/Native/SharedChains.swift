@@ -43,7 +43,7 @@ public enum SharedChains {
             }
         }
         // A chain that a rule jumps to as well is left as it is.
-        let jumpedTo = Set(table.chains.flatMap { $0.rules.joined() }.compactMap { if case .verdict(.jump(let chain)) = $0 { chain } else { nil } })
+        let jumpedTo = Set(table.chains.flatMap(\.jumpTargets))
         let present = Set(table.chains.map(\.name))
         entries = entries.filter { !jumpedTo.contains($0.key) && present.contains($0.key) }
         guard !entries.isEmpty else { return table }
@@ -67,7 +67,7 @@ public enum SharedChains {
         // The chains only stubs reached (a VM's rules) have no use left.
         while true {
             let referenced = Set(shared.sets.flatMap(\.elements).compactMap { if case .jump(let chain)? = $0.data { chain } else { nil } })
-                .union(shared.chains.flatMap { $0.rules.joined() }.compactMap { if case .verdict(.jump(let chain)) = $0 { chain } else { nil } })
+                .union(shared.chains.flatMap(\.jumpTargets))
             let unused = shared.chains.filter { builder.specialized.contains($0.name) && $0.hook == nil && !referenced.contains($0.name) }
             guard !unused.isEmpty else { break }
             let names = Set(unused.map(\.name))
@@ -98,19 +98,19 @@ public enum SharedChains {
         /// The original chains made into shared ones.
         private(set) var specialized: Set<String> = []
         private var names: [Key: String] = [:]
+        private var madeNames: Set<String> = []
         private var setIndex: [String: Int] = [:]
         /// The address each port has in each set made.
         private var addressOf: [SetPort: IPNetwork] = [:]
 
-        private struct SetPort: Hashable {
-            let set: String
-            let port: UInt32
-        }
-        private var madeNames: Set<String> = []
-
         private struct Key: Hashable {
             let chain: String
             let entry: Entry
+        }
+
+        private struct SetPort: Hashable {
+            let set: String
+            let port: UInt32
         }
 
         init(_ chains: [String: NativeChain], own: Set<[NativeValue]>, addressType: NativeType) {

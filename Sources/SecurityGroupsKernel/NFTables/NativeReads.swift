@@ -73,8 +73,8 @@ struct NativeReads {
                 var keyType: UInt32 = 0
                 var flags: UInt32 = 0
                 NetfilterNetlink.forEachAttribute(message) { type, payload in
-                    if type == 3 { flags = Self.u32(payload) }                                             // NFTA_SET_FLAGS
-                    if type == 4 { keyType = Self.u32(payload) }                                           // NFTA_SET_KEY_TYPE
+                    if type == 3 { flags = NetfilterNetlink.u32(payload) }                                             // NFTA_SET_FLAGS
+                    if type == 4 { keyType = NetfilterNetlink.u32(payload) }                                           // NFTA_SET_KEY_TYPE
                 }
                 found = SetInfo(name: name, key: Self.types(keyType), interval: flags & 0x4 != 0)
             }
@@ -146,8 +146,6 @@ struct NativeReads {
         }
         return found
     }
-
-    private static func u32(_ payload: ArraySlice<UInt8>) -> UInt32 { payload.prefix(4).reduce(0) { $0 << 8 | UInt32($1) } }
 
     /// No such table, set or element.
     private static func absent(_ error: NetfilterError) -> Bool { error.errno == ENOENT }

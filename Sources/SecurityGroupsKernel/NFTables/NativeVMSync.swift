@@ -138,12 +138,9 @@ enum NativeVMSync {
             // are not in the table when none of its VMs uses them.
             var names = Set(table.sets.map(\.name)).union(selection.sets)
                 .union([NativeRuleset.nextPortIDSet, PortIDs.addressSetName(.source), PortIDs.addressSetName(.destination), "nat-PREROUTING-ports"])
-            for (chain, chainRules) in kernelRules where ownsChain(chain) {
-                for case .lookup(let set, _, _, _) in chainRules.joined() where selection.ownsPeerSet(set) { names.insert(set) }
-            }
-            // The shared chains the VMs' chains jump to, and the sets of
-            // ports' own addresses (where their elements are) and the VMs'
-            // peer sets those look up.
+            // The VMs' peer sets and the sets of ports' own addresses (where
+            // their elements are) that their chains, and the shared chains
+            // those jump to, look up.
             var pending = kernelRules.keys.filter(ownsChain)
             var reached = Set(pending)
             while let chain = pending.popLast() {
@@ -309,10 +306,16 @@ enum NativeVMSync {
         }
         flushed.forEach(release)
         var unused: [String] = []
+        var uses: [String: UInt32] = [:]
+        var asked: Set<String> = []
         while let chain = pending.min() {
+            // The use counts of every chain found so far, in one round of requests.
+            if !asked.contains(chain) {
+                uses.merge(try NFTablesChains.uses(Array(pending.subtracting(asked)), family: family, table: NativeRuleset.tableName)) { $1 }
+                asked.formUnion(pending)
+            }
             pending.remove(chain)
-            guard !unused.contains(chain),
-                  let use = try NFTablesChains.uses([chain], family: family, table: NativeRuleset.tableName)[chain] else { continue }
+            guard !unused.contains(chain), let use = uses[chain] else { continue }
             if rules[chain] == nil {
                 rules[chain] = try NFTablesRules.list(family: family, table: NativeRuleset.tableName, chain: chain).map(\.expressions)
             }

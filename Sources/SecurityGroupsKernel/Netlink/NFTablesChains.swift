@@ -84,7 +84,7 @@ enum NFTablesChains {
                 var use: UInt32 = 0
                 try socket.receive { _, attributes in
                     NetfilterNetlink.forEachAttribute(attributes) { type, payload in
-                        if type == useAttribute, payload.count == 4 { use = payload.reduce(0) { $0 << 8 | UInt32($1) } }
+                        if type == useAttribute { use = NetfilterNetlink.u32(payload) }
                     }
                 }
                 found[name] = use

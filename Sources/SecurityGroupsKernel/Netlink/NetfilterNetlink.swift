@@ -222,6 +222,9 @@ final class NetfilterNetlink {
         String(decoding: payload.prefix { $0 != 0 }, as: UTF8.self)
     }
 
+    /// A 32-bit attribute's value (netlink's nf_tables numbers are big-endian).
+    static func u32(_ payload: ArraySlice<UInt8>) -> UInt32 { payload.prefix(4).reduce(0) { $0 << 8 | UInt32($1) } }
+
     private static func bytes<T: FixedWidthInteger>(_ value: T) -> [UInt8] {
         withUnsafeBytes(of: value.littleEndian) { Array($0) }
     }
