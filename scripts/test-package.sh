@@ -97,7 +97,9 @@ printf '# edited by the package test\nlibvirt_uri = test:///etc/cloudstack/domai
 # iptables writes.
 if [[ $(readlink -f /usr/sbin/iptables) == *nft* ]]; then
   native=$(nft list table ip cloudstack_sg)
-  grep -q 'chain i-2-7-VM {' <<<"$native" || fail "no native rules for the VM on this nf_tables host"
+  # The VM's default chain jumps to chains shared by content; its ssh rule is in one of them.
+  grep -q 'chain i-2-7-def {' <<<"$native" && grep -q 'tcp dport 22 accept' <<<"$native" \
+    || fail "no native rules for the VM on this nf_tables host"
   ! grep -q -- 'i-2-7-VM' <<<"$(iptables-save)" || fail "rules for the VM in the iptables tables beside the native ones"
 else
   saved=$(iptables-save)
